@@ -1,0 +1,41 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Bora — offline inference runtime for embedded Linux. See ARCHITECTURE.md for the map.
+// Dependencies point down: bora → BoraModels/BoraGGUF → BoraCore → CBoraKernels.
+
+let optimizedC: [CSetting] = [
+    .unsafeFlags(["-O3", "-fno-math-errno"]),
+]
+
+let package = Package(
+    name: "Bora",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bora", targets: ["bora"]),
+        .library(name: "BoraCore", targets: ["BoraCore"]),
+        .library(name: "BoraGGUF", targets: ["BoraGGUF"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C: ISA microkernels only. Stateless; no allocation; the CPU feature table is the only global.
+        .target(name: "CBoraKernels", cSettings: optimizedC),
+        .target(name: "BoraCore", dependencies: ["CBoraKernels"]),
+        .target(name: "BoraGGUF", dependencies: ["BoraCore"]),
+        .target(name: "BoraModels", dependencies: ["BoraCore"]),
+        .executableTarget(
+            name: "bora",
+            dependencies: [
+                "BoraCore", "BoraGGUF", "BoraModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "BoraCoreTests", dependencies: ["BoraCore", "CBoraKernels"]),
+        .testTarget(name: "BoraGGUFTests", dependencies: ["BoraGGUF", "BoraCore"]),
+        .testTarget(name: "BoraModelsTests", dependencies: ["BoraModels"]),
+    ]
+)

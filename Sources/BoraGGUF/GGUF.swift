@@ -1,0 +1,1 @@
+// BoraGGUF: GGUF reader (zero-copy over mmap) and writer.

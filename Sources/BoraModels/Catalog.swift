@@ -1,0 +1,1 @@
+// BoraModels: the pinned model catalog.

@@ -1,0 +1,102 @@
+// CBoraKernels — ISA microkernels for Bora. Leaf functions only: pointers and counts in,
+// no allocation, no globals except the CPU feature table. Every function here has a Swift
+// reference twin in BoraCore (ReferenceKernels) with the same contract; tests compare them.
+//
+// Block layouts are exactly those of GGUF/ggml so files from the public ecosystem run
+// unmodified. All multi-byte fields are little-endian; f16 is IEEE binary16.
+#ifndef BORA_KERNELS_H
+#define BORA_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// ggml tensor type ids (the values stored in GGUF tensor infos).
+enum bora_type {
+    BORA_TYPE_F32 = 0,
+    BORA_TYPE_F16 = 1,
+    BORA_TYPE_Q4_0 = 2,
+    BORA_TYPE_Q4_1 = 3,
+    BORA_TYPE_Q5_0 = 6,
+    BORA_TYPE_Q5_1 = 7,
+    BORA_TYPE_Q8_0 = 8,
+    BORA_TYPE_Q8_1 = 9,
+    BORA_TYPE_Q2_K = 10,
+    BORA_TYPE_Q3_K = 11,
+    BORA_TYPE_Q4_K = 12,
+    BORA_TYPE_Q5_K = 13,
+    BORA_TYPE_Q6_K = 14,
+    BORA_TYPE_Q8_K = 15,
+    BORA_TYPE_BF16 = 30,
+    BORA_TYPE_COUNT = 40,
+};
+
+#define BORA_QK 32      // elements per block of the 32-element formats
+#define BORA_QK_K 256   // elements per super-block of the K formats
+
+typedef uint16_t bora_f16;
+
+typedef struct { bora_f16 d; int8_t qs[32]; } bora_block_q8_0;                 // 34 bytes: x = d*q
+typedef struct { bora_f16 d; bora_f16 s; int8_t qs[32]; } bora_block_q8_1;     // 36 bytes: s = d*sum(q)
+typedef struct { bora_f16 d; uint8_t qs[16]; } bora_block_q4_0;                // 18 bytes: x[i] = d*(lo4(qs[i])-8), x[i+16] = d*(hi4(qs[i])-8)
+typedef struct { bora_f16 d; bora_f16 m; uint8_t qs[16]; } bora_block_q4_1;    // 20 bytes: x = d*q + m
+typedef struct { bora_f16 d; uint8_t qh[4]; uint8_t qs[16]; } bora_block_q5_0; // 22 bytes: q = nibble | (bit<<4), x = d*(q-16)
+typedef struct { bora_f16 d; bora_f16 dmin; uint8_t scales[12]; uint8_t qs[128]; } bora_block_q4_K; // 144 bytes
+typedef struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; bora_f16 d; } bora_block_q6_K;  // 210 bytes
+typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } bora_block_q8_K; // 292 bytes: bsums[j] = sum(qs[16j..16j+15])
+
+_Static_assert(sizeof(bora_block_q8_0) == 34, "q8_0 layout");
+_Static_assert(sizeof(bora_block_q8_1) == 36, "q8_1 layout");
+_Static_assert(sizeof(bora_block_q4_0) == 18, "q4_0 layout");
+_Static_assert(sizeof(bora_block_q4_1) == 20, "q4_1 layout");
+_Static_assert(sizeof(bora_block_q5_0) == 22, "q5_0 layout");
+_Static_assert(sizeof(bora_block_q4_K) == 144, "q4_K layout");
+_Static_assert(sizeof(bora_block_q6_K) == 210, "q6_K layout");
+_Static_assert(sizeof(bora_block_q8_K) == 292, "q8_K layout");
+
+/// dot(n, w, a) -> sum_i w[i]*a[i] over n elements. `w` is a row of the weight type, `a` a row
+/// of that weight type's activation type (see bora_activation_type). n is a multiple of the
+/// weight type's block size. Pointers need no alignment.
+typedef float (*bora_dot_fn)(size_t n, const void *w, const void *a);
+
+/// gemm: for every weight row r in [r0, r1) and activation vector v in [0, nv):
+///   y[v*ldy + r] = dot(n, w + r*w_row_bytes, a + v*a_row_bytes)
+/// GEMV is nv == 1. Implementations tile over several vectors so each weight block is
+/// loaded once per tile. No allocation; writes only the y elements named above.
+typedef void (*bora_gemm_fn)(size_t n, const void *w, size_t w_row_bytes, size_t r0, size_t r1,
+                             const void *a, size_t a_row_bytes, size_t nv, float *y, size_t ldy);
+
+/// quantize(x, y, n): converts n floats (n a multiple of the block size) into activation blocks.
+typedef void (*bora_quantize_fn)(const float *x, void *y, size_t n);
+
+/// One complete set of kernels for one ISA. Entries are indexed by ggml type id; an entry
+/// is NULL when the type has no kernel (e.g. dot[BORA_TYPE_Q8_1]).
+typedef struct bora_kernel_set {
+    const char *name;                               // "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"
+    bora_dot_fn dot[BORA_TYPE_COUNT];               // by weight type
+    bora_gemm_fn gemm[BORA_TYPE_COUNT];             // by weight type
+    bora_quantize_fn quantize[BORA_TYPE_COUNT];     // by activation type: Q8_0, Q8_1, Q8_K
+} bora_kernel_set;
+
+/// The activation type a weight type multiplies against:
+/// Q4_0,Q5_0,Q8_0 -> Q8_0; Q4_1 -> Q8_1; Q4_K,Q6_K -> Q8_K; F16,F32,BF16 -> F32. -1 if none.
+int bora_activation_type(int weight_type);
+
+/// Fills `out` with the named set. Returns 0 on success, -1 if the name is unknown,
+/// -2 if this CPU lacks the features the set needs. name == NULL selects the best set.
+int bora_kernel_set_get(const char *name, bora_kernel_set *out);
+
+/// Names of the sets compiled into this binary for this architecture, best last, NULL-terminated.
+const char *const *bora_kernel_set_names(void);
+
+/// f16 <-> f32 conversions (IEEE, round-to-nearest-even) used by every kernel.
+float bora_f16_to_f32(bora_f16 h);
+bora_f16 bora_f32_to_f16(float f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1 @@
+// CBoraKernels: see include/bora_kernels.h. Implementations live in kernels_*.c.
