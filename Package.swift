@@ -23,18 +23,21 @@ let package = Package(
     targets: [
         // C: ISA microkernels only. Stateless; no allocation; the CPU feature table is the only global.
         .target(name: "CBoraKernels", cSettings: optimizedC),
+        // C: counts heap allocations by interposing malloc; linked only into executables and tests
+        // that measure the zero-allocation rule.
+        .target(name: "CBoraAllocCount"),
         .target(name: "BoraCore", dependencies: ["CBoraKernels"]),
         .target(name: "BoraGGUF", dependencies: ["BoraCore"]),
         .target(name: "BoraModels", dependencies: ["BoraCore"]),
         .executableTarget(
             name: "bora",
             dependencies: [
-                "BoraCore", "BoraGGUF", "BoraModels",
+                "BoraCore", "BoraGGUF", "BoraModels", "CBoraAllocCount",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "BoraCoreTests", dependencies: ["BoraCore", "CBoraKernels"]),
+        .testTarget(name: "BoraCoreTests", dependencies: ["BoraCore", "CBoraKernels", "CBoraAllocCount"]),
         .testTarget(name: "BoraGGUFTests", dependencies: ["BoraGGUF", "BoraCore"]),
         .testTarget(name: "BoraModelsTests", dependencies: ["BoraModels"]),
     ]

@@ -1,0 +1,113 @@
+import CBoraKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Errors choosing a kernel set.
+public enum KernelSetError: Error, CustomStringConvertible, Equatable {
+    case unknown(String, available: [String])
+    case unsupportedCPU(String)
+
+    public var description: String {
+        switch self {
+        case let .unknown(name, available):
+            return "unknown kernel set '\(name)' (BORA_KERNELS); choose one of: \(available.joined(separator: ", "))"
+        case let .unsupportedCPU(name):
+            return "this CPU lacks the instructions the '\(name)' kernel set needs; unset BORA_KERNELS to pick the best supported set"
+        }
+    }
+}
+
+/// The matrix kernels Bora runs with, chosen once at load.
+///
+/// `reference` is the pure-Swift ground truth (`ReferenceKernels`); every other set is a table of
+/// C microkernels for one ISA (`scalar`, `avx2`, `avx512vnni`, `neon`, `dotprod`, `i8mm`). Hot loops
+/// call through the table and never test CPU features.
+// @unchecked: the C table holds only immutable function pointers and a static name.
+public struct KernelSet: @unchecked Sendable {
+    /// The set's name as accepted by `BORA_KERNELS`.
+    public let name: String
+    private let isNative: Bool
+    private let gemms: [bora_gemm_fn?]
+    private let quantizers: [bora_quantize_fn?]
+
+    private init(reference: ()) {
+        name = "reference"; isNative = false; gemms = []; quantizers = []
+    }
+
+    private init(native set: bora_kernel_set) {
+        isNative = true
+        name = String(cString: set.name)
+        var g = [bora_gemm_fn?](repeating: nil, count: Int(BORA_TYPE_COUNT.rawValue))
+        var q = [bora_quantize_fn?](repeating: nil, count: Int(BORA_TYPE_COUNT.rawValue))
+        withUnsafeBytes(of: set.gemm) { raw in
+            for i in 0..<g.count { g[i] = raw.load(fromByteOffset: i * MemoryLayout<bora_gemm_fn?>.stride, as: bora_gemm_fn?.self) }
+        }
+        withUnsafeBytes(of: set.quantize) { raw in
+            for i in 0..<q.count { q[i] = raw.load(fromByteOffset: i * MemoryLayout<bora_quantize_fn?>.stride, as: bora_quantize_fn?.self) }
+        }
+        gemms = g; quantizers = q
+    }
+
+    /// Every set name this binary knows on this architecture, best last ("reference" first).
+    public static var availableNames: [String] {
+        var names = ["reference"]
+        if var p = bora_kernel_set_names() {
+            while let s = p.pointee { names.append(String(cString: s)); p += 1 }
+        }
+        return names
+    }
+
+    /// The named set, or the best one this CPU supports when `name` is nil.
+    public static func named(_ name: String?) throws -> KernelSet {
+        if name == "reference" { return KernelSet(reference: ()) }
+        var set = bora_kernel_set()
+        let rc = name.map { bora_kernel_set_get($0, &set) } ?? bora_kernel_set_get(nil, &set)
+        switch rc {
+        case 0: return KernelSet(native: set)
+        case -2: throw KernelSetError.unsupportedCPU(name ?? "best")
+        default: throw KernelSetError.unknown(name ?? "best", available: availableNames)
+        }
+    }
+
+    /// The set forced by `BORA_KERNELS`, else the best for this CPU.
+    public static func fromEnvironment() throws -> KernelSet {
+        let forced = getenv("BORA_KERNELS").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        return try named(forced)
+    }
+
+    /// True when the set has a matrix kernel for weights of `type`.
+    public func supports(_ type: QuantType) -> Bool {
+        guard type.activationType != nil else { return false }
+        if !isNative { return true }
+        return gemms[Int(type.rawValue)] != nil
+    }
+
+    /// Quantizes `count` floats (a multiple of the block size) into activation blocks of `type`
+    /// (Q8_0, Q8_1, Q8_K; F32 copies). No allocation.
+    @inline(__always)
+    public func quantize(_ type: QuantType, _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count: Int) {
+        if type == .f32 {
+            y.copyMemory(from: x, byteCount: count * 4)
+            return
+        }
+        if isNative, let q = quantizers[Int(type.rawValue)] {
+            q(x, y, count)
+        } else {
+            ReferenceKernels.quantize(type, x, y, count: count)
+        }
+    }
+
+    /// `y[v*ldy + r] = dot(row r of w, activation row v)` for r in `rows`, v in `0..<vectors`;
+    /// the contract of `bora_gemm_fn`. `a` holds `vectors` rows of `type.activationType`.
+    @inline(__always)
+    public func gemm(_ type: QuantType, n: Int, w: UnsafeRawPointer, wRowBytes: Int, rows: Range<Int>,
+                     a: UnsafeRawPointer, aRowBytes: Int, vectors: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
+        if isNative, let g = gemms[Int(type.rawValue)] {
+            g(n, w, wRowBytes, rows.lowerBound, rows.upperBound, a, aRowBytes, vectors, y, ldy)
+        } else {
+            ReferenceKernels.gemm(type: type, n: n, w: w, wRowBytes: wRowBytes, rows: rows,
+                                  a: a, aRowBytes: aRowBytes, vectors: vectors, y: y, ldy: ldy)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// The work a `ThreadPool` runs: called once per thread with `(context, threadIndex, threadCount)`.
+/// A C-convention function cannot capture, so a parallel region allocates nothing: its inputs
+/// travel through `context` (usually a pointer to a stack struct).
+public typealias ParallelBody = @convention(c) (UnsafeMutableRawPointer?, Int, Int) -> Void
+
+/// A persistent pool of pthreads for data-parallel loops (matrix rows split across workers).
+///
+/// `run` hands the same body to every thread — the calling thread is thread 0 — and returns
+/// when all have finished. Workers spin briefly for the next job (decode steps come in quick
+/// succession), then park on a condition variable so an idle pool costs no CPU.
+/// Contract: `run` is not reentrant and must be called from one thread at a time; it performs
+/// no heap allocation. Threads are joined in `deinit`.
+public final class ThreadPool: @unchecked Sendable {
+    /// Threads that execute a parallel region, including the caller.
+    public let threadCount: Int
+
+    private let generation = Atomic<Int>(0)
+    private let pending = Atomic<Int>(0)
+    private let sleepers = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private var body: ParallelBody?
+    private var context: UnsafeMutableRawPointer?
+    private var mutex = pthread_mutex_t()
+    private var wake = pthread_cond_t()
+    private var threads: [pthread_t] = []
+
+    /// Spin iterations before a waiting worker parks (~tens of microseconds).
+    private static let spinLimit = 20_000
+
+    /// Starts `threads - 1` workers (at least one thread: the caller).
+    public init(threads: Int) {
+        threadCount = max(1, threads)
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&wake, nil)
+        for index in 1..<threadCount {
+            let start = WorkerStart(pool: self, index: index)
+            let box = Unmanaged.passRetained(start).toOpaque()
+            var thread = pthread_t()
+            let rc = pthread_create(&thread, nil, { raw in
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+                start.pool.workerLoop(index: start.index)
+                return nil
+            }, box)
+            precondition(rc == 0, "pthread_create failed: \(rc)")
+            self.threads.append(thread)
+        }
+    }
+
+    /// The number of threads to use by default: online CPUs, overridable by `BORA_THREADS`.
+    public static var defaultThreadCount: Int {
+        if let s = getenv("BORA_THREADS"), let n = Int(String(cString: s)), n > 0 { return n }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    deinit {
+        stopping.store(true, ordering: .releasing)
+        pthread_mutex_lock(&mutex)
+        generation.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
+        for t in threads { pthread_join(t, nil) }
+        pthread_cond_destroy(&wake)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Runs `body(context, i, threadCount)` for every thread index i and waits for all of them.
+    public func run(_ body: ParallelBody, context: UnsafeMutableRawPointer?) {
+        if threadCount == 1 {
+            body(context, 0, 1)
+            return
+        }
+        self.body = body
+        self.context = context
+        pending.store(threadCount - 1, ordering: .relaxed)
+        // Publishing the new generation releases body/context to the workers.
+        generation.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        if sleepers.load(ordering: .acquiring) > 0 {
+            pthread_mutex_lock(&mutex)
+            pthread_cond_broadcast(&wake)
+            pthread_mutex_unlock(&mutex)
+        }
+        body(context, 0, threadCount)
+        var spins = 0
+        while pending.load(ordering: .acquiring) > 0 {
+            spins += 1
+            if spins > ThreadPool.spinLimit { sched_yield() }
+        }
+    }
+
+    private func workerLoop(index: Int) {
+        var seen = 0
+        while true {
+            // Spin, then park until the generation moves.
+            var spins = 0
+            var current = generation.load(ordering: .acquiring)
+            while current == seen {
+                spins += 1
+                if spins < ThreadPool.spinLimit {
+                    current = generation.load(ordering: .acquiring)
+                    continue
+                }
+                pthread_mutex_lock(&mutex)
+                sleepers.wrappingAdd(1, ordering: .acquiringAndReleasing)
+                current = generation.load(ordering: .acquiring)
+                while current == seen {
+                    pthread_cond_wait(&wake, &mutex)
+                    current = generation.load(ordering: .acquiring)
+                }
+                sleepers.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+                pthread_mutex_unlock(&mutex)
+            }
+            seen = current
+            if stopping.load(ordering: .acquiring) { return }
+            if let body { body(context, index, threadCount) }
+            pending.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+        }
+    }
+
+    /// The half-open range of `0..<count` that thread `index` of `threads` handles, with range
+    /// starts rounded to multiples of `granule` (e.g. rows per cache line of output).
+    @inline(__always)
+    public static func split(_ count: Int, index: Int, threads: Int, granule: Int = 1) -> Range<Int> {
+        let units = (count + granule - 1) / granule
+        let lo = units * index / threads * granule
+        let hi = units * (index + 1) / threads * granule
+        return min(lo, count)..<min(hi, count)
+    }
+}
+
+private final class WorkerStart {
+    // Unowned: the workers must not keep the pool alive, or deinit (which joins them) never runs.
+    unowned(unsafe) let pool: ThreadPool
+    let index: Int
+    init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+}

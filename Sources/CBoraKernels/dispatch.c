@@ -1,0 +1,117 @@
+// Set selection: which sets this binary has, which this CPU can run, and the best one.
+// The CPU feature word below is the only global state in CBoraKernels.
+#include "kernels_internal.h"
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)
+#endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1UL << 13)
+#endif
+#endif
+
+typedef struct {
+    const char *name;
+    void (*fill)(bora_kernel_set *);
+    int (*supported)(void);
+} set_entry;
+
+static int always(void) { return 1; }
+
+#if defined(__x86_64__)
+static int has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+static int has_avx512vnni(void) {
+    return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+static const set_entry k_sets[] = {
+    {"scalar", bora_fill_scalar, always},
+    {"avx2", bora_fill_avx2, has_avx2},
+    {"avx512vnni", bora_fill_avx512vnni, has_avx512vnni},
+};
+static const char *const k_names[] = {"scalar", "avx2", "avx512vnni", NULL};
+#elif defined(__aarch64__)
+static int has_dotprod(void) {
+#if defined(__linux__)
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#else
+    return 0;
+#endif
+}
+static int has_i8mm(void) {
+#if defined(__linux__)
+    return has_dotprod() && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+#else
+    return 0;
+#endif
+}
+static const set_entry k_sets[] = {
+    {"scalar", bora_fill_scalar, always},
+    {"neon", bora_fill_neon, always},          // Advanced SIMD is mandatory in ARMv8-A
+    {"dotprod", bora_fill_dotprod, has_dotprod},
+    {"i8mm", bora_fill_i8mm, has_i8mm},
+};
+static const char *const k_names[] = {"scalar", "neon", "dotprod", "i8mm", NULL};
+#else
+static const set_entry k_sets[] = {{"scalar", bora_fill_scalar, always}};
+static const char *const k_names[] = {"scalar", NULL};
+#endif
+
+enum { SET_COUNT = sizeof k_sets / sizeof k_sets[0] };
+
+// Bit i set when k_sets[i] runs here; computed once (racing first calls compute the same word).
+static int g_supported_mask = -1;
+
+static int supported_mask(void) {
+    int mask = __atomic_load_n(&g_supported_mask, __ATOMIC_ACQUIRE);
+    if (mask < 0) {
+        mask = 0;
+        for (int i = 0; i < SET_COUNT; ++i)
+            if (k_sets[i].supported()) mask |= 1 << i;
+        __atomic_store_n(&g_supported_mask, mask, __ATOMIC_RELEASE);
+    }
+    return mask;
+}
+
+int bora_kernel_set_get(const char *name, bora_kernel_set *out) {
+    const int mask = supported_mask();
+    if (name == NULL) {
+        for (int i = SET_COUNT - 1; i >= 0; --i) {
+            if (mask & (1 << i)) {
+                k_sets[i].fill(out);
+                return 0;
+            }
+        }
+        return -2;   // unreachable: scalar is always supported
+    }
+    for (int i = 0; i < SET_COUNT; ++i) {
+        if (strcmp(name, k_sets[i].name) == 0) {
+            if (!(mask & (1 << i))) return -2;
+            k_sets[i].fill(out);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *const *bora_kernel_set_names(void) { return k_names; }
+
+int bora_activation_type(int weight_type) {
+    switch (weight_type) {
+    case BORA_TYPE_Q4_0:
+    case BORA_TYPE_Q5_0:
+    case BORA_TYPE_Q8_0: return BORA_TYPE_Q8_0;
+    case BORA_TYPE_Q4_1: return BORA_TYPE_Q8_1;
+    case BORA_TYPE_Q4_K:
+    case BORA_TYPE_Q6_K: return BORA_TYPE_Q8_K;
+    case BORA_TYPE_F16:
+    case BORA_TYPE_F32:
+    case BORA_TYPE_BF16: return BORA_TYPE_F32;
+    default: return -1;
+    }
+}

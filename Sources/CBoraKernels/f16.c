@@ -1,0 +1,29 @@
+// IEEE binary16 <-> binary32, portable and exact (round-to-nearest-even on the way down).
+#include "kernels_internal.h"
+
+float bora_f16_to_f32(bora_f16 h) { return bora_half_to_float(h); }
+
+bora_f16 bora_f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    x &= 0x7fffffffu;
+    if (x > 0x7f800000u) {                         // nan: quiet it, keep the top payload bits
+        return (uint16_t)(sign | 0x7e00u | ((x >> 13) & 0x3ffu));
+    }
+    if (x >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);   // >= 65520 (or inf) -> inf
+    if (x < 0x38800000u) {                         // below 2^-14: f16 subnormal or zero
+        // Adding 0.5 (ulp 2^-24, the f16 subnormal step) lets the FPU round to nearest even;
+        // the mantissa of the sum is then the f16 subnormal (0x400 = smallest normal).
+        float v;
+        memcpy(&v, &x, 4);
+        v += 0.5f;
+        uint32_t b;
+        memcpy(&b, &v, 4);
+        return (uint16_t)(sign | (b - 0x3f000000u));
+    }
+    // normal: rebias 127 -> 15 and round the 13 dropped bits to nearest even
+    const uint32_t odd = (x >> 13) & 1u;
+    x += 0xc8000000u + 0xfffu + odd;               // 0xc8000000 = (15 - 127) << 23 mod 2^32
+    return (uint16_t)(sign | (x >> 13));
+}

@@ -1,0 +1,470 @@
+// x86 kernel bodies, compiled twice by kernels_x86.c: once as the "avx2" set (AVX2+FMA+F16C)
+// and once as the "avx512vnni" set (same code with AVX-512F/BW/VL+VNNI enabled). The only
+// source difference is X86_FN(mul_sum_us8): maddubs+madd on AVX2, one vpdpbusd on VNNI.
+// Keeping one body means the VNNI set runs exactly the logic the AVX2 tests exercise.
+//
+// Inputs from the includer: X86_TARGET (function attribute), X86_FN(name) (appends the set
+// suffix: dot_q4_0_avx2, dot_q4_0_avx512vnni, ...), X86_VNNI (0/1), X86_SET_NAME, X86_FILL.
+//
+// Activation quants are assumed in [-127, 127] (what every quantizer here produces): the
+// sign trick (|w| as unsigned, sign(w) moved onto a) cannot negate -128.
+
+#define TGT X86_TARGET
+
+// sum of u[4i..4i+3]*s[4i..4i+3] into 8 int32 lanes; u unsigned bytes, s signed bytes
+static inline TGT __m256i X86_FN(mul_sum_us8)(__m256i u, __m256i s) {
+#if X86_VNNI
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+static inline TGT float X86_FN(hsum_ps)(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline TGT float X86_FN(hsum_ps128)(__m128 s) {
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline TGT float X86_FN(f16)(const uint8_t *p) { return _cvtsh_ss(bora_rd_u16(p)); }
+
+static inline TGT __m256i X86_FN(loadu256)(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }
+
+// 16 bytes of nibbles -> 32 bytes: low nibbles (elements 0..15) then high (16..31)
+static inline TGT __m256i X86_FN(nibbles32)(const uint8_t *p) {
+    const __m128i t = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+
+// 32 bits -> 32 bytes, 0xFF where the bit is set
+static inline TGT __m256i X86_FN(bits32)(const uint8_t *p) {
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                           0x0101010101010101, 0x0000000000000000);
+    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bora_rd_u32(p)), shuf);
+    b = _mm256_or_si256(b, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(b, _mm256_set1_epi64x(-1));
+}
+
+// ---- Q4_0 x Q8_0 ----
+static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q4_0)(size_t nb, const uint8_t *w, const uint8_t *a,
+                                                     size_t arb, float *out, const int NV) {
+    __m256 acc0[4], acc1[4];
+    for (int v = 0; v < NV; ++v) acc0[v] = acc1[v] = _mm256_setzero_ps();
+    const __m256i off8 = _mm256_set1_epi8(8);
+    size_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const uint8_t *x0 = w + i * Q4_0_BYTES, *x1 = x0 + Q4_0_BYTES;
+        // 4-bit -> 8-bit, sub 8: q in [-8, 7]
+        const __m256i q0 = _mm256_sub_epi8(X86_FN(nibbles32)(x0 + OFF_Q4_0_QS), off8);
+        const __m256i q1 = _mm256_sub_epi8(X86_FN(nibbles32)(x1 + OFF_Q4_0_QS), off8);
+        // |q| once per weight block; sign(q) goes onto each activation block
+        const __m256i u0 = _mm256_sign_epi8(q0, q0), u1 = _mm256_sign_epi8(q1, q1);
+        const float d0 = X86_FN(f16)(x0), d1 = X86_FN(f16)(x1);
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y0 = a + v * arb + i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
+            const __m256i p0 = X86_FN(mul_sum_us8)(u0, _mm256_sign_epi8(X86_FN(loadu256)(y0 + OFF_Q8_0_QS), q0));
+            const __m256i p1 = X86_FN(mul_sum_us8)(u1, _mm256_sign_epi8(X86_FN(loadu256)(y1 + OFF_Q8_0_QS), q1));
+            // int -> float, times dw*da
+            acc0[v] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * X86_FN(f16)(y0)), _mm256_cvtepi32_ps(p0), acc0[v]);
+            acc1[v] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * X86_FN(f16)(y1)), _mm256_cvtepi32_ps(p1), acc1[v]);
+        }
+    }
+    for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(_mm256_add_ps(acc0[v], acc1[v]));
+    for (; i < nb; ++i) {   // scalar tail: the odd last block
+        const uint8_t *x = w + i * Q4_0_BYTES;
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
+            out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_0_q8_0(x, y);
+        }
+    }
+}
+
+// ---- Q4_1 x Q8_1 ----
+static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q4_1)(size_t nb, const uint8_t *w, const uint8_t *a,
+                                                     size_t arb, float *out, const int NV) {
+    __m256 acc0[4], acc1[4];
+    float summ[4];
+    for (int v = 0; v < NV; ++v) { acc0[v] = acc1[v] = _mm256_setzero_ps(); summ[v] = 0.0f; }
+    size_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const uint8_t *x0 = w + i * Q4_1_BYTES, *x1 = x0 + Q4_1_BYTES;
+        // 4-bit -> 8-bit, unsigned q in [0, 15]: no sign trick needed
+        const __m256i u0 = X86_FN(nibbles32)(x0 + OFF_Q4_1_QS);
+        const __m256i u1 = X86_FN(nibbles32)(x1 + OFF_Q4_1_QS);
+        const float d0 = X86_FN(f16)(x0), d1 = X86_FN(f16)(x1);
+        const float m0 = X86_FN(f16)(x0 + OFF_Q4_1_M), m1 = X86_FN(f16)(x1 + OFF_Q4_1_M);
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y0 = a + v * arb + i * Q8_1_BYTES, *y1 = y0 + Q8_1_BYTES;
+            const __m256i p0 = X86_FN(mul_sum_us8)(u0, X86_FN(loadu256)(y0 + OFF_Q8_1_QS));
+            const __m256i p1 = X86_FN(mul_sum_us8)(u1, X86_FN(loadu256)(y1 + OFF_Q8_1_QS));
+            acc0[v] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * X86_FN(f16)(y0)), _mm256_cvtepi32_ps(p0), acc0[v]);
+            acc1[v] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * X86_FN(f16)(y1)), _mm256_cvtepi32_ps(p1), acc1[v]);
+            // min term: m * (dy * sum(qy)) = m * s
+            summ[v] += m0 * X86_FN(f16)(y0 + OFF_Q8_1_S) + m1 * X86_FN(f16)(y1 + OFF_Q8_1_S);
+        }
+    }
+    for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(_mm256_add_ps(acc0[v], acc1[v])) + summ[v];
+    for (; i < nb; ++i) {
+        const uint8_t *x = w + i * Q4_1_BYTES;
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y = a + v * arb + i * Q8_1_BYTES;
+            out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_1_q8_1(x, y)
+                    + bora_rd_f16(x + OFF_Q4_1_M) * bora_rd_f16(y + OFF_Q8_1_S);
+        }
+    }
+}
+
+// ---- Q5_0 x Q8_0 ----
+static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q5_0)(size_t nb, const uint8_t *w, const uint8_t *a,
+                                                     size_t arb, float *out, const int NV) {
+    __m256 acc0[4], acc1[4];
+    for (int v = 0; v < NV; ++v) acc0[v] = acc1[v] = _mm256_setzero_ps();
+    const __m256i hi_f0 = _mm256_set1_epi8((char)0xF0);
+    size_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const uint8_t *x0 = w + i * Q5_0_BYTES, *x1 = x0 + Q5_0_BYTES;
+        // 4-bit -> 8-bit, then q-16 as int8: bit set -> nibble, bit clear -> nibble | 0xF0
+        const __m256i q0 = _mm256_or_si256(X86_FN(nibbles32)(x0 + OFF_Q5_0_QS),
+                                           _mm256_andnot_si256(X86_FN(bits32)(x0 + OFF_Q5_0_QH), hi_f0));
+        const __m256i q1 = _mm256_or_si256(X86_FN(nibbles32)(x1 + OFF_Q5_0_QS),
+                                           _mm256_andnot_si256(X86_FN(bits32)(x1 + OFF_Q5_0_QH), hi_f0));
+        const __m256i u0 = _mm256_sign_epi8(q0, q0), u1 = _mm256_sign_epi8(q1, q1);
+        const float d0 = X86_FN(f16)(x0), d1 = X86_FN(f16)(x1);
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y0 = a + v * arb + i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
+            const __m256i p0 = X86_FN(mul_sum_us8)(u0, _mm256_sign_epi8(X86_FN(loadu256)(y0 + OFF_Q8_0_QS), q0));
+            const __m256i p1 = X86_FN(mul_sum_us8)(u1, _mm256_sign_epi8(X86_FN(loadu256)(y1 + OFF_Q8_0_QS), q1));
+            acc0[v] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * X86_FN(f16)(y0)), _mm256_cvtepi32_ps(p0), acc0[v]);
+            acc1[v] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * X86_FN(f16)(y1)), _mm256_cvtepi32_ps(p1), acc1[v]);
+        }
+    }
+    for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(_mm256_add_ps(acc0[v], acc1[v]));
+    for (; i < nb; ++i) {
+        const uint8_t *x = w + i * Q5_0_BYTES;
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
+            out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q5_0_q8_0(x, y);
+        }
+    }
+}
+
+// ---- Q8_0 x Q8_0 ----
+static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q8_0)(size_t nb, const uint8_t *w, const uint8_t *a,
+                                                     size_t arb, float *out, const int NV) {
+    __m256 acc0[4], acc1[4];
+    for (int v = 0; v < NV; ++v) acc0[v] = acc1[v] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const uint8_t *x0 = w + i * Q8_0_BYTES, *x1 = x0 + Q8_0_BYTES;
+        const __m256i q0 = X86_FN(loadu256)(x0 + OFF_Q8_0_QS), q1 = X86_FN(loadu256)(x1 + OFF_Q8_0_QS);
+        const __m256i u0 = _mm256_sign_epi8(q0, q0), u1 = _mm256_sign_epi8(q1, q1);
+        const float d0 = X86_FN(f16)(x0), d1 = X86_FN(f16)(x1);
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y0 = a + v * arb + i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
+            const __m256i p0 = X86_FN(mul_sum_us8)(u0, _mm256_sign_epi8(X86_FN(loadu256)(y0 + OFF_Q8_0_QS), q0));
+            const __m256i p1 = X86_FN(mul_sum_us8)(u1, _mm256_sign_epi8(X86_FN(loadu256)(y1 + OFF_Q8_0_QS), q1));
+            acc0[v] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * X86_FN(f16)(y0)), _mm256_cvtepi32_ps(p0), acc0[v]);
+            acc1[v] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * X86_FN(f16)(y1)), _mm256_cvtepi32_ps(p1), acc1[v]);
+        }
+    }
+    for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(_mm256_add_ps(acc0[v], acc1[v]));
+    for (; i < nb; ++i) {
+        const uint8_t *x = w + i * Q8_0_BYTES;
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
+            out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q8_0_q8_0(x, y);
+        }
+    }
+}
+
+// ---- Q4_K x Q8_K (one 256-element super-block per step) ----
+static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q4_K)(size_t nb, const uint8_t *w, const uint8_t *a,
+                                                     size_t arb, float *out, const int NV) {
+    __m256 acc[4];
+    __m128 accm[4];
+    for (int v = 0; v < NV; ++v) { acc[v] = _mm256_setzero_ps(); accm[v] = _mm_setzero_ps(); }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (size_t i = 0; i < nb; ++i) {
+        const uint8_t *x = w + i * Q4_K_BYTES;
+        // 12 bytes of packed 6-bit scales/mins -> bytes 0..7 scales, 8..15 mins
+        uint32_t utmp[4];
+        memcpy(utmp, x + OFF_Q4_K_SCALES, 12);
+        utmp[3] = ((utmp[2] >> 4) & 0x0f0f0f0fu) | (((utmp[1] >> 6) & 0x03030303u) << 4);
+        const uint32_t uaux = utmp[1] & 0x3f3f3f3fu;
+        utmp[1] = (utmp[2] & 0x0f0f0f0fu) | (((utmp[0] >> 6) & 0x03030303u) << 4);
+        utmp[2] = uaux;
+        utmp[0] &= 0x3f3f3f3fu;
+        uint8_t sm[16];
+        memcpy(sm, utmp, 16);
+        const __m128i mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(sm + 8)));
+        const float d = X86_FN(f16)(x), dmin = X86_FN(f16)(x + OFF_Q4_K_DMIN);
+
+        __m256i sumi[4];
+        for (int v = 0; v < NV; ++v) sumi[v] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; ++j) {   // 64 elements: sub-blocks 2j (low nibbles), 2j+1 (high)
+            // 4-bit -> 8-bit
+            const __m256i bits = X86_FN(loadu256)(x + OFF_Q4_K_QS + 32 * j);
+            const __m256i lo = _mm256_and_si256(bits, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            const __m256i s_lo = _mm256_set1_epi16(sm[2 * j]), s_hi = _mm256_set1_epi16(sm[2 * j + 1]);
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *q8 = a + v * arb + i * Q8_K_BYTES + OFF_Q8_K_QS + 64 * j;
+                // u8*s8 pairs -> i16, then times the sub-block scale -> i32
+                const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, X86_FN(loadu256)(q8)), s_lo);
+                const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, X86_FN(loadu256)(q8 + 32)), s_hi);
+                sumi[v] = _mm256_add_epi32(sumi[v], _mm256_add_epi32(p_lo, p_hi));
+            }
+        }
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y = a + v * arb + i * Q8_K_BYTES;
+            const float dy = bora_rd_f32(y);
+            acc[v] = _mm256_fmadd_ps(_mm256_set1_ps(d * dy), _mm256_cvtepi32_ps(sumi[v]), acc[v]);
+            // mins: sum_s m[s] * (bsums[2s] + bsums[2s+1])
+            const __m256i bs = X86_FN(loadu256)(y + OFF_Q8_K_BSUMS);
+            const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+            const __m128i pm = _mm_madd_epi16(mins16, pairs);
+            accm[v] = _mm_fmadd_ps(_mm_set1_ps(dmin * dy), _mm_cvtepi32_ps(pm), accm[v]);
+        }
+    }
+    for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(acc[v]) - X86_FN(hsum_ps128)(accm[v]);
+}
+
+// ---- Q6_K x Q8_K ----
+static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q6_K)(size_t nb, const uint8_t *w, const uint8_t *a,
+                                                     size_t arb, float *out, const int NV) {
+    __m256 acc[4];
+    for (int v = 0; v < NV; ++v) acc[v] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03);
+    for (size_t i = 0; i < nb; ++i) {
+        const uint8_t *x = w + i * Q6_K_BYTES;
+        const int8_t *sc = (const int8_t *)(x + OFF_Q6_K_SCALES);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)sc));
+        const float d = X86_FN(f16)(x + OFF_Q6_K_D);
+        __m256i sumi[4];
+        for (int v = 0; v < NV; ++v) sumi[v] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; ++h) {   // two halves of 128 elements
+            const __m256i b1 = X86_FN(loadu256)(x + OFF_Q6_K_QL + 64 * h);
+            const __m256i b2 = X86_FN(loadu256)(x + OFF_Q6_K_QL + 64 * h + 32);
+            const __m256i bh = X86_FN(loadu256)(x + OFF_Q6_K_QH + 32 * h);
+            // 4 low bits | 2 high bits << 4 -> unsigned q in [0, 63]
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(b1, m4), _mm256_slli_epi16(_mm256_and_si256(bh, m3), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(b2, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(bh, 2), m3), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(bh, 4), m3), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b2, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(bh, 6), m3), 4));
+            // 32-element run k spans scale groups 8h+2k (low lane) and 8h+2k+1 (high lane)
+            __m256i s[4];
+            for (int k = 0; k < 4; ++k)
+                s[k] = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *q8 = a + v * arb + i * Q8_K_BYTES + OFF_Q8_K_QS + 128 * h;
+                for (int k = 0; k < 4; ++k) {
+                    const __m256i p = _mm256_maddubs_epi16(q[k], X86_FN(loadu256)(q8 + 32 * k));
+                    sumi[v] = _mm256_add_epi32(sumi[v], _mm256_madd_epi16(p, s[k]));
+                }
+            }
+        }
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y = a + v * arb + i * Q8_K_BYTES;
+            // sub 32: q-32 summed = sum(q*a) - 32 * sum_g sc[g]*bsums[g]
+            const __m256i corr = _mm256_madd_epi16(sc16, X86_FN(loadu256)(y + OFF_Q8_K_BSUMS));
+            const __m256i t = _mm256_sub_epi32(sumi[v], _mm256_slli_epi32(corr, 5));
+            acc[v] = _mm256_fmadd_ps(_mm256_set1_ps(d * bora_rd_f32(y)), _mm256_cvtepi32_ps(t), acc[v]);
+        }
+    }
+    for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(acc[v]);
+}
+
+// ---- F16 / BF16 / F32 x F32 (16 elements per step, scalar tail) ----
+static inline TGT __m256 X86_FN(load_f16x8)(const uint8_t *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+static inline TGT __m256 X86_FN(load_bf16x8)(const uint8_t *p) {
+    const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+}
+static inline TGT __m256 X86_FN(load_f32x8)(const uint8_t *p) { return _mm256_loadu_ps((const float *)(const void *)p); }
+
+#define X86_FLOAT_TILE(NAME, WBYTES, LOAD8, SCALAR_W)                                                       \
+    static BORA_ALWAYS_INLINE TGT void X86_FN(NAME)(size_t n, const uint8_t *w, const uint8_t *a,           \
+                                                    size_t arb, float *out, const int NV) {                 \
+        __m256 acc0[4], acc1[4];                                                                            \
+        for (int v = 0; v < NV; ++v) acc0[v] = acc1[v] = _mm256_setzero_ps();                               \
+        size_t i = 0;                                                                                       \
+        for (; i + 16 <= n; i += 16) {                                                                      \
+            const __m256 w0 = LOAD8(w + (WBYTES) * i), w1 = LOAD8(w + (WBYTES) * (i + 8));                  \
+            for (int v = 0; v < NV; ++v) {                                                                  \
+                const uint8_t *y = a + v * arb + 4 * i;                                                     \
+                acc0[v] = _mm256_fmadd_ps(w0, X86_FN(load_f32x8)(y), acc0[v]);                              \
+                acc1[v] = _mm256_fmadd_ps(w1, X86_FN(load_f32x8)(y + 32), acc1[v]);                         \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(_mm256_add_ps(acc0[v], acc1[v]));            \
+        for (; i < n; ++i)                                                                                  \
+            for (int v = 0; v < NV; ++v) out[v] += SCALAR_W(w + (WBYTES) * i) * bora_rd_f32(a + v * arb + 4 * i); \
+    }
+
+static inline float X86_FN(scalar_bf16)(const uint8_t *p) { return bora_bf16_to_float(bora_rd_u16(p)); }
+X86_FLOAT_TILE(tile_f16, 2, X86_FN(load_f16x8), bora_rd_f16)
+X86_FLOAT_TILE(tile_bf16, 2, X86_FN(load_bf16x8), X86_FN(scalar_bf16))
+X86_FLOAT_TILE(tile_f32, 4, X86_FN(load_f32x8), bora_rd_f32)
+
+// ---- dot (the NV == 1 tile) and gemm per weight type ----
+#define X86_DOT_GEMM(TYPE, BLOCK)                                                          \
+    static TGT float X86_FN(dot_##TYPE)(size_t n, const void *w, const void *a) {          \
+        float o;                                                                           \
+        X86_FN(tile_##TYPE)(n / (BLOCK), (const uint8_t *)w, (const uint8_t *)a, 0, &o, 1); \
+        return o;                                                                          \
+    }                                                                                      \
+    static TGT void X86_FN(gemm_##TYPE)(BORA_GEMM_ARGS) { BORA_GEMM_TILED(X86_FN(tile_##TYPE), n / (BLOCK)); }
+
+X86_DOT_GEMM(q4_0, BORA_QK)
+X86_DOT_GEMM(q4_1, BORA_QK)
+X86_DOT_GEMM(q5_0, BORA_QK)
+X86_DOT_GEMM(q8_0, BORA_QK)
+X86_DOT_GEMM(q4_K, BORA_QK_K)
+X86_DOT_GEMM(q6_K, BORA_QK_K)
+X86_DOT_GEMM(f16, 1)
+X86_DOT_GEMM(bf16, 1)
+X86_DOT_GEMM(f32, 1)
+
+// ---- quantize ----
+
+// roundf semantics (half away from zero): trunc, then +-1 where |fraction| >= 0.5
+static inline TGT __m256 X86_FN(round_away)(__m256 x) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 t = _mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(x, t));   // exact
+    const __m256 ge = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m256 one = _mm256_or_ps(_mm256_and_ps(x, sign), _mm256_set1_ps(1.0f));
+    return _mm256_add_ps(t, _mm256_and_ps(ge, one));
+}
+
+static inline TGT float X86_FN(hmax_ps)(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+// 4 x 8 int32 (each in int8 range) -> 32 int8 in element order
+static inline TGT __m256i X86_FN(pack_i32x32)(__m256i r0, __m256i r1, __m256i r2, __m256i r3) {
+    const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(r0, r1), _mm256_packs_epi32(r2, r3));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// one 32-float block -> 32 int8 at q (roundf(x/d) as in quantize_row_q8_0_ref); returns d, sum(q)
+static inline TGT float X86_FN(quantize_block32)(const float *x, uint8_t *q, int *sum) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+        v[k] = _mm256_loadu_ps(x + 8 * k);
+        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+    }
+    const float d = X86_FN(hmax_ps)(amax) / 127.0f;
+    const __m256 id = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+    __m256i r[4];
+    for (int k = 0; k < 4; ++k) r[k] = _mm256_cvtps_epi32(X86_FN(round_away)(_mm256_mul_ps(v[k], id)));
+    _mm256_storeu_si256((__m256i *)(void *)q, X86_FN(pack_i32x32)(r[0], r[1], r[2], r[3]));
+    const __m256i s = _mm256_add_epi32(_mm256_add_epi32(r[0], r[1]), _mm256_add_epi32(r[2], r[3]));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+    *sum = _mm_cvtsi128_si32(s4);
+    return d;
+}
+
+static TGT void X86_FN(quantize_q8_0)(const float *x, void *out, size_t n) {
+    uint8_t *y = out;
+    for (size_t i = 0; i < n / BORA_QK; ++i, x += BORA_QK, y += Q8_0_BYTES) {
+        int sum;
+        const uint16_t dh = bora_f32_to_f16(X86_FN(quantize_block32)(x, y + OFF_Q8_0_QS, &sum));
+        memcpy(y, &dh, 2);
+    }
+}
+
+static TGT void X86_FN(quantize_q8_1)(const float *x, void *out, size_t n) {
+    uint8_t *y = out;
+    for (size_t i = 0; i < n / BORA_QK; ++i, x += BORA_QK, y += Q8_1_BYTES) {
+        int sum;
+        const float d = X86_FN(quantize_block32)(x, y + OFF_Q8_1_QS, &sum);
+        const uint16_t dh = bora_f32_to_f16(d), sh = bora_f32_to_f16((float)sum * d);
+        memcpy(y, &dh, 2);
+        memcpy(y + OFF_Q8_1_S, &sh, 2);
+    }
+}
+
+// quantize_row_q8_K_ref (see kernels_scalar.c): first element with the largest |x| sets
+// iscale = -127/max; q = min(127, round-half-even(iscale*x)); d = 1/iscale.
+static TGT void X86_FN(quantize_q8_K)(const float *x, void *out, size_t n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    uint8_t *y = out;
+    for (size_t i = 0; i < n / BORA_QK_K; ++i, x += BORA_QK_K, y += Q8_K_BYTES) {
+        __m256 amaxv = _mm256_setzero_ps();
+        for (int k = 0; k < BORA_QK_K; k += 8) amaxv = _mm256_max_ps(amaxv, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)));
+        const float amax = X86_FN(hmax_ps)(amaxv);
+        if (amax == 0.0f) {
+            memset(y, 0, Q8_K_BYTES);
+            continue;
+        }
+        int first = 0;   // first index with |x| == amax
+        for (int k = 0; k < BORA_QK_K; k += 8) {
+            const __m256 eq = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)), _mm256_set1_ps(amax), _CMP_EQ_OQ);
+            const int mask = _mm256_movemask_ps(eq);
+            if (mask) { first = k + __builtin_ctz((unsigned)mask); break; }
+        }
+        const float iscale = -127.0f / x[first];
+        const __m256 vs = _mm256_set1_ps(iscale);
+        const __m256i q127 = _mm256_set1_epi32(127);
+        int8_t *q = (int8_t *)(y + OFF_Q8_K_QS);
+        for (int k = 0; k < BORA_QK_K; k += 32) {
+            __m256i r[4];
+            for (int j = 0; j < 4; ++j) {
+                const __m256 t = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + k + 8 * j), vs),
+                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                r[j] = _mm256_min_epi32(_mm256_cvtps_epi32(t), q127);
+            }
+            _mm256_storeu_si256((__m256i *)(void *)(q + k), X86_FN(pack_i32x32)(r[0], r[1], r[2], r[3]));
+        }
+        for (int g = 0; g < BORA_QK_K / 16; ++g) {
+            int16_t s = 0;
+            for (int l = 0; l < 16; ++l) s = (int16_t)(s + q[16 * g + l]);
+            memcpy(y + OFF_Q8_K_BSUMS + 2 * g, &s, 2);
+        }
+        const float d = 1.0f / iscale;
+        memcpy(y, &d, 4);
+    }
+}
+
+void X86_FILL(bora_kernel_set *s) {
+    bora_fill_scalar(s);
+    s->name = X86_SET_NAME;
+    s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0);
+    s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1);
+    s->dot[BORA_TYPE_Q5_0] = X86_FN(dot_q5_0);   s->gemm[BORA_TYPE_Q5_0] = X86_FN(gemm_q5_0);
+    s->dot[BORA_TYPE_Q8_0] = X86_FN(dot_q8_0);   s->gemm[BORA_TYPE_Q8_0] = X86_FN(gemm_q8_0);
+    s->dot[BORA_TYPE_Q4_K] = X86_FN(dot_q4_K);   s->gemm[BORA_TYPE_Q4_K] = X86_FN(gemm_q4_K);
+    s->dot[BORA_TYPE_Q6_K] = X86_FN(dot_q6_K);   s->gemm[BORA_TYPE_Q6_K] = X86_FN(gemm_q6_K);
+    s->dot[BORA_TYPE_F16] = X86_FN(dot_f16);     s->gemm[BORA_TYPE_F16] = X86_FN(gemm_f16);
+    s->dot[BORA_TYPE_BF16] = X86_FN(dot_bf16);   s->gemm[BORA_TYPE_BF16] = X86_FN(gemm_bf16);
+    s->dot[BORA_TYPE_F32] = X86_FN(dot_f32);     s->gemm[BORA_TYPE_F32] = X86_FN(gemm_f32);
+    s->quantize[BORA_TYPE_Q8_0] = X86_FN(quantize_q8_0);
+    s->quantize[BORA_TYPE_Q8_1] = X86_FN(quantize_q8_1);
+    s->quantize[BORA_TYPE_Q8_K] = X86_FN(quantize_q8_K);
+}
+
+#undef TGT
+#undef X86_FLOAT_TILE
+#undef X86_DOT_GEMM

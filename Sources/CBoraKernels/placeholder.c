@@ -1,1 +1,0 @@
-// CBoraKernels: see include/bora_kernels.h. Implementations live in kernels_*.c.

@@ -1,0 +1,79 @@
+import CBoraAllocCount
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Summary statistics of repeated timings, in seconds.
+struct TimingStats: Codable {
+    let runs: Int
+    let median: Double
+    let p90: Double
+    let min: Double
+    let max: Double
+
+    init(_ samples: [Double]) {
+        precondition(!samples.isEmpty)
+        let s = samples.sorted()
+        runs = s.count
+        median = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        p90 = s[Swift.min(s.count - 1, Int((Double(s.count) * 0.9).rounded(.up)) - 1)]
+        min = s.first!
+        max = s.last!
+    }
+}
+
+/// Monotonic seconds.
+@inline(__always) func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Runs `body` `warmup` times, then `runs` timed times; also counts heap allocations made by the
+/// timed runs (all threads). Returns the timings and allocations per run.
+func measure(runs: Int, warmup: Int = 1, _ body: () -> Void) -> (TimingStats, allocationsPerRun: Double) {
+    for _ in 0..<warmup { body() }
+    var samples: [Double] = []
+    samples.reserveCapacity(runs)
+    bora_alloc_count_reset()
+    bora_alloc_count_enable(1)
+    for _ in 0..<runs {
+        let t0 = now()
+        body()
+        samples.append(now() - t0)
+    }
+    bora_alloc_count_enable(0)
+    // reserveCapacity above means appending never allocates inside the counted region.
+    let allocations = Double(bora_alloc_count_allocations()) / Double(runs)
+    return (TimingStats(samples), allocations)
+}
+
+/// Peak resident set size of this process, bytes.
+func peakRSSBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Int(usage.ru_maxrss) * 1024
+}
+
+/// "AMD EPYC …" from /proc/cpuinfo, or the architecture name.
+func cpuModelName() -> String {
+    if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") || line.hasPrefix("Model") {
+            if let colon = line.firstIndex(of: ":") {
+                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+    }
+    #if arch(x86_64)
+    return "x86_64"
+    #else
+    return "aarch64"
+    #endif
+}
+
+/// Prints a JSON object (sorted keys) on one line.
+func printJSON(_ object: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
