@@ -76,7 +76,8 @@ public enum QuantType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     /// The activation type this weight type is multiplied against by the dot kernels,
-    /// or nil when Bora has no kernel for it (it can still be dequantized if `canDequantize`).
+    /// or nil when Bora has no kernel for it (it may still be dequantizable: see
+    /// `ReferenceKernels.dequantizableTypes`).
     public var activationType: QuantType? {
         switch self {
         case .q4_0, .q5_0, .q8_0: return .q8_0

@@ -10,10 +10,13 @@ final class GGUFStorage: @unchecked Sendable {
     let mapped: MappedFile?
     private let owned: UnsafeMutableRawPointer?
 
-    init(mapped: MappedFile) {
+    /// The first `prefix` bytes of `mapped` (all of it by default); `prefix` lets tests parse
+    /// truncations of a large file without copying it.
+    init(mapped: MappedFile, prefix: Int? = nil) {
+        precondition(prefix.map { $0 >= 0 && $0 <= mapped.count } ?? true, "prefix out of range")
         self.mapped = mapped
         self.base = mapped.base
-        self.count = mapped.count
+        self.count = prefix ?? mapped.count
         self.owned = nil
     }
 
@@ -38,7 +41,7 @@ final class GGUFStorage: @unchecked Sendable {
 /// access, strings are decoded on access (they were checked for UTF-8 at parse time), so a
 /// 49k-entry token list costs one offset table at load. The array keeps the file bytes alive.
 /// Bulk accessors (`strings`, `integers`, `floats`, …) return nil when the element type does not
-/// convert without loss. Arrays built in memory (for `GGUFWriter`) hold `GGUFValue`s.
+/// convert without loss; each call decodes again, so keep the result. Arrays built in memory (for `GGUFWriter`) hold `GGUFValue`s.
 public struct GGUFArray: Sendable, Equatable, RandomAccessCollection, CustomStringConvertible {
     /// Type of every element.
     public let elementType: GGUFValueType

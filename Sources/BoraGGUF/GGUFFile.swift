@@ -64,7 +64,7 @@ public final class GGUFFile: Sendable {
         try self.init(storage: storage)
     }
 
-    private init(storage: GGUFStorage) throws(GGUFError) {
+    init(storage: GGUFStorage) throws(GGUFError) {
         self.storage = storage
         var cursor = GGUFCursor(base: storage.base, count: storage.count)
 
@@ -177,7 +177,7 @@ private struct RawTensorInfo {
         }
         var shape = [Int]()
         for dim in dims {
-            guard let d = Int(exactly: dim), d <= Int64.max else { throw bad("a dimension exceeds Int64.max") }
+            guard let d = Int(exactly: dim) else { throw bad("a dimension exceeds Int.max") }
             shape.append(d)
         }
         let rowLength = shape.first ?? 1

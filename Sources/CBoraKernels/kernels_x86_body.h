@@ -33,15 +33,20 @@ static inline TGT float X86_FN(hsum_ps128)(__m128 s) {
     return _mm_cvtss_f32(s);
 }
 
-static inline TGT float X86_FN(f16)(const uint8_t *p) { return _cvtsh_ss(bora_rd_u16(p)); }
+// f16 -> f32 through vmovd + vcvtph2ps: _cvtsh_ss lets clang merge into a live register
+// (vpinsrw into the accumulator), which chains every block onto the previous FMA.
+static inline TGT float X86_FN(f16)(const uint8_t *p) {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128((int)bora_rd_u16(p))));
+}
 
 static inline TGT __m256i X86_FN(loadu256)(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }
 
 // 16 bytes of nibbles -> 32 bytes: low nibbles (elements 0..15) then high (16..31)
 static inline TGT __m256i X86_FN(nibbles32)(const uint8_t *p) {
-    const __m128i t = _mm_loadu_si128((const __m128i *)(const void *)p);
-    const __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
-    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+    // same 16 bytes in both lanes, high lane shifted right by 4
+    const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p));
+    const __m256i sh = _mm256_srlv_epi64(b, _mm256_set_epi64x(4, 4, 0, 0));
+    return _mm256_and_si256(sh, _mm256_set1_epi8(0x0F));
 }
 
 // 32 bits -> 32 bytes, 0xFF where the bit is set

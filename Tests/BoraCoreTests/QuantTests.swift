@@ -43,7 +43,7 @@ enum QuantFixtures {
 }
 
 /// Bitwise equality with all NaNs equal; returns the mismatching indices.
-func bitMismatches(_ got: [Float], _ want: [Float]) -> [Int] {
+func quantBitMismatches(_ got: [Float], _ want: [Float]) -> [Int] {
     precondition(got.count == want.count)
     return got.indices.filter { i in
         if got[i].isNaN || want[i].isNaN { return !(got[i].isNaN && want[i].isNaN) }
@@ -83,7 +83,7 @@ struct QuantFixtureTests {
                         ReferenceKernels.dequantize(type, src.baseAddress! + misalignment, dst.baseAddress!, count: entry.elements)
                     }
                 }
-                let bad = bitMismatches(got, want)
+                let bad = quantBitMismatches(got, want)
                 #expect(bad.isEmpty, "\(entry.name) (\(entry.source)) offset \(misalignment): \(bad.count) mismatches, first at \(bad.first.map { "\($0): \(got[$0]) vs \(want[$0])" } ?? "")")
             }
         }
@@ -112,7 +112,7 @@ struct QuantFixtureTests {
 
     @Test("quantize → dequantize round trip stays within half a step", arguments: [QuantType.q8_0, .q4_0, .q4_1, .q5_0])
     func roundTripError(type: QuantType) throws {
-        var rng = SplitMix64(seed: 7)
+        var rng = QuantTestRNG(seed: 7)
         let n = 32 * 40
         let x = (0..<n).map { i in Float.random(in: -1...1, using: &rng) * (i / 32 % 2 == 0 ? 1 : 30) }
         var q = [UInt8](repeating: 0, count: type.byteCount(elements: n)!)
@@ -231,8 +231,8 @@ struct HalfTests {
     }
 }
 
-/// Deterministic test RNG (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
+/// Deterministic test RNG (QuantTestRNG).
+struct QuantTestRNG: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

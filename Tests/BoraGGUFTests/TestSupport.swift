@@ -156,7 +156,7 @@ struct GGUFLayout {
 extension Array where Element == UInt8 {
     /// Overwrites `value.count`… bytes at `offset` with `value` little-endian.
     mutating func patch<T: FixedWidthInteger>(_ offset: Int, _ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { self[offset + i] = b } }
+        Swift.withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { self[offset + i] = b } }
     }
 }
 

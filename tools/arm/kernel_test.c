@@ -193,6 +193,9 @@ static void fill_floats(float *x, size_t n) {
 enum { CHECK_DOT, CHECK_GEMM, CHECK_QUANT, CHECK_REF, N_CHECKS };
 static const char *k_check_names[] = {"dot", "gemm", "quantize", "dot-vs-dequant"};
 
+static bora_kernel_set g_sets[8];
+static int g_nsets;
+
 typedef struct { long cases, failures, ulp1; double max_err; int used; } stat;
 static stat g_stats[8][BORA_TYPE_COUNT][N_CHECKS];
 static long g_total_fail, g_total_pass;
@@ -203,15 +206,13 @@ static void record(int set, int type, int check, double err, double tol, const c
     s->cases++;
     if (err > s->max_err) s->max_err = err;
     if (!(err <= tol)) {
-        if (s->failures < 3) printf("  FAIL %s  %s: %s err %.3g > tol %.3g\n", g_sets[set].name, k_check_names[check], what, err, tol);
+        if (s->failures < 3) printf("  FAIL %s %s: %s err %.3g > tol %.3g\n", g_sets[set].name, k_check_names[check], what, err, tol);
         s->failures++;
     }
 }
 
 // ---------------------------------------------------------------- checks
 
-static bora_kernel_set g_sets[8];
-static int g_nsets;
 
 static void *xmalloc(size_t n) { void *p = malloc(n + 64); if (!p) { perror("malloc"); exit(2); } return p; }
 

@@ -9,6 +9,9 @@
 // deliberate departures from ggml are for input ggml leaves undefined or unspecified:
 //   * Float → integer conversions are clamped first, so NaN/inf inputs give valid (if
 //     meaningless) blocks instead of trapping (C's out-of-range float→int is UB).
+//     Activation quants are clamped to -127...127 (bora_kernels.h: the SIMD dots cannot
+//     negate -128); for finite input ggml never produces -128 either, except when max|x| is
+//     so small (subnormal) that 1/d overflows.
 //   * Q8_K: an all-zero super-block also zeroes `bsums` (ggml leaves them unwritten).
 //   * Q8_0/Q8_1: NaN elements are ignored when finding max|x| (in ggml a NaN makes amax NaN).
 
@@ -33,6 +36,7 @@ extension ReferenceKernels {
     ///   to even (ggml's 1.5·2^23 trick), bsums = sums of 16, d = 1/iscale stored as f32.
     ///   (So the element equal to `max` becomes -127 and d is negative when max > 0.)
     /// - F32 copies; F16/BF16 convert with `FloatBits` (round-to-nearest-even).
+    /// Q8_0/Q8_1/Q8_K quants always lie in -127...127 (the activation contract of bora_kernels.h).
     /// The f16 scales are rounded with `FloatBits.f32ToF16`; quantization itself uses the
     /// unrounded f32 scale, as ggml does.
     /// - Precondition: `type` is in `quantizableTypes` and `count` is a multiple of `type.blockSize`.
@@ -83,7 +87,7 @@ extension ReferenceKernels {
         let qsOffset = withSum ? 4 : 2
         var sum = 0
         for j in 0..<32 {
-            let q = clampedInt((x[j] * id).rounded(.toNearestOrAwayFromZero), -128, 127)
+            let q = clampedInt((x[j] * id).rounded(.toNearestOrAwayFromZero), -127, 127)
             y.storeBytes(of: Int8(q), toByteOffset: qsOffset + j, as: Int8.self)
             sum += q
         }
@@ -153,9 +157,9 @@ extension ReferenceKernels {
         for k in 0..<16 {
             var sum = 0
             for j in 16 * k..<16 * k + 16 {
-                // ggml clamps only at 127; the -128 floor matters only when -127/max overflows
+                // ggml clamps only at 127; the -127 floor matters only when -127/max overflows
                 // (max subnormal), where ggml's result is undefined anyway.
-                let q = Swift.max(-128, Swift.min(127, nearestInt(iscale * x[j])))
+                let q = Swift.max(-127, Swift.min(127, nearestInt(iscale * x[j])))
                 y.storeBytes(of: Int8(q), toByteOffset: 4 + j, as: Int8.self)
                 sum += q
             }

@@ -57,6 +57,9 @@ _Static_assert(sizeof(bora_block_q4_K) == 144, "q4_K layout");
 _Static_assert(sizeof(bora_block_q6_K) == 210, "q6_K layout");
 _Static_assert(sizeof(bora_block_q8_K) == 292, "q8_K layout");
 
+/// Activation quants (Q8_0/Q8_1/Q8_K qs) must lie in [-127, 127], as every quantize kernel
+/// here produces: the x86 SIMD dots use the sign trick, which cannot negate -128.
+///
 /// dot(n, w, a) -> sum_i w[i]*a[i] over n elements. `w` is a row of the weight type, `a` a row
 /// of that weight type's activation type (see bora_activation_type). n is a multiple of the
 /// weight type's block size. Pointers need no alignment.
