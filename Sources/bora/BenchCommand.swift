@@ -91,8 +91,10 @@ struct KernelsBench: ParsableCommand {
         for type in types where kernels.supports(type) {
             let bigCols = 4096
             let bigRows = (bigBytesTarget / type.byteCount(elements: bigCols)!) / 16 * 16
-            let shapes: [(String, Int, Int)] = [("576x1536", 576, 1536), ("1536x576", 1536, 576),
-                                                ("576x49152", 576, 49152), ("\(bigCols)x\(bigRows) (> LLC)", bigCols, bigRows)]
+            // K-quant rows need multiples of 256 columns: SmolLM2's 576 becomes 512 for Q4_K.
+            let hidden = type.blockSize == 256 ? 512 : 576
+            let shapes: [(String, Int, Int)] = [("\(hidden)x1536", hidden, 1536), ("1536x\(hidden)", 1536, hidden),
+                                                ("\(hidden)x49152", hidden, 49152), ("\(bigCols)x\(bigRows) (> LLC)", bigCols, bigRows)]
             for (label, cols, outRows) in shapes {
                 let weight = RandomWeights(type: type, cols: cols, rows: outRows)
                 defer { weight.free() }
