@@ -7,10 +7,11 @@ static atomic_int enabled;
 static atomic_uint_fast64_t allocations;
 static atomic_uint_fast64_t bytes;
 static atomic_int seen_call;  // set by the first intercepted call: proves interposition works
+static _Thread_local int thread_enabled;  // counting for this thread only (tests that run in parallel)
 
 static inline void count(size_t n) {
     atomic_store_explicit(&seen_call, 1, memory_order_relaxed);
-    if (atomic_load_explicit(&enabled, memory_order_relaxed)) {
+    if (thread_enabled || atomic_load_explicit(&enabled, memory_order_relaxed)) {
         atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&bytes, n, memory_order_relaxed);
     }
@@ -44,6 +45,7 @@ int bora_alloc_count_supported(void) { return 0; }
 #endif
 
 void bora_alloc_count_enable(int on) { atomic_store(&enabled, on); }
+void bora_alloc_count_enable_thread(int on) { thread_enabled = on; }
 uint64_t bora_alloc_count_allocations(void) { return atomic_load(&allocations); }
 uint64_t bora_alloc_count_bytes(void) { return atomic_load(&bytes); }
 void bora_alloc_count_reset(void) { atomic_store(&allocations, 0); atomic_store(&bytes, 0); }

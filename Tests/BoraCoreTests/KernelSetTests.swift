@@ -157,22 +157,24 @@ struct MatmulTests {
         w.withUnsafeBytes { wp in x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
             let view = TensorView(type: type, data: wp.baseAddress!, cols: cols, rows: rows)
             matmul.multiply(yp.baseAddress!, weight: view, x: xp.baseAddress!, vectors: vectors, scratch: scratch)
+            // Count on this pool's threads only (the caller is thread 0): other tests run in parallel.
+            let setCounting: ParallelBody = { ctx, _, _ in bora_alloc_count_enable_thread(ctx == nil ? 0 : 1) }
             bora_alloc_count_reset()
-            bora_alloc_count_enable(1)
+            matmul.pool.run(setCounting, context: UnsafeMutableRawPointer(bitPattern: 1))
             for _ in 0..<50 {
                 matmul.multiply(yp.baseAddress!, weight: view, x: xp.baseAddress!, vectors: 1, scratch: scratch)
                 matmul.multiply(yp.baseAddress!, weight: view, x: xp.baseAddress!, vectors: vectors, scratch: scratch)
             }
-            bora_alloc_count_enable(0)
+            matmul.pool.run(setCounting, context: nil)
             allocations = bora_alloc_count_allocations()
         } } }
         #expect(bora_alloc_count_supported() != 0, "the allocation counter is not interposing malloc")
         #expect(allocations == 0)
         // The counter itself works: an allocation inside the window is seen.
         bora_alloc_count_reset()
-        bora_alloc_count_enable(1)
+        bora_alloc_count_enable_thread(1)
         let p = UnsafeMutableRawPointer.allocate(byteCount: 100, alignment: 16)
-        bora_alloc_count_enable(0)
+        bora_alloc_count_enable_thread(0)
         p.deallocate()
         #expect(bora_alloc_count_allocations() >= 1)
     }

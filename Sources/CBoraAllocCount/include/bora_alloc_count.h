@@ -14,6 +14,9 @@
 int bora_alloc_count_supported(void);
 /// Starts (1) or stops (0) counting, process-wide.
 void bora_alloc_count_enable(int on);
+/// Starts (1) or stops (0) counting allocations made by the calling thread only, so a test can
+/// measure its own threads while other tests run in parallel.
+void bora_alloc_count_enable_thread(int on);
 /// Allocation calls (malloc, calloc, realloc, aligned variants) counted so far.
 uint64_t bora_alloc_count_allocations(void);
 /// Bytes requested by the counted calls.
