@@ -29,10 +29,12 @@ let package = Package(
         .target(name: "BoraCore", dependencies: ["CBoraKernels"]),
         .target(name: "BoraGGUF", dependencies: ["BoraCore"]),
         .target(name: "BoraModels", dependencies: ["BoraCore"]),
+        .target(name: "BoraText", dependencies: ["BoraCore", "BoraGGUF"]),
+        .target(name: "BoraLM", dependencies: ["BoraCore", "BoraGGUF", "BoraText"]),
         .executableTarget(
             name: "bora",
             dependencies: [
-                "BoraCore", "BoraGGUF", "BoraModels", "CBoraAllocCount",
+                "BoraCore", "BoraGGUF", "BoraModels", "BoraText", "BoraLM", "CBoraAllocCount",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -40,5 +42,7 @@ let package = Package(
         .testTarget(name: "BoraCoreTests", dependencies: ["BoraCore", "CBoraKernels", "CBoraAllocCount"]),
         .testTarget(name: "BoraGGUFTests", dependencies: ["BoraGGUF", "BoraCore"]),
         .testTarget(name: "BoraModelsTests", dependencies: ["BoraModels"]),
+        .testTarget(name: "BoraTextTests", dependencies: ["BoraText", "BoraGGUF"]),
+        .testTarget(name: "BoraLMTests", dependencies: ["BoraLM", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
     ]
 )

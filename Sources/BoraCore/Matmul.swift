@@ -43,34 +43,66 @@ public struct Matmul: Sendable {
     /// `scratch` has `scratchBytes(...)` bytes.
     public func multiply(_ y: UnsafeMutablePointer<Float>, weight: TensorView, x: UnsafePointer<Float>,
                          vectors: Int, scratch: UnsafeMutableRawPointer) {
-        precondition(kernels.supports(weight.type), "kernel set \(kernels.name) has no \(weight.type) matmul")
-        let act = weight.type.activationType!
-        let actRowBytes = act.byteCount(elements: weight.cols)!
-        for v in 0..<vectors {
-            kernels.quantize(act, x + v * weight.cols, scratch + v * actRowBytes, count: weight.cols)
+        var output = MatmulOutput(y: y, weight: weight)
+        withUnsafeMutablePointer(to: &output) { ptr in
+            multiply(UnsafeBufferPointer(start: ptr, count: 1), x: x, vectors: vectors, scratch: scratch)
         }
-        var job = MatmulJob(kernels: kernels, weight: weight, activations: UnsafeRawPointer(scratch),
-                            activationRowBytes: actRowBytes, vectors: vectors, y: y)
+    }
+
+    /// Several matrices applied to the same input (Q/K/V, or gate/up): the input is quantized
+    /// once and the rows of all outputs are split across the threads in one parallel region.
+    /// Every weight must have the same type and column count. Allocates nothing.
+    public func multiply(_ outputs: UnsafeBufferPointer<MatmulOutput>, x: UnsafePointer<Float>,
+                         vectors: Int, scratch: UnsafeMutableRawPointer) {
+        guard let first = outputs.first else { return }
+        let type = first.weight.type, cols = first.weight.cols
+        precondition(kernels.supports(type), "kernel set \(kernels.name) has no \(type) matmul")
+        var totalRows = 0
+        for o in outputs {
+            precondition(o.weight.type == type && o.weight.cols == cols, "fused matmul needs one weight type and width")
+            totalRows += o.weight.rows
+        }
+        let act = type.activationType!
+        let actRowBytes = act.byteCount(elements: cols)!
+        for v in 0..<vectors {
+            kernels.quantize(act, x + v * cols, scratch + v * actRowBytes, count: cols)
+        }
+        var job = MatmulJob(kernels: kernels, outputs: outputs, totalRows: totalRows,
+                            activations: UnsafeRawPointer(scratch), activationRowBytes: actRowBytes, vectors: vectors)
         withUnsafeMutablePointer(to: &job) { ptr in
             pool.run({ ctx, index, threads in
                 let job = ctx!.assumingMemoryBound(to: MatmulJob.self)
-                let w = job.pointee.weight
                 // Row ranges start on multiples of 16 so threads never share an output cache line.
-                let rows = ThreadPool.split(w.rows, index: index, threads: threads, granule: 16)
-                if rows.isEmpty { return }
-                job.pointee.kernels.gemm(w.type, n: w.cols, w: w.data, wRowBytes: w.rowBytes, rows: rows,
-                                         a: job.pointee.activations, aRowBytes: job.pointee.activationRowBytes,
-                                         vectors: job.pointee.vectors, y: job.pointee.y, ldy: w.rows)
+                let mine = ThreadPool.split(job.pointee.totalRows, index: index, threads: threads, granule: 16)
+                if mine.isEmpty { return }
+                var base = 0
+                for o in job.pointee.outputs {
+                    let w = o.weight
+                    let lo = max(mine.lowerBound, base) - base, hi = min(mine.upperBound, base + w.rows) - base
+                    if lo < hi {
+                        job.pointee.kernels.gemm(w.type, n: w.cols, w: w.data, wRowBytes: w.rowBytes, rows: lo..<hi,
+                                                 a: job.pointee.activations, aRowBytes: job.pointee.activationRowBytes,
+                                                 vectors: job.pointee.vectors, y: o.y, ldy: w.rows)
+                    }
+                    base += w.rows
+                }
             }, context: ptr)
         }
     }
 }
 
+/// One output of a fused `Matmul.multiply`: `y` receives `vectors × weight.rows` floats.
+public struct MatmulOutput: @unchecked Sendable {
+    public var y: UnsafeMutablePointer<Float>
+    public var weight: TensorView
+    public init(y: UnsafeMutablePointer<Float>, weight: TensorView) { self.y = y; self.weight = weight }
+}
+
 private struct MatmulJob {
     let kernels: KernelSet
-    let weight: TensorView
+    let outputs: UnsafeBufferPointer<MatmulOutput>
+    let totalRows: Int
     let activations: UnsafeRawPointer
     let activationRowBytes: Int
     let vectors: Int
-    let y: UnsafeMutablePointer<Float>
 }

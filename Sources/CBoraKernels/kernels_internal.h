@@ -210,6 +210,37 @@ static inline float bora_bf16_to_float(uint16_t h) {
         }                                                                                 \
     } while (0)
 
+// ---- register-tiled gemm driver: RR weight rows x NV activation vectors per tile ----
+// TILE(nb, w_rows, wrb, a_tile, arb, out, RR, NV) computes out[rr*4 + v] for rr < RR, v < NV
+// (RR, NV <= 4): each weight block is decoded once per tile and reused across NV vectors, each
+// activation block once per tile and reused across RR rows. Leftover rows use RR = 1, leftover
+// vectors NV = 1..3. Same parameter naming as BORA_GEMM_TILED.
+#define BORA_GEMM_RV_STORE_(RR_, cnt)                                                      \
+    for (int rr = 0; rr < (RR_); ++rr)                                                    \
+        for (size_t t = 0; t < (cnt); ++t) y[(v + t) * ldy + r + rr] = o[rr * 4 + t]
+#define BORA_GEMM_RV_ROWS_(TILE, nb, RR_, NV_)                                            \
+    do {                                                                                  \
+        const uint8_t *w_rows = (const uint8_t *)w + r * wrb;                             \
+        float o[16];                                                                      \
+        size_t v = 0;                                                                     \
+        for (; v + (NV_) <= nv; v += (NV_)) {                                             \
+            TILE((nb), w_rows, wrb, (const uint8_t *)a + v * arb, arb, o, (RR_), (NV_));  \
+            BORA_GEMM_RV_STORE_(RR_, (size_t)(NV_));                                      \
+        }                                                                                 \
+        const uint8_t *a_tile = (const uint8_t *)a + v * arb;                             \
+        const size_t rem = nv - v;                                                        \
+        if ((NV_) > 3 && rem == 3) TILE((nb), w_rows, wrb, a_tile, arb, o, (RR_), 3);     \
+        else if ((NV_) > 2 && rem == 2) TILE((nb), w_rows, wrb, a_tile, arb, o, (RR_), 2); \
+        else if ((NV_) > 1 && rem == 1) TILE((nb), w_rows, wrb, a_tile, arb, o, (RR_), 1); \
+        BORA_GEMM_RV_STORE_(RR_, rem);                                                    \
+    } while (0)
+#define BORA_GEMM_RV(TILE, nb, RR_, NV_)                                                  \
+    do {                                                                                  \
+        size_t r = r0;                                                                    \
+        for (; r + (RR_) <= r1; r += (RR_)) BORA_GEMM_RV_ROWS_(TILE, nb, RR_, NV_);       \
+        for (; r < r1; ++r) BORA_GEMM_RV_ROWS_(TILE, nb, 1, NV_);                         \
+    } while (0)
+
 // ---- set fillers (dispatch.c) ----
 // Each fills every entry it has a kernel for; SIMD fillers start from the scalar set so a
 // type without a SIMD body keeps the scalar kernel.

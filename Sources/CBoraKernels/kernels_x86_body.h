@@ -58,73 +58,229 @@ static inline TGT __m256i X86_FN(bits32)(const uint8_t *p) {
     return _mm256_cmpeq_epi8(b, _mm256_set1_epi64x(-1));
 }
 
+// ---- register-tiled kernels (BORA_GEMM_RV): RR rows x NV vectors, two blocks per step ----
+// Two consecutive 32-element blocks share one 256-bit register: low lane block i, high lane
+// block i+1, so one int->float conversion and one FMA cover two blocks of one (row, vector).
+
+// 16 bytes at p0 (low lane) and 16 at p1 (high lane)
+static inline TGT __m256i X86_FN(load2x128)(const uint8_t *p0, const uint8_t *p1) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p0)),
+                                   _mm_loadu_si128((const __m128i *)(const void *)p1), 1);
+}
+
+// f16 at p0 and p1 -> floats placed by idx (lanes 0/1 hold them, lane 2 holds 0.0)
+static inline TGT __m256 X86_FN(f16x2)(const uint8_t *p0, const uint8_t *p1, __m256i idx) {
+    const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(bora_rd_u16(p0) | ((uint32_t)bora_rd_u16(p1) << 16))));
+    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(f), idx);
+}
+
 // ---- Q4_0 x Q8_0 ----
-static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q4_0)(size_t nb, const uint8_t *w, const uint8_t *a,
-                                                     size_t arb, float *out, const int NV) {
-    __m256 acc0[4], acc1[4];
-    for (int v = 0; v < NV; ++v) acc0[v] = acc1[v] = _mm256_setzero_ps();
-    const __m256i off8 = _mm256_set1_epi8(8);
+static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_0)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
+                                                   size_t arb, float *out, const int RR, const int NV) {
+    __m256 acc[4][4];
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), off8 = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
+    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     size_t i = 0;
     for (; i + 2 <= nb; i += 2) {
-        const uint8_t *x0 = w + i * Q4_0_BYTES, *x1 = x0 + Q4_0_BYTES;
-        // 4-bit -> 8-bit, sub 8: q in [-8, 7]
-        const __m256i q0 = _mm256_sub_epi8(X86_FN(nibbles32)(x0 + OFF_Q4_0_QS), off8);
-        const __m256i q1 = _mm256_sub_epi8(X86_FN(nibbles32)(x1 + OFF_Q4_0_QS), off8);
-        // |q| once per weight block; sign(q) goes onto each activation block
-        const __m256i u0 = _mm256_sign_epi8(q0, q0), u1 = _mm256_sign_epi8(q1, q1);
-        const float d0 = X86_FN(f16)(x0), d1 = X86_FN(f16)(x1);
+        __m256i lo[4], hi[4];
+        __m256 dw[4];
+        for (int r = 0; r < RR; ++r) {
+            const uint8_t *x0 = w + r * wrb + i * Q4_0_BYTES, *x1 = x0 + Q4_0_BYTES;
+            // 4-bit -> 8-bit, unsigned q in [0, 15]: [block i | block i+1]
+            const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_0_QS, x1 + OFF_Q4_0_QS);
+            lo[r] = _mm256_and_si256(b, m4);
+            hi[r] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+            dw[r] = X86_FN(f16x2)(x0, x1, spread);
+        }
         for (int v = 0; v < NV; ++v) {
             const uint8_t *y0 = a + v * arb + i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
-            const __m256i p0 = X86_FN(mul_sum_us8)(u0, _mm256_sign_epi8(X86_FN(loadu256)(y0 + OFF_Q8_0_QS), q0));
-            const __m256i p1 = X86_FN(mul_sum_us8)(u1, _mm256_sign_epi8(X86_FN(loadu256)(y1 + OFF_Q8_0_QS), q1));
-            // int -> float, times dw*da
-            acc0[v] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * X86_FN(f16)(y0)), _mm256_cvtepi32_ps(p0), acc0[v]);
-            acc1[v] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * X86_FN(f16)(y1)), _mm256_cvtepi32_ps(p1), acc1[v]);
+            const __m256i alo = X86_FN(load2x128)(y0 + OFF_Q8_0_QS, y1 + OFF_Q8_0_QS);
+            const __m256i ahi = X86_FN(load2x128)(y0 + OFF_Q8_0_QS + 16, y1 + OFF_Q8_0_QS + 16);
+            // sub 8: (q-8)*a = q*a - 8*a, the 8*a pair sums shared by every row
+            const __m256i a8 = _mm256_add_epi16(_mm256_maddubs_epi16(off8, alo), _mm256_maddubs_epi16(off8, ahi));
+            const __m256 da = X86_FN(f16x2)(y0, y1, spread);
+            for (int r = 0; r < RR; ++r) {
+                const __m256i s = _mm256_sub_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo[r], alo),
+                                                                    _mm256_maddubs_epi16(hi[r], ahi)), a8);
+                // int -> float, times dw*da
+                acc[r][v] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], da), _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), acc[r][v]);
+            }
         }
     }
-    for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(_mm256_add_ps(acc0[v], acc1[v]));
-    for (; i < nb; ++i) {   // scalar tail: the odd last block
-        const uint8_t *x = w + i * Q4_0_BYTES;
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
-            out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_0_q8_0(x, y);
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) out[r * 4 + v] = X86_FN(hsum_ps)(acc[r][v]);
+    for (; i < nb; ++i)   // scalar tail: the odd last block
+        for (int r = 0; r < RR; ++r) {
+            const uint8_t *x = w + r * wrb + i * Q4_0_BYTES;
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
+                out[r * 4 + v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_0_q8_0(x, y);
+            }
         }
-    }
 }
 
 // ---- Q4_1 x Q8_1 ----
-static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q4_1)(size_t nb, const uint8_t *w, const uint8_t *a,
-                                                     size_t arb, float *out, const int NV) {
-    __m256 acc0[4], acc1[4];
-    float summ[4];
-    for (int v = 0; v < NV; ++v) { acc0[v] = acc1[v] = _mm256_setzero_ps(); summ[v] = 0.0f; }
+static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_1)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
+                                                   size_t arb, float *out, const int RR, const int NV) {
+    __m256 acc[4][4];
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    const __m256i first = _mm256_setr_epi32(0, 2, 2, 2, 1, 2, 2, 2);   // one lane per block, rest 0
     size_t i = 0;
     for (; i + 2 <= nb; i += 2) {
-        const uint8_t *x0 = w + i * Q4_1_BYTES, *x1 = x0 + Q4_1_BYTES;
-        // 4-bit -> 8-bit, unsigned q in [0, 15]: no sign trick needed
-        const __m256i u0 = X86_FN(nibbles32)(x0 + OFF_Q4_1_QS);
-        const __m256i u1 = X86_FN(nibbles32)(x1 + OFF_Q4_1_QS);
-        const float d0 = X86_FN(f16)(x0), d1 = X86_FN(f16)(x1);
-        const float m0 = X86_FN(f16)(x0 + OFF_Q4_1_M), m1 = X86_FN(f16)(x1 + OFF_Q4_1_M);
+        __m256i lo[4], hi[4];
+        __m256 dw[4], mw[4];
+        for (int r = 0; r < RR; ++r) {
+            const uint8_t *x0 = w + r * wrb + i * Q4_1_BYTES, *x1 = x0 + Q4_1_BYTES;
+            // 4-bit -> 8-bit, q in [0, 15]: [block i | block i+1]
+            const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_1_QS, x1 + OFF_Q4_1_QS);
+            lo[r] = _mm256_and_si256(b, m4);
+            hi[r] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+            dw[r] = X86_FN(f16x2)(x0, x1, spread);
+            mw[r] = X86_FN(f16x2)(x0 + OFF_Q4_1_M, x1 + OFF_Q4_1_M, first);
+        }
         for (int v = 0; v < NV; ++v) {
             const uint8_t *y0 = a + v * arb + i * Q8_1_BYTES, *y1 = y0 + Q8_1_BYTES;
-            const __m256i p0 = X86_FN(mul_sum_us8)(u0, X86_FN(loadu256)(y0 + OFF_Q8_1_QS));
-            const __m256i p1 = X86_FN(mul_sum_us8)(u1, X86_FN(loadu256)(y1 + OFF_Q8_1_QS));
-            acc0[v] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * X86_FN(f16)(y0)), _mm256_cvtepi32_ps(p0), acc0[v]);
-            acc1[v] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * X86_FN(f16)(y1)), _mm256_cvtepi32_ps(p1), acc1[v]);
-            // min term: m * (dy * sum(qy)) = m * s
-            summ[v] += m0 * X86_FN(f16)(y0 + OFF_Q8_1_S) + m1 * X86_FN(f16)(y1 + OFF_Q8_1_S);
+            const __m256i alo = X86_FN(load2x128)(y0 + OFF_Q8_1_QS, y1 + OFF_Q8_1_QS);
+            const __m256i ahi = X86_FN(load2x128)(y0 + OFF_Q8_1_QS + 16, y1 + OFF_Q8_1_QS + 16);
+            const __m256 da = X86_FN(f16x2)(y0, y1, spread);
+            const __m256 sa = X86_FN(f16x2)(y0 + OFF_Q8_1_S, y1 + OFF_Q8_1_S, spread);
+            for (int r = 0; r < RR; ++r) {
+                const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], alo), _mm256_maddubs_epi16(hi[r], ahi));
+                // min term m*s rides in lanes 0 and 4
+                const __m256 t = _mm256_fmadd_ps(mw[r], sa, acc[r][v]);
+                acc[r][v] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], da), _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), t);
+            }
         }
     }
-    for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(_mm256_add_ps(acc0[v], acc1[v])) + summ[v];
-    for (; i < nb; ++i) {
-        const uint8_t *x = w + i * Q4_1_BYTES;
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) out[r * 4 + v] = X86_FN(hsum_ps)(acc[r][v]);
+    for (; i < nb; ++i)
+        for (int r = 0; r < RR; ++r) {
+            const uint8_t *x = w + r * wrb + i * Q4_1_BYTES;
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *y = a + v * arb + i * Q8_1_BYTES;
+                out[r * 4 + v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_1_q8_1(x, y)
+                                + bora_rd_f16(x + OFF_Q4_1_M) * bora_rd_f16(y + OFF_Q8_1_S);
+            }
+        }
+}
+
+// ---- Q8_0 x Q8_0 ----
+static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q8_0)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
+                                                   size_t arb, float *out, const int RR, const int NV) {
+    __m256 acc[4][4];
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+    // hadd of block i and i+1 lanes -> [i, i, i+1, i+1 | i, i, i+1, i+1]
+    const __m256i pairs = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1);
+    size_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        __m256i q0[4], q1[4], u0[4], u1[4];
+        __m256 dw[4];
+        for (int r = 0; r < RR; ++r) {
+            const uint8_t *x0 = w + r * wrb + i * Q8_0_BYTES, *x1 = x0 + Q8_0_BYTES;
+            q0[r] = X86_FN(loadu256)(x0 + OFF_Q8_0_QS);
+            q1[r] = X86_FN(loadu256)(x1 + OFF_Q8_0_QS);
+            // |q| once per weight block; sign(q) goes onto each activation block
+            u0[r] = _mm256_sign_epi8(q0[r], q0[r]);
+            u1[r] = _mm256_sign_epi8(q1[r], q1[r]);
+            dw[r] = X86_FN(f16x2)(x0, x1, pairs);
+        }
         for (int v = 0; v < NV; ++v) {
-            const uint8_t *y = a + v * arb + i * Q8_1_BYTES;
-            out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_1_q8_1(x, y)
-                    + bora_rd_f16(x + OFF_Q4_1_M) * bora_rd_f16(y + OFF_Q8_1_S);
+            const uint8_t *y0 = a + v * arb + i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
+            const __m256i a0 = X86_FN(loadu256)(y0 + OFF_Q8_0_QS), a1 = X86_FN(loadu256)(y1 + OFF_Q8_0_QS);
+            const __m256 da = X86_FN(f16x2)(y0, y1, pairs);
+            for (int r = 0; r < RR; ++r) {
+                const __m256i p0 = X86_FN(mul_sum_us8)(u0[r], _mm256_sign_epi8(a0, q0[r]));
+                const __m256i p1 = X86_FN(mul_sum_us8)(u1[r], _mm256_sign_epi8(a1, q1[r]));
+                acc[r][v] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], da), _mm256_cvtepi32_ps(_mm256_hadd_epi32(p0, p1)), acc[r][v]);
+            }
         }
     }
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) out[r * 4 + v] = X86_FN(hsum_ps)(acc[r][v]);
+    for (; i < nb; ++i)
+        for (int r = 0; r < RR; ++r) {
+            const uint8_t *x = w + r * wrb + i * Q8_0_BYTES;
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
+                out[r * 4 + v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q8_0_q8_0(x, y);
+            }
+        }
+}
+
+// 12 bytes of packed 6-bit Q4_K scales/mins -> sm[0..7] scales, sm[8..15] mins
+static inline void X86_FN(q4_K_sm)(const uint8_t *x, uint8_t sm[16]) {
+    uint32_t utmp[4];
+    memcpy(utmp, x + OFF_Q4_K_SCALES, 12);
+    utmp[3] = ((utmp[2] >> 4) & 0x0f0f0f0fu) | (((utmp[1] >> 6) & 0x03030303u) << 4);
+    const uint32_t uaux = utmp[1] & 0x3f3f3f3fu;
+    utmp[1] = (utmp[2] & 0x0f0f0f0fu) | (((utmp[0] >> 6) & 0x03030303u) << 4);
+    utmp[2] = uaux;
+    utmp[0] &= 0x3f3f3f3fu;
+    memcpy(sm, utmp, 16);
+}
+
+// ---- Q4_K x Q8_K (one 256-element super-block per step) ----
+static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_K)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
+                                                   size_t arb, float *out, const int RR, const int NV) {
+    __m256 acc[4][4];
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (size_t i = 0; i < nb; ++i) {
+        uint8_t sm[4][16];
+        __m128i mins16[4];
+        for (int r = 0; r < RR; ++r) {
+            X86_FN(q4_K_sm)(w + r * wrb + i * Q4_K_BYTES, sm[r]);
+            mins16[r] = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(sm[r] + 8)));
+        }
+        __m256i sumi[4][4];
+        for (int r = 0; r < RR; ++r)
+            for (int v = 0; v < NV; ++v) sumi[r][v] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; ++j) {   // 64 elements: sub-blocks 2j (low nibbles), 2j+1 (high)
+            __m256i lo[4], hi[4], s_lo[4], s_hi[4];
+            for (int r = 0; r < RR; ++r) {
+                // 4-bit -> 8-bit
+                const __m256i bits = X86_FN(loadu256)(w + r * wrb + i * Q4_K_BYTES + OFF_Q4_K_QS + 32 * j);
+                lo[r] = _mm256_and_si256(bits, m4);
+                hi[r] = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+                s_lo[r] = _mm256_set1_epi16(sm[r][2 * j]);
+                s_hi[r] = _mm256_set1_epi16(sm[r][2 * j + 1]);
+            }
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *q8 = a + v * arb + i * Q8_K_BYTES + OFF_Q8_K_QS + 64 * j;
+                const __m256i y_lo = X86_FN(loadu256)(q8), y_hi = X86_FN(loadu256)(q8 + 32);
+                for (int r = 0; r < RR; ++r) {
+                    // u8*s8 pairs -> i16, then times the sub-block scale -> i32
+                    const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[r], y_lo), s_lo[r]);
+                    const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[r], y_hi), s_hi[r]);
+                    sumi[r][v] = _mm256_add_epi32(sumi[r][v], _mm256_add_epi32(p_lo, p_hi));
+                }
+            }
+        }
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *y = a + v * arb + i * Q8_K_BYTES;
+            const float dy = bora_rd_f32(y);
+            // mins: sum_s m[s] * (bsums[2s] + bsums[2s+1])
+            const __m256i bs = X86_FN(loadu256)(y + OFF_Q8_K_BSUMS);
+            const __m128i bpairs = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+            for (int r = 0; r < RR; ++r) {
+                const uint8_t *x = w + r * wrb + i * Q4_K_BYTES;
+                const __m256i pm = _mm256_set_m128i(_mm_setzero_si128(), _mm_madd_epi16(mins16[r], bpairs));
+                // d*dy*sumi - dmin*dy*summ (the mins in the low four lanes)
+                acc[r][v] = _mm256_fmadd_ps(_mm256_set1_ps(X86_FN(f16)(x) * dy), _mm256_cvtepi32_ps(sumi[r][v]), acc[r][v]);
+                acc[r][v] = _mm256_fmadd_ps(_mm256_set1_ps(-X86_FN(f16)(x + OFF_Q4_K_DMIN) * dy), _mm256_cvtepi32_ps(pm), acc[r][v]);
+            }
+        }
+    }
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) out[r * 4 + v] = X86_FN(hsum_ps)(acc[r][v]);
 }
 
 // ---- Q5_0 x Q8_0 ----
@@ -159,87 +315,6 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q5_0)(size_t nb, const uint8_t *w
             out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q5_0_q8_0(x, y);
         }
     }
-}
-
-// ---- Q8_0 x Q8_0 ----
-static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q8_0)(size_t nb, const uint8_t *w, const uint8_t *a,
-                                                     size_t arb, float *out, const int NV) {
-    __m256 acc0[4], acc1[4];
-    for (int v = 0; v < NV; ++v) acc0[v] = acc1[v] = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        const uint8_t *x0 = w + i * Q8_0_BYTES, *x1 = x0 + Q8_0_BYTES;
-        const __m256i q0 = X86_FN(loadu256)(x0 + OFF_Q8_0_QS), q1 = X86_FN(loadu256)(x1 + OFF_Q8_0_QS);
-        const __m256i u0 = _mm256_sign_epi8(q0, q0), u1 = _mm256_sign_epi8(q1, q1);
-        const float d0 = X86_FN(f16)(x0), d1 = X86_FN(f16)(x1);
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y0 = a + v * arb + i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
-            const __m256i p0 = X86_FN(mul_sum_us8)(u0, _mm256_sign_epi8(X86_FN(loadu256)(y0 + OFF_Q8_0_QS), q0));
-            const __m256i p1 = X86_FN(mul_sum_us8)(u1, _mm256_sign_epi8(X86_FN(loadu256)(y1 + OFF_Q8_0_QS), q1));
-            acc0[v] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * X86_FN(f16)(y0)), _mm256_cvtepi32_ps(p0), acc0[v]);
-            acc1[v] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * X86_FN(f16)(y1)), _mm256_cvtepi32_ps(p1), acc1[v]);
-        }
-    }
-    for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(_mm256_add_ps(acc0[v], acc1[v]));
-    for (; i < nb; ++i) {
-        const uint8_t *x = w + i * Q8_0_BYTES;
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
-            out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q8_0_q8_0(x, y);
-        }
-    }
-}
-
-// ---- Q4_K x Q8_K (one 256-element super-block per step) ----
-static BORA_ALWAYS_INLINE TGT void X86_FN(tile_q4_K)(size_t nb, const uint8_t *w, const uint8_t *a,
-                                                     size_t arb, float *out, const int NV) {
-    __m256 acc[4];
-    __m128 accm[4];
-    for (int v = 0; v < NV; ++v) { acc[v] = _mm256_setzero_ps(); accm[v] = _mm_setzero_ps(); }
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    for (size_t i = 0; i < nb; ++i) {
-        const uint8_t *x = w + i * Q4_K_BYTES;
-        // 12 bytes of packed 6-bit scales/mins -> bytes 0..7 scales, 8..15 mins
-        uint32_t utmp[4];
-        memcpy(utmp, x + OFF_Q4_K_SCALES, 12);
-        utmp[3] = ((utmp[2] >> 4) & 0x0f0f0f0fu) | (((utmp[1] >> 6) & 0x03030303u) << 4);
-        const uint32_t uaux = utmp[1] & 0x3f3f3f3fu;
-        utmp[1] = (utmp[2] & 0x0f0f0f0fu) | (((utmp[0] >> 6) & 0x03030303u) << 4);
-        utmp[2] = uaux;
-        utmp[0] &= 0x3f3f3f3fu;
-        uint8_t sm[16];
-        memcpy(sm, utmp, 16);
-        const __m128i mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(sm + 8)));
-        const float d = X86_FN(f16)(x), dmin = X86_FN(f16)(x + OFF_Q4_K_DMIN);
-
-        __m256i sumi[4];
-        for (int v = 0; v < NV; ++v) sumi[v] = _mm256_setzero_si256();
-        for (int j = 0; j < 4; ++j) {   // 64 elements: sub-blocks 2j (low nibbles), 2j+1 (high)
-            // 4-bit -> 8-bit
-            const __m256i bits = X86_FN(loadu256)(x + OFF_Q4_K_QS + 32 * j);
-            const __m256i lo = _mm256_and_si256(bits, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-            const __m256i s_lo = _mm256_set1_epi16(sm[2 * j]), s_hi = _mm256_set1_epi16(sm[2 * j + 1]);
-            for (int v = 0; v < NV; ++v) {
-                const uint8_t *q8 = a + v * arb + i * Q8_K_BYTES + OFF_Q8_K_QS + 64 * j;
-                // u8*s8 pairs -> i16, then times the sub-block scale -> i32
-                const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, X86_FN(loadu256)(q8)), s_lo);
-                const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, X86_FN(loadu256)(q8 + 32)), s_hi);
-                sumi[v] = _mm256_add_epi32(sumi[v], _mm256_add_epi32(p_lo, p_hi));
-            }
-        }
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y = a + v * arb + i * Q8_K_BYTES;
-            const float dy = bora_rd_f32(y);
-            acc[v] = _mm256_fmadd_ps(_mm256_set1_ps(d * dy), _mm256_cvtepi32_ps(sumi[v]), acc[v]);
-            // mins: sum_s m[s] * (bsums[2s] + bsums[2s+1])
-            const __m256i bs = X86_FN(loadu256)(y + OFF_Q8_K_BSUMS);
-            const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-            const __m128i pm = _mm_madd_epi16(mins16, pairs);
-            accm[v] = _mm_fmadd_ps(_mm_set1_ps(dmin * dy), _mm_cvtepi32_ps(pm), accm[v]);
-        }
-    }
-    for (int v = 0; v < NV; ++v) out[v] = X86_FN(hsum_ps)(acc[v]) - X86_FN(hsum_ps128)(accm[v]);
 }
 
 // ---- Q6_K x Q8_K ----
@@ -334,11 +409,25 @@ X86_FLOAT_TILE(tile_f32, 4, X86_FN(load_f32x8), bora_rd_f32)
     }                                                                                      \
     static TGT void X86_FN(gemm_##TYPE)(BORA_GEMM_ARGS) { BORA_GEMM_TILED(X86_FN(tile_##TYPE), n / (BLOCK)); }
 
-X86_DOT_GEMM(q4_0, BORA_QK)
-X86_DOT_GEMM(q4_1, BORA_QK)
+// register-tiled types: GEMV runs X86_GEMV_RR rows at once (one activation load feeds every
+// row); GEMM runs RR x NV tiles
+#define X86_GEMV_RR 4
+#define X86_DOT_GEMM_RV(TYPE, BLOCK, RR, NV)                                               \
+    static TGT float X86_FN(dot_##TYPE)(size_t n, const void *w, const void *a) {          \
+        float o[16];                                                                       \
+        X86_FN(rv_##TYPE)(n / (BLOCK), (const uint8_t *)w, 0, (const uint8_t *)a, 0, o, 1, 1); \
+        return o[0];                                                                       \
+    }                                                                                      \
+    static TGT void X86_FN(gemm_##TYPE)(BORA_GEMM_ARGS) {                                  \
+        if (nv == 1) BORA_GEMM_RV(X86_FN(rv_##TYPE), n / (BLOCK), X86_GEMV_RR, 1);         \
+        else BORA_GEMM_RV(X86_FN(rv_##TYPE), n / (BLOCK), RR, NV);                         \
+    }
+
+X86_DOT_GEMM_RV(q4_0, BORA_QK, 2, 4)
+X86_DOT_GEMM_RV(q4_1, BORA_QK, 2, 4)
 X86_DOT_GEMM(q5_0, BORA_QK)
-X86_DOT_GEMM(q8_0, BORA_QK)
-X86_DOT_GEMM(q4_K, BORA_QK_K)
+X86_DOT_GEMM_RV(q8_0, BORA_QK, 2, 4)
+X86_DOT_GEMM_RV(q4_K, BORA_QK_K, 2, 4)
 X86_DOT_GEMM(q6_K, BORA_QK_K)
 X86_DOT_GEMM(f16, 1)
 X86_DOT_GEMM(bf16, 1)
@@ -473,3 +562,5 @@ void X86_FILL(bora_kernel_set *s) {
 #undef TGT
 #undef X86_FLOAT_TILE
 #undef X86_DOT_GEMM
+#undef X86_DOT_GEMM_RV
+#undef X86_GEMV_RR

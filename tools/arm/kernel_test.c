@@ -71,7 +71,10 @@ static size_t act_block_elems(int t) {
 static const size_t k_lengths[] = {1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 33, 255, 257};   // in blocks
 enum { N_LENGTHS = sizeof k_lengths / sizeof k_lengths[0] };
 static const size_t k_nvs[] = {1, 2, 3, 4, 5, 7, 8};
-enum { N_NVS = sizeof k_nvs / sizeof k_nvs[0], MAX_NV = 8, ROWS = 6 };
+enum { N_NVS = sizeof k_nvs / sizeof k_nvs[0], MAX_NV = 8, ROWS = 12 };
+// gemm row ranges: every remainder of the 2- and 4-row register tiles, unaligned starts
+static const size_t k_row_ranges[][2] = {{1, 5}, {0, ROWS}, {2, ROWS - 1}, {3, 10}, {5, 6}};
+enum { N_ROW_RANGES = sizeof k_row_ranges / sizeof k_row_ranges[0] };
 
 // elements for length index li: blocks for quantized types; for the float types, an awkward
 // count around 8*L so the SIMD tails are hit too
@@ -256,8 +259,9 @@ static void check_weight_type(const type_info *t) {
                 snprintf(what, sizeof what, "n=%zu row %d", n, r);
                 record(s, t->type, CHECK_DOT, fabs(got - ref[r][v]) / mag[r][v], t->tol, what);
             }
-            for (int k = 0; k < N_NVS; ++k) {
-                const size_t nv = k_nvs[k], ldy = ROWS + 2, r0 = 1, r1 = ROWS - 1;
+            for (int k = 0; k < N_NVS * N_ROW_RANGES; ++k) {
+                const size_t nv = k_nvs[k % N_NVS], ldy = ROWS + 2;
+                const size_t r0 = k_row_ranges[k / N_NVS][0], r1 = k_row_ranges[k / N_NVS][1];
                 float y[MAX_NV * (ROWS + 2)];
                 for (size_t i = 0; i < MAX_NV * ldy; ++i) y[i] = -12345.0f;
                 ks->gemm[t->type](n, w, wrb, r0, r1, a, arb, nv, y, ldy);

@@ -1,0 +1,101 @@
+import BoraCore
+import BoraGGUF
+
+/// Why a model file cannot be run. Each description is one line saying what to do.
+public enum LlamaError: BoraInputError, Equatable {
+    case unsupportedArchitecture(String)
+    case missingMetadata(String)
+    case badMetadata(key: String, reason: String)
+    case missingTensor(String)
+    case wrongShape(tensor: String, expected: [Int], found: [Int])
+    case unsupportedTensorType(tensor: String, type: String, kernelSet: String)
+    case contextTooLong(requested: Int, maximum: Int)
+    case contextFull(position: Int, adding: Int, capacity: Int)
+    case tokenOutOfRange(Int32, vocabularySize: Int)
+
+    public var description: String {
+        switch self {
+        case let .unsupportedArchitecture(arch):
+            return "model architecture '\(arch)' is not supported (Bora runs 'llama'); pick a llama-family GGUF"
+        case let .missingMetadata(key):
+            return "model metadata lacks '\(key)'; the GGUF is incomplete, re-convert it with a current llama.cpp"
+        case let .badMetadata(key, reason):
+            return "model metadata '\(key)' is invalid: \(reason); re-convert the model"
+        case let .missingTensor(name):
+            return "model lacks tensor '\(name)'; the GGUF is incomplete or not a llama model"
+        case let .wrongShape(tensor, expected, found):
+            return "tensor '\(tensor)' has shape \(found), expected \(expected) from the model's metadata; the GGUF is inconsistent"
+        case let .unsupportedTensorType(tensor, type, set):
+            return "tensor '\(tensor)' is \(type), which the \(set) kernels cannot multiply; re-quantize to Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q6_K, F16 or F32"
+        case let .contextTooLong(requested, maximum):
+            return "context length \(requested) exceeds the model's trained maximum \(maximum); pass -c \(maximum) or less"
+        case let .contextFull(position, adding, capacity):
+            return "context full: \(position) tokens + \(adding) new exceed -c \(capacity); use a larger -c or a shorter prompt"
+        case let .tokenOutOfRange(id, size):
+            return "token id \(id) is outside the vocabulary (size \(size))"
+        }
+    }
+}
+
+/// Hyper-parameters of a llama-architecture model, read from GGUF metadata (`llama.*` keys as
+/// llama.cpp writes them).
+public struct LlamaConfig: Sendable, Equatable {
+    public let dim: Int
+    public let layerCount: Int
+    public let headCount: Int
+    public let kvHeadCount: Int
+    public let headDim: Int
+    public let ffnDim: Int
+    public let vocabSize: Int
+    /// The context length the model was trained for (`llama.context_length`).
+    public let trainedContextLength: Int
+    public let ropeBase: Float
+    public let ropeDim: Int
+    /// Positions are multiplied by this before rotation (1 / linear scaling factor).
+    public let ropeFrequencyScale: Float
+    public let rmsEps: Float
+
+    public var kvDim: Int { kvHeadCount * headDim }
+
+    public init(gguf: GGUFFile) throws(LlamaError) {
+        let arch = gguf.architecture ?? "(none)"
+        guard arch == "llama" else { throw .unsupportedArchitecture(arch) }
+        func int(_ key: String) throws(LlamaError) -> Int {
+            guard let value = gguf.metadata[key] else { throw .missingMetadata(key) }
+            guard let v = value.int, v > 0, v < 1 << 24 else { throw .badMetadata(key: key, reason: "\(value) is not a positive count") }
+            return v
+        }
+        func float(_ key: String, default d: Float) throws(LlamaError) -> Float {
+            guard let value = gguf.metadata[key] else { return d }
+            guard let v = value.float, v.isFinite, v > 0 else { throw .badMetadata(key: key, reason: "\(value) is not a positive number") }
+            return v
+        }
+        dim = try int("llama.embedding_length")
+        layerCount = try int("llama.block_count")
+        headCount = try int("llama.attention.head_count")
+        kvHeadCount = gguf.metadata["llama.attention.head_count_kv"] == nil ? headCount : try int("llama.attention.head_count_kv")
+        ffnDim = try int("llama.feed_forward_length")
+        trainedContextLength = try int("llama.context_length")
+        guard dim % headCount == 0 else { throw .badMetadata(key: "llama.attention.head_count", reason: "\(headCount) does not divide embedding length \(dim)") }
+        guard headCount % kvHeadCount == 0 else { throw .badMetadata(key: "llama.attention.head_count_kv", reason: "\(kvHeadCount) does not divide head count \(headCount)") }
+        headDim = dim / headCount
+        ropeDim = gguf.metadata["llama.rope.dimension_count"] == nil ? headDim : try int("llama.rope.dimension_count")
+        guard ropeDim <= headDim, ropeDim % 2 == 0 else { throw .badMetadata(key: "llama.rope.dimension_count", reason: "\(ropeDim) must be even and ≤ head size \(headDim)") }
+        ropeBase = try float("llama.rope.freq_base", default: 10000)
+        rmsEps = try float("llama.attention.layer_norm_rms_epsilon", default: 1e-5)
+        let scalingType = gguf.metadata["llama.rope.scaling.type"]?.string ?? "none"
+        switch scalingType {
+        case "none":
+            ropeFrequencyScale = 1 / (try float("llama.rope.scale_linear", default: 1))
+        case "linear":
+            ropeFrequencyScale = 1 / (try float("llama.rope.scaling.factor", default: 1))
+        default:
+            throw .badMetadata(key: "llama.rope.scaling.type", reason: "'\(scalingType)' scaling is not supported (none, linear)")
+        }
+        guard let embedding = gguf.tensor(named: "token_embd.weight") else { throw .missingTensor("token_embd.weight") }
+        guard embedding.shape.count == 2, embedding.shape[0] == dim else {
+            throw .wrongShape(tensor: "token_embd.weight", expected: [dim, -1], found: embedding.shape)
+        }
+        vocabSize = embedding.shape[1]
+    }
+}

@@ -1,0 +1,1 @@
+// BoraText: tokenizers built from GGUF metadata.
