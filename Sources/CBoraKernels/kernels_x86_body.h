@@ -71,7 +71,10 @@ static inline TGT __m256i X86_FN(load2x128)(const uint8_t *p0, const uint8_t *p1
 // f16 at p0 and p1 -> floats placed by idx (lanes 0/1 hold them, lane 2 holds 0.0)
 static inline TGT __m256 X86_FN(f16x2)(const uint8_t *p0, const uint8_t *p1, __m256i idx) {
     const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(bora_rd_u16(p0) | ((uint32_t)bora_rd_u16(p1) << 16))));
-    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(f), idx);
+    __m256 out = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(f), idx);
+    // keep the spread here: clang otherwise sinks it past dw*da, one shuffle per (row, vector)
+    __asm__("" : "+x"(out));
+    return out;
 }
 
 // ---- Q4_0 x Q8_0 ----
@@ -423,10 +426,10 @@ X86_FLOAT_TILE(tile_f32, 4, X86_FN(load_f32x8), bora_rd_f32)
         else BORA_GEMM_RV(X86_FN(rv_##TYPE), n / (BLOCK), RR, NV);                         \
     }
 
-X86_DOT_GEMM_RV(q4_0, BORA_QK, 2, 4)
-X86_DOT_GEMM_RV(q4_1, BORA_QK, 2, 4)
+X86_DOT_GEMM_RV(q4_0, BORA_QK, 4, 2)
+X86_DOT_GEMM_RV(q4_1, BORA_QK, 4, 2)
 X86_DOT_GEMM(q5_0, BORA_QK)
-X86_DOT_GEMM_RV(q8_0, BORA_QK, 2, 4)
+X86_DOT_GEMM_RV(q8_0, BORA_QK, 4, 2)
 X86_DOT_GEMM_RV(q4_K, BORA_QK_K, 2, 4)
 X86_DOT_GEMM(q6_K, BORA_QK_K)
 X86_DOT_GEMM(f16, 1)
