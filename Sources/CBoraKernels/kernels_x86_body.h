@@ -412,25 +412,24 @@ X86_FLOAT_TILE(tile_f32, 4, X86_FN(load_f32x8), bora_rd_f32)
     }                                                                                      \
     static TGT void X86_FN(gemm_##TYPE)(BORA_GEMM_ARGS) { BORA_GEMM_TILED(X86_FN(tile_##TYPE), n / (BLOCK)); }
 
-// register-tiled types: GEMV runs X86_GEMV_RR rows at once (one activation load feeds every
-// row); GEMM runs RR x NV tiles
-#define X86_GEMV_RR 4
-#define X86_DOT_GEMM_RV(TYPE, BLOCK, RR, NV)                                               \
+// register-tiled types: GEMV runs GRR rows at once (one activation load feeds every row);
+// GEMM runs RR x NV tiles
+#define X86_DOT_GEMM_RV(TYPE, BLOCK, GRR, RR, NV)                                             \
     static TGT float X86_FN(dot_##TYPE)(size_t n, const void *w, const void *a) {          \
         float o[16];                                                                       \
         X86_FN(rv_##TYPE)(n / (BLOCK), (const uint8_t *)w, 0, (const uint8_t *)a, 0, o, 1, 1); \
         return o[0];                                                                       \
     }                                                                                      \
     static TGT void X86_FN(gemm_##TYPE)(BORA_GEMM_ARGS) {                                  \
-        if (nv == 1) BORA_GEMM_RV(X86_FN(rv_##TYPE), n / (BLOCK), X86_GEMV_RR, 1);         \
+        if (nv == 1) BORA_GEMM_RV(X86_FN(rv_##TYPE), n / (BLOCK), GRR, 1);                \
         else BORA_GEMM_RV(X86_FN(rv_##TYPE), n / (BLOCK), RR, NV);                         \
     }
 
-X86_DOT_GEMM_RV(q4_0, BORA_QK, 4, 2)
-X86_DOT_GEMM_RV(q4_1, BORA_QK, 4, 2)
+X86_DOT_GEMM_RV(q4_0, BORA_QK, 4, 4, 2)
+X86_DOT_GEMM_RV(q4_1, BORA_QK, 4, 4, 2)
 X86_DOT_GEMM(q5_0, BORA_QK)
-X86_DOT_GEMM_RV(q8_0, BORA_QK, 4, 2)
-X86_DOT_GEMM_RV(q4_K, BORA_QK_K, 2, 4)
+X86_DOT_GEMM_RV(q8_0, BORA_QK, 2, 4, 2)
+X86_DOT_GEMM_RV(q4_K, BORA_QK_K, 1, 2, 4)
 X86_DOT_GEMM(q6_K, BORA_QK_K)
 X86_DOT_GEMM(f16, 1)
 X86_DOT_GEMM(bf16, 1)
@@ -566,4 +565,3 @@ void X86_FILL(bora_kernel_set *s) {
 #undef X86_FLOAT_TILE
 #undef X86_DOT_GEMM
 #undef X86_DOT_GEMM_RV
-#undef X86_GEMV_RR

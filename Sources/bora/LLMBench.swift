@@ -1,0 +1,92 @@
+import ArgumentParser
+import BoraCore
+import BoraGGUF
+import BoraLM
+import CBoraAllocCount
+import Foundation
+
+/// `bora bench llm`: prompt and decode throughput of a llama-family GGUF.
+struct LLMBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llm",
+        abstract: "Prompt-processing and decode tokens/s, load time, peak RSS and heap allocations per token.",
+        discussion: "MODEL is a GGUF path or a catalog name (default: smollm2-135m-instruct). The prompt is a fixed token sequence so runs are comparable with llama-bench (-p/-n).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: BenchOptions
+    @Argument(help: "GGUF path or catalog model name.") var model: String = "smollm2-135m-instruct"
+    @Option(name: .customShort("p"), help: "Prompt tokens.") var promptTokens = 128
+    @Option(name: .customShort("n"), help: "Decoded tokens.") var decodeTokens = 64
+
+    func run() throws {
+        _ = global.bootstrapLogging()
+        let kernels: KernelSet
+        do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+        let path = try resolveModelPath(model)
+        let runs = options.runs ?? (options.quick ? 3 : 5)
+        var rows: [[String: Any]] = []
+        for threads in try options.threadCounts() {
+            let t0 = now()
+            let file = try GGUFFile(path: path)
+            let llama = try LlamaModel(file: file, kernels: kernels)
+            let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
+                                           contextLength: promptTokens + decodeTokens + 1)
+            let loadSeconds = now() - t0
+            let vocab = llama.config.vocabSize
+            let prompt = (0..<promptTokens).map { Int32(($0 * 7919 + 13) % (vocab - 100) + 50) }
+            let sampler = Sampler(options: .greedy, vocabSize: vocab)
+            var generated = [Int32](repeating: 0, count: decodeTokens)
+            let (promptStats, _) = measure(runs: runs) {
+                session.reset()
+                _ = try? session.evaluate(prompt)
+            }
+            // Decode: after the prompt, one token at a time; allocations counted over the decode loop.
+            var decodeAllocations = 0.0
+            let (decodeStats, allocs) = measure(runs: runs) {
+                session.truncate(to: promptTokens)
+                var token = sampler.sample(try! session.evaluate([prompt.last!]))
+                session.truncate(to: promptTokens)
+                generated.withUnsafeMutableBufferPointer { out in
+                    withUnsafeMutablePointer(to: &token) { tp in
+                        for i in 0..<decodeTokens {
+                            let logits = try! session.evaluate(UnsafeBufferPointer(start: tp, count: 1))
+                            tp.pointee = sampler.sample(logits)
+                            out[i] = tp.pointee
+                        }
+                    }
+                }
+            }
+            decodeAllocations = allocs / Double(decodeTokens)
+            let row: [String: Any] = [
+                "model": path, "threads": threads, "kernel_set": kernels.name, "load_ms": loadSeconds * 1e3,
+                "prompt_tokens": promptTokens, "prompt_tokens_per_s": Double(promptTokens) / promptStats.median,
+                "prompt_spread_tokens_per_s": [Double(promptTokens) / promptStats.max, Double(promptTokens) / promptStats.min],
+                "decode_tokens": decodeTokens, "decode_tokens_per_s": Double(decodeTokens + 1) / decodeStats.median,
+                "decode_spread_tokens_per_s": [Double(decodeTokens + 1) / decodeStats.max, Double(decodeTokens + 1) / decodeStats.min],
+                "allocations_per_decoded_token": decodeAllocations, "peak_rss_bytes": peakRSSBytes(),
+                "model_bytes": file.byteCount, "arena_bytes": session.arenaBytes,
+            ]
+            rows.append(row)
+            if !options.json {
+                print(String(format: "%@  %dT  %@  load %.0f ms  prompt %d: %.1f t/s  decode %d: %.1f t/s  allocs/token %.2f  peak RSS %d MiB (model %d MiB, arena %d MiB)",
+                             (path as NSString).lastPathComponent, threads, kernels.name, loadSeconds * 1e3,
+                             promptTokens, Double(promptTokens) / promptStats.median, decodeTokens,
+                             Double(decodeTokens + 1) / decodeStats.median, decodeAllocations,
+                             peakRSSBytes() >> 20, file.byteCount >> 20, session.arenaBytes >> 20))
+            }
+        }
+        if options.json {
+            try printJSON(["suite": "llm", "cpu": cpuModelName(), "runs": runs, "alloc_counting": bora_alloc_count_supported() != 0, "results": rows])
+        }
+    }
+}
+
+/// A GGUF path, or the GGUF of a catalog model name.
+func resolveModelPath(_ nameOrPath: String) throws -> String {
+    if nameOrPath.contains("/") || nameOrPath.hasSuffix(".gguf") || FileManager.default.fileExists(atPath: nameOrPath) {
+        return nameOrPath
+    }
+    let (catalog, cache) = try ModelsCommand.load()
+    let m = try catalog.model(named: nameOrPath)
+    guard cache.isFetched(m) else { throw BoraRuntimeError("\(nameOrPath) is not fetched; run `bora models fetch \(nameOrPath)`") }
+    return cache.loadPath(m)
+}
