@@ -17,7 +17,12 @@ static inline void count(size_t n) {
     }
 }
 
-#if defined(__linux__) && defined(__GLIBC__)
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+// Sanitizers bring their own allocator and call malloc before the process is ready for ours.
+#if defined(__linux__) && defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && \
+    !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer)
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
