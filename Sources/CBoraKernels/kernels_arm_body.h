@@ -21,77 +21,205 @@ static BORA_ALWAYS_INLINE TGT int32x4_t ARM_FN(dot_block)(int8x16_t xl, int8x16_
     return ARM_FN(dot_s8)(p, xh, vld1q_s8((const int8_t *)y + 16));
 }
 
+// ---- register-tiled kernels (BORA_GEMM_RV): RR rows x NV vectors per tile ----
+// Each weight block is decoded once per tile and each activation block loaded once per tile.
+
 // ---- Q4_0 x Q8_0 ----
-static BORA_ALWAYS_INLINE TGT void ARM_FN(tile_q4_0)(size_t nb, const uint8_t *w, const uint8_t *a,
-                                                     size_t arb, float *out, const int NV) {
-    float32x4_t acc0[4], acc1[4];
-    for (int v = 0; v < NV; ++v) acc0[v] = acc1[v] = vdupq_n_f32(0.0f);
+static BORA_ALWAYS_INLINE TGT void ARM_FN(rv_q4_0)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
+                                                   size_t arb, float *out, const int RR, const int NV) {
+    float32x4_t acc[4][4];
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = vdupq_n_f32(0.0f);
     const uint8x16_t m4 = vdupq_n_u8(0x0F);
     const int8x16_t s8 = vdupq_n_s8(8);
     size_t i = 0;
     for (; i + 2 <= nb; i += 2) {
-        const uint8_t *x0 = w + i * Q4_0_BYTES, *x1 = x0 + Q4_0_BYTES;
-        const uint8x16_t b0 = vld1q_u8(x0 + OFF_Q4_0_QS), b1 = vld1q_u8(x1 + OFF_Q4_0_QS);
-        // 4-bit -> 8-bit, sub 8
-        const int8x16_t x0l = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b0, m4)), s8);
-        const int8x16_t x0h = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b0, 4)), s8);
-        const int8x16_t x1l = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b1, m4)), s8);
-        const int8x16_t x1h = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b1, 4)), s8);
-        const float d0 = arm_f16(x0), d1 = arm_f16(x1);
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y0 = a + v * arb + i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
-            const int32x4_t p0 = ARM_FN(dot_block)(x0l, x0h, y0 + OFF_Q8_0_QS);
-            const int32x4_t p1 = ARM_FN(dot_block)(x1l, x1h, y1 + OFF_Q8_0_QS);
-            // int -> float, times dw*dy
-            acc0[v] = vmlaq_n_f32(acc0[v], vcvtq_f32_s32(p0), d0 * arm_f16(y0));
-            acc1[v] = vmlaq_n_f32(acc1[v], vcvtq_f32_s32(p1), d1 * arm_f16(y1));
-        }
+        int8x16_t xl[4][2], xh[4][2];
+        float dw[4][2];
+        for (int r = 0; r < RR; ++r)
+            for (int k = 0; k < 2; ++k) {
+                const uint8_t *x = w + r * wrb + (i + k) * Q4_0_BYTES;
+                const uint8x16_t b = vld1q_u8(x + OFF_Q4_0_QS);
+                // 4-bit -> 8-bit, sub 8
+                xl[r][k] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b, m4)), s8);
+                xh[r][k] = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), s8);
+                dw[r][k] = arm_f16(x);
+            }
+        for (int v = 0; v < NV; ++v)
+            for (int k = 0; k < 2; ++k) {
+                const uint8_t *y = a + v * arb + (i + k) * Q8_0_BYTES;
+                const int8x16_t yl = vld1q_s8((const int8_t *)(y + OFF_Q8_0_QS)), yh = vld1q_s8((const int8_t *)(y + OFF_Q8_0_QS) + 16);
+                const float dy = arm_f16(y);
+                for (int r = 0; r < RR; ++r) {
+                    const int32x4_t p = ARM_FN(dot_s8)(ARM_FN(dot_s8)(vdupq_n_s32(0), xl[r][k], yl), xh[r][k], yh);
+                    // int -> float, times dw*dy
+                    acc[r][v] = vmlaq_n_f32(acc[r][v], vcvtq_f32_s32(p), dw[r][k] * dy);
+                }
+            }
     }
-    for (int v = 0; v < NV; ++v) out[v] = vaddvq_f32(vaddq_f32(acc0[v], acc1[v]));
-    for (; i < nb; ++i) {   // scalar tail: the odd last block
-        const uint8_t *x = w + i * Q4_0_BYTES;
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
-            out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_0_q8_0(x, y);
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) out[r * 4 + v] = vaddvq_f32(acc[r][v]);
+    for (; i < nb; ++i)   // scalar tail: the odd last block
+        for (int r = 0; r < RR; ++r) {
+            const uint8_t *x = w + r * wrb + i * Q4_0_BYTES;
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
+                out[r * 4 + v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_0_q8_0(x, y);
+            }
         }
-    }
 }
 
 // ---- Q4_1 x Q8_1 ----
-static BORA_ALWAYS_INLINE TGT void ARM_FN(tile_q4_1)(size_t nb, const uint8_t *w, const uint8_t *a,
-                                                     size_t arb, float *out, const int NV) {
-    float32x4_t acc0[4], acc1[4];
-    float summ[4];
-    for (int v = 0; v < NV; ++v) { acc0[v] = acc1[v] = vdupq_n_f32(0.0f); summ[v] = 0.0f; }
+static BORA_ALWAYS_INLINE TGT void ARM_FN(rv_q4_1)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
+                                                   size_t arb, float *out, const int RR, const int NV) {
+    float32x4_t acc[4][4];
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = vdupq_n_f32(0.0f);
     const uint8x16_t m4 = vdupq_n_u8(0x0F);
     size_t i = 0;
     for (; i + 2 <= nb; i += 2) {
-        const uint8_t *x0 = w + i * Q4_1_BYTES, *x1 = x0 + Q4_1_BYTES;
-        const uint8x16_t b0 = vld1q_u8(x0 + OFF_Q4_1_QS), b1 = vld1q_u8(x1 + OFF_Q4_1_QS);
-        // 4-bit -> 8-bit, q in [0, 15] (fits int8 as is)
-        const int8x16_t x0l = vreinterpretq_s8_u8(vandq_u8(b0, m4)), x0h = vreinterpretq_s8_u8(vshrq_n_u8(b0, 4));
-        const int8x16_t x1l = vreinterpretq_s8_u8(vandq_u8(b1, m4)), x1h = vreinterpretq_s8_u8(vshrq_n_u8(b1, 4));
-        const float d0 = arm_f16(x0), d1 = arm_f16(x1);
-        const float m0 = arm_f16(x0 + OFF_Q4_1_M), m1 = arm_f16(x1 + OFF_Q4_1_M);
+        int8x16_t xl[4][2], xh[4][2];
+        float dw[4][2], mw[4][2];
+        for (int r = 0; r < RR; ++r)
+            for (int k = 0; k < 2; ++k) {
+                const uint8_t *x = w + r * wrb + (i + k) * Q4_1_BYTES;
+                const uint8x16_t b = vld1q_u8(x + OFF_Q4_1_QS);
+                // 4-bit -> 8-bit, q in [0, 15] (fits int8 as is)
+                xl[r][k] = vreinterpretq_s8_u8(vandq_u8(b, m4));
+                xh[r][k] = vreinterpretq_s8_u8(vshrq_n_u8(b, 4));
+                dw[r][k] = arm_f16(x);
+                mw[r][k] = arm_f16(x + OFF_Q4_1_M);
+            }
+        for (int v = 0; v < NV; ++v)
+            for (int k = 0; k < 2; ++k) {
+                const uint8_t *y = a + v * arb + (i + k) * Q8_1_BYTES;
+                const int8x16_t yl = vld1q_s8((const int8_t *)(y + OFF_Q8_1_QS)), yh = vld1q_s8((const int8_t *)(y + OFF_Q8_1_QS) + 16);
+                const float dy = arm_f16(y), sy = arm_f16(y + OFF_Q8_1_S);
+                for (int r = 0; r < RR; ++r) {
+                    const int32x4_t p = ARM_FN(dot_s8)(ARM_FN(dot_s8)(vdupq_n_s32(0), xl[r][k], yl), xh[r][k], yh);
+                    acc[r][v] = vmlaq_n_f32(acc[r][v], vcvtq_f32_s32(p), dw[r][k] * dy);
+                    // min term m*s (s = dy*sum(qy)) rides in lane 0
+                    acc[r][v] = vsetq_lane_f32(vgetq_lane_f32(acc[r][v], 0) + mw[r][k] * sy, acc[r][v], 0);
+                }
+            }
+    }
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) out[r * 4 + v] = vaddvq_f32(acc[r][v]);
+    for (; i < nb; ++i)
+        for (int r = 0; r < RR; ++r) {
+            const uint8_t *x = w + r * wrb + i * Q4_1_BYTES;
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *y = a + v * arb + i * Q8_1_BYTES;
+                out[r * 4 + v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_1_q8_1(x, y)
+                                + bora_rd_f16(x + OFF_Q4_1_M) * bora_rd_f16(y + OFF_Q8_1_S);
+            }
+        }
+}
+
+// ---- Q8_0 x Q8_0 ----
+static BORA_ALWAYS_INLINE TGT void ARM_FN(rv_q8_0)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
+                                                   size_t arb, float *out, const int RR, const int NV) {
+    float32x4_t acc[4][4];
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        int8x16_t xl[4][2], xh[4][2];
+        float dw[4][2];
+        for (int r = 0; r < RR; ++r)
+            for (int k = 0; k < 2; ++k) {
+                const uint8_t *x = w + r * wrb + (i + k) * Q8_0_BYTES;
+                xl[r][k] = vld1q_s8((const int8_t *)(x + OFF_Q8_0_QS));
+                xh[r][k] = vld1q_s8((const int8_t *)(x + OFF_Q8_0_QS) + 16);
+                dw[r][k] = arm_f16(x);
+            }
+        for (int v = 0; v < NV; ++v)
+            for (int k = 0; k < 2; ++k) {
+                const uint8_t *y = a + v * arb + (i + k) * Q8_0_BYTES;
+                const int8x16_t yl = vld1q_s8((const int8_t *)(y + OFF_Q8_0_QS)), yh = vld1q_s8((const int8_t *)(y + OFF_Q8_0_QS) + 16);
+                const float dy = arm_f16(y);
+                for (int r = 0; r < RR; ++r) {
+                    const int32x4_t p = ARM_FN(dot_s8)(ARM_FN(dot_s8)(vdupq_n_s32(0), xl[r][k], yl), xh[r][k], yh);
+                    acc[r][v] = vmlaq_n_f32(acc[r][v], vcvtq_f32_s32(p), dw[r][k] * dy);
+                }
+            }
+    }
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) out[r * 4 + v] = vaddvq_f32(acc[r][v]);
+    for (; i < nb; ++i)
+        for (int r = 0; r < RR; ++r) {
+            const uint8_t *x = w + r * wrb + i * Q8_0_BYTES;
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
+                out[r * 4 + v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q8_0_q8_0(x, y);
+            }
+        }
+}
+
+// ---- Q4_K x Q8_K ----
+static BORA_ALWAYS_INLINE TGT void ARM_FN(rv_q4_K)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
+                                                   size_t arb, float *out, const int RR, const int NV) {
+    float sum[4][4];
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) sum[r][v] = 0.0f;
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    for (size_t i = 0; i < nb; ++i) {
+        uint8_t sm[4][16];
+        int16x8_t mins[4];
+        for (int r = 0; r < RR; ++r) {
+            // 12 bytes of packed 6-bit scales/mins -> bytes 0..7 scales, 8..15 mins
+            uint32_t utmp[4];
+            memcpy(utmp, w + r * wrb + i * Q4_K_BYTES + OFF_Q4_K_SCALES, 12);
+            utmp[3] = ((utmp[2] >> 4) & 0x0f0f0f0fu) | (((utmp[1] >> 6) & 0x03030303u) << 4);
+            const uint32_t uaux = utmp[1] & 0x3f3f3f3fu;
+            utmp[1] = (utmp[2] & 0x0f0f0f0fu) | (((utmp[0] >> 6) & 0x03030303u) << 4);
+            utmp[2] = uaux;
+            utmp[0] &= 0x3f3f3f3fu;
+            memcpy(sm[r], utmp, 16);
+            mins[r] = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(sm[r] + 8)));
+        }
+        int32x4_t sumi[4][4];
+        for (int r = 0; r < RR; ++r)
+            for (int v = 0; v < NV; ++v) sumi[r][v] = vdupq_n_s32(0);
+        for (int j = 0; j < 4; ++j) {   // 64 elements: sub-blocks 2j (low nibbles), 2j+1 (high)
+            int8x16_t l0[4], l1[4], h0[4], h1[4];
+            for (int r = 0; r < RR; ++r) {
+                const uint8_t *q = w + r * wrb + i * Q4_K_BYTES + OFF_Q4_K_QS + 32 * j;
+                const uint8x16_t b0 = vld1q_u8(q), b1 = vld1q_u8(q + 16);
+                // 4-bit -> 8-bit
+                l0[r] = vreinterpretq_s8_u8(vandq_u8(b0, m4));
+                l1[r] = vreinterpretq_s8_u8(vandq_u8(b1, m4));
+                h0[r] = vreinterpretq_s8_u8(vshrq_n_u8(b0, 4));
+                h1[r] = vreinterpretq_s8_u8(vshrq_n_u8(b1, 4));
+            }
+            for (int v = 0; v < NV; ++v) {
+                const int8_t *q8 = (const int8_t *)(a + v * arb + i * Q8_K_BYTES + OFF_Q8_K_QS + 64 * j);
+                const int8x16_t y0 = vld1q_s8(q8), y1 = vld1q_s8(q8 + 16), y2 = vld1q_s8(q8 + 32), y3 = vld1q_s8(q8 + 48);
+                for (int r = 0; r < RR; ++r) {
+                    // sub-block dots, times the 6-bit sub-block scales
+                    const int32x4_t pl = ARM_FN(dot_s8)(ARM_FN(dot_s8)(vdupq_n_s32(0), l0[r], y0), l1[r], y1);
+                    const int32x4_t ph = ARM_FN(dot_s8)(ARM_FN(dot_s8)(vdupq_n_s32(0), h0[r], y2), h1[r], y3);
+                    sumi[r][v] = vmlaq_n_s32(vmlaq_n_s32(sumi[r][v], pl, sm[r][2 * j]), ph, sm[r][2 * j + 1]);
+                }
+            }
+        }
         for (int v = 0; v < NV; ++v) {
-            const uint8_t *y0 = a + v * arb + i * Q8_1_BYTES, *y1 = y0 + Q8_1_BYTES;
-            const int32x4_t p0 = ARM_FN(dot_block)(x0l, x0h, y0 + OFF_Q8_1_QS);
-            const int32x4_t p1 = ARM_FN(dot_block)(x1l, x1h, y1 + OFF_Q8_1_QS);
-            acc0[v] = vmlaq_n_f32(acc0[v], vcvtq_f32_s32(p0), d0 * arm_f16(y0));
-            acc1[v] = vmlaq_n_f32(acc1[v], vcvtq_f32_s32(p1), d1 * arm_f16(y1));
-            // min term: m * s, s = dy*sum(qy)
-            summ[v] += m0 * arm_f16(y0 + OFF_Q8_1_S) + m1 * arm_f16(y1 + OFF_Q8_1_S);
+            const uint8_t *y = a + v * arb + i * Q8_K_BYTES;
+            // mins: sum_s m[s] * (bsums[2s] + bsums[2s+1])
+            const int16x8_t b0 = vld1q_s16((const int16_t *)(const void *)(y + OFF_Q8_K_BSUMS));
+            const int16x8_t b1 = vld1q_s16((const int16_t *)(const void *)(y + OFF_Q8_K_BSUMS + 16));
+            const int16x8_t pairs = vpaddq_s16(b0, b1);
+            const float dy = bora_rd_f32(y);
+            for (int r = 0; r < RR; ++r) {
+                const uint8_t *x = w + r * wrb + i * Q4_K_BYTES;
+                const int32_t summ = vaddvq_s32(vmull_s16(vget_low_s16(mins[r]), vget_low_s16(pairs))) +
+                                     vaddvq_s32(vmull_high_s16(mins[r], pairs));
+                sum[r][v] += arm_f16(x) * dy * (float)vaddvq_s32(sumi[r][v]) - arm_f16(x + OFF_Q4_K_DMIN) * dy * (float)summ;
+            }
         }
     }
-    for (int v = 0; v < NV; ++v) out[v] = vaddvq_f32(vaddq_f32(acc0[v], acc1[v])) + summ[v];
-    for (; i < nb; ++i) {
-        const uint8_t *x = w + i * Q4_1_BYTES;
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y = a + v * arb + i * Q8_1_BYTES;
-            out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_1_q8_1(x, y)
-                    + bora_rd_f16(x + OFF_Q4_1_M) * bora_rd_f16(y + OFF_Q8_1_S);
-        }
-    }
+    for (int r = 0; r < RR; ++r)
+        for (int v = 0; v < NV; ++v) out[r * 4 + v] = sum[r][v];
 }
 
 // ---- Q5_0 x Q8_0 ----
@@ -128,81 +256,6 @@ static BORA_ALWAYS_INLINE TGT void ARM_FN(tile_q5_0)(size_t nb, const uint8_t *w
         }
     }
     for (int v = 0; v < NV; ++v) out[v] = vaddvq_f32(acc[v]);
-}
-
-// ---- Q8_0 x Q8_0 ----
-static BORA_ALWAYS_INLINE TGT void ARM_FN(tile_q8_0)(size_t nb, const uint8_t *w, const uint8_t *a,
-                                                     size_t arb, float *out, const int NV) {
-    float32x4_t acc0[4], acc1[4];
-    for (int v = 0; v < NV; ++v) acc0[v] = acc1[v] = vdupq_n_f32(0.0f);
-    size_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        const uint8_t *x0 = w + i * Q8_0_BYTES, *x1 = x0 + Q8_0_BYTES;
-        const int8x16_t x0l = vld1q_s8((const int8_t *)(x0 + OFF_Q8_0_QS)), x0h = vld1q_s8((const int8_t *)(x0 + OFF_Q8_0_QS) + 16);
-        const int8x16_t x1l = vld1q_s8((const int8_t *)(x1 + OFF_Q8_0_QS)), x1h = vld1q_s8((const int8_t *)(x1 + OFF_Q8_0_QS) + 16);
-        const float d0 = arm_f16(x0), d1 = arm_f16(x1);
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y0 = a + v * arb + i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
-            acc0[v] = vmlaq_n_f32(acc0[v], vcvtq_f32_s32(ARM_FN(dot_block)(x0l, x0h, y0 + OFF_Q8_0_QS)), d0 * arm_f16(y0));
-            acc1[v] = vmlaq_n_f32(acc1[v], vcvtq_f32_s32(ARM_FN(dot_block)(x1l, x1h, y1 + OFF_Q8_0_QS)), d1 * arm_f16(y1));
-        }
-    }
-    for (int v = 0; v < NV; ++v) out[v] = vaddvq_f32(vaddq_f32(acc0[v], acc1[v]));
-    for (; i < nb; ++i) {
-        const uint8_t *x = w + i * Q8_0_BYTES;
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
-            out[v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q8_0_q8_0(x, y);
-        }
-    }
-}
-
-// ---- Q4_K x Q8_K ----
-static BORA_ALWAYS_INLINE TGT void ARM_FN(tile_q4_K)(size_t nb, const uint8_t *w, const uint8_t *a,
-                                                     size_t arb, float *out, const int NV) {
-    float sum[4];
-    for (int v = 0; v < NV; ++v) sum[v] = 0.0f;
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
-    for (size_t i = 0; i < nb; ++i) {
-        const uint8_t *x = w + i * Q4_K_BYTES;
-        // 12 bytes of packed 6-bit scales/mins -> bytes 0..7 scales, 8..15 mins
-        uint32_t utmp[4];
-        memcpy(utmp, x + OFF_Q4_K_SCALES, 12);
-        utmp[3] = ((utmp[2] >> 4) & 0x0f0f0f0fu) | (((utmp[1] >> 6) & 0x03030303u) << 4);
-        const uint32_t uaux = utmp[1] & 0x3f3f3f3fu;
-        utmp[1] = (utmp[2] & 0x0f0f0f0fu) | (((utmp[0] >> 6) & 0x03030303u) << 4);
-        utmp[2] = uaux;
-        utmp[0] &= 0x3f3f3f3fu;
-        uint8_t sm[16];
-        memcpy(sm, utmp, 16);
-        const int16x8_t mins = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(sm + 8)));
-        const float d = arm_f16(x), dmin = arm_f16(x + OFF_Q4_K_DMIN);
-        int32_t sumi[4] = {0, 0, 0, 0};
-        for (int j = 0; j < 4; ++j) {   // 64 elements: sub-blocks 2j (low nibbles), 2j+1 (high)
-            const uint8x16_t b0 = vld1q_u8(x + OFF_Q4_K_QS + 32 * j), b1 = vld1q_u8(x + OFF_Q4_K_QS + 32 * j + 16);
-            // 4-bit -> 8-bit
-            const int8x16_t l0 = vreinterpretq_s8_u8(vandq_u8(b0, m4)), l1 = vreinterpretq_s8_u8(vandq_u8(b1, m4));
-            const int8x16_t h0 = vreinterpretq_s8_u8(vshrq_n_u8(b0, 4)), h1 = vreinterpretq_s8_u8(vshrq_n_u8(b1, 4));
-            for (int v = 0; v < NV; ++v) {
-                const uint8_t *q8 = a + v * arb + i * Q8_K_BYTES + OFF_Q8_K_QS + 64 * j;
-                const int32_t pl = vaddvq_s32(ARM_FN(dot_block)(l0, l1, q8));
-                const int32_t ph = vaddvq_s32(ARM_FN(dot_block)(h0, h1, q8 + 32));
-                sumi[v] += sm[2 * j] * pl + sm[2 * j + 1] * ph;
-            }
-        }
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y = a + v * arb + i * Q8_K_BYTES;
-            // mins: sum_s m[s] * (bsums[2s] + bsums[2s+1])
-            const int16x8_t b0 = vld1q_s16((const int16_t *)(const void *)(y + OFF_Q8_K_BSUMS));
-            const int16x8_t b1 = vld1q_s16((const int16_t *)(const void *)(y + OFF_Q8_K_BSUMS + 16));
-            const int16x8_t pairs = vpaddq_s16(b0, b1);
-            const int32_t summ = vaddvq_s32(vmull_s16(vget_low_s16(mins), vget_low_s16(pairs))) +
-                                 vaddvq_s32(vmull_high_s16(mins, pairs));
-            const float dy = bora_rd_f32(y);
-            sum[v] += d * dy * (float)sumi[v] - dmin * dy * (float)summ;
-        }
-    }
-    for (int v = 0; v < NV; ++v) out[v] = sum[v];
 }
 
 // ---- Q6_K x Q8_K ----
@@ -299,11 +352,24 @@ ARM_FLOAT_TILE(tile_f32, 4, ARM_FN(ld_f32x8), bora_rd_f32)
     }                                                                                      \
     static TGT void ARM_FN(gemm_##TYPE)(BORA_GEMM_ARGS) { BORA_GEMM_TILED(ARM_FN(tile_##TYPE), n / (BLOCK)); }
 
-ARM_DOT_GEMM(q4_0, BORA_QK)
-ARM_DOT_GEMM(q4_1, BORA_QK)
+// register-tiled types: GEMV runs GRR rows at once (one activation load feeds every row);
+// GEMM runs RR x NV tiles (2 x 4 keeps accumulators and decoded blocks in the 32 vector registers)
+#define ARM_DOT_GEMM_RV(TYPE, BLOCK, GRR, RR, NV)                                             \
+    static TGT float ARM_FN(dot_##TYPE)(size_t n, const void *w, const void *a) {             \
+        float o[16];                                                                          \
+        ARM_FN(rv_##TYPE)(n / (BLOCK), (const uint8_t *)w, 0, (const uint8_t *)a, 0, o, 1, 1); \
+        return o[0];                                                                          \
+    }                                                                                         \
+    static TGT void ARM_FN(gemm_##TYPE)(BORA_GEMM_ARGS) {                                     \
+        if (nv == 1) BORA_GEMM_RV(ARM_FN(rv_##TYPE), n / (BLOCK), GRR, 1);                    \
+        else BORA_GEMM_RV(ARM_FN(rv_##TYPE), n / (BLOCK), RR, NV);                            \
+    }
+
+ARM_DOT_GEMM_RV(q4_0, BORA_QK, 4, 2, 4)
+ARM_DOT_GEMM_RV(q4_1, BORA_QK, 4, 2, 4)
 ARM_DOT_GEMM(q5_0, BORA_QK)
-ARM_DOT_GEMM(q8_0, BORA_QK)
-ARM_DOT_GEMM(q4_K, BORA_QK_K)
+ARM_DOT_GEMM_RV(q8_0, BORA_QK, 4, 2, 4)
+ARM_DOT_GEMM_RV(q4_K, BORA_QK_K, 2, 2, 4)
 ARM_DOT_GEMM(q6_K, BORA_QK_K)
 ARM_DOT_GEMM(f16, 1)
 ARM_DOT_GEMM(bf16, 1)
@@ -329,3 +395,4 @@ void ARM_FILL(bora_kernel_set *s) {
 #undef TGT
 #undef ARM_FLOAT_TILE
 #undef ARM_DOT_GEMM
+#undef ARM_DOT_GEMM_RV
