@@ -77,3 +77,16 @@ func printJSON(_ object: Any) throws {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
 }
+
+/// Seconds since this process started (Linux: /proc/self/stat start time, 10 ms resolution;
+/// elsewhere nil), so "time to first token" includes process launch and model loading.
+func processAgeSeconds() -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+          let uptimeText = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
+          let uptime = Double(uptimeText.split(separator: " ").first ?? ""),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    // Fields after "(comm)": state is field 3; starttime is field 22.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 19, let ticks = Double(fields[19]) else { return nil }
+    return uptime - ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+}

@@ -1,0 +1,107 @@
+/// SentencePiece BPE as llama.cpp's `llm_tokenizer_spm_session`: start from one symbol per UTF-8
+/// character, repeatedly merge the adjacent pair whose concatenation is the token with the highest
+/// score (leftmost first on ties), then emit each symbol's token, or its bytes as `<0xXX>` tokens.
+///
+/// The caller has already replaced spaces with U+2581 and added the space prefix.
+struct SentencePieceEncoder: Sendable {
+    let strings: ByteStringTable
+    let tokenCount: Int
+    let scores: [Float]
+    /// Token for each byte: `<0xXX>`, else the one-byte text, else the unknown token, else -1.
+    let byteToken: [Int32]
+
+    struct Pair {
+        var score: Float
+        var left: Int32
+        var right: Int32
+        var byteCount: Int32
+    }
+
+    /// Highest score first, then leftmost.
+    struct PairHeap {
+        var items: [Pair] = []
+        @inline(__always) static func before(_ a: Pair, _ b: Pair) -> Bool {
+            a.score > b.score || (a.score == b.score && a.left < b.left)
+        }
+        mutating func push(_ pair: Pair) {
+            items.append(pair)
+            var child = items.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard Self.before(items[child], items[parent]) else { break }
+                items.swapAt(child, parent)
+                child = parent
+            }
+        }
+        mutating func pop() -> Pair? {
+            guard let top = items.first else { return nil }
+            let last = items.removeLast()
+            if !items.isEmpty {
+                items[0] = last
+                var parent = 0
+                while true {
+                    let left = 2 * parent + 1, right = left + 1
+                    var best = parent
+                    if left < items.count && Self.before(items[left], items[best]) { best = left }
+                    if right < items.count && Self.before(items[right], items[best]) { best = right }
+                    if best == parent { break }
+                    items.swapAt(parent, best)
+                    parent = best
+                }
+            }
+            return top
+        }
+    }
+
+    func encode(_ text: UnsafeBufferPointer<UInt8>, output: inout [Int32]) {
+        guard !text.isEmpty else { return }
+        // Symbols: start offset, byte length (0 once merged away), neighbours.
+        var start = [Int32](), length = [Int32](), previous = [Int32](), next = [Int32]()
+        var offset = 0
+        while offset < text.count {
+            let lead = text[offset]
+            let charLength = lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4  // llama.cpp unicode_len_utf8
+            let n = min(charLength, text.count - offset)
+            previous.append(Int32(start.count - 1))
+            start.append(Int32(offset))
+            length.append(Int32(n))
+            offset += n
+            next.append(offset == text.count ? -1 : Int32(start.count))
+        }
+
+        var heap = PairHeap()
+        func addPair(_ left: Int32, _ right: Int32) {
+            guard left >= 0 && right >= 0 else { return }
+            let from = Int(start[Int(left)])
+            let byteCount = Int(length[Int(left)] + length[Int(right)])
+            guard let id = strings.find(UnsafeBufferPointer(rebasing: text[from ..< from + byteCount])),
+                  Int(id) < tokenCount else { return }
+            heap.push(Pair(score: scores[Int(id)], left: left, right: right, byteCount: Int32(byteCount)))
+        }
+        for i in 1 ..< start.count { addPair(Int32(i - 1), Int32(i)) }
+
+        while let pair = heap.pop() {
+            let left = Int(pair.left), right = Int(pair.right)
+            if length[left] == 0 || length[right] == 0 || length[left] + length[right] != pair.byteCount { continue }
+            length[left] += length[right]
+            length[right] = 0
+            next[left] = next[right]
+            if next[right] >= 0 { previous[Int(next[right])] = pair.left }
+            addPair(previous[left], pair.left)
+            addPair(pair.left, next[left])
+        }
+
+        var i = 0
+        while i >= 0 {
+            let from = Int(start[i]), n = Int(length[i])
+            if let id = strings.find(UnsafeBufferPointer(rebasing: text[from ..< from + n])), Int(id) < tokenCount {
+                output.append(id)
+            } else {
+                for j in from ..< from + n where byteToken[Int(text[j])] >= 0 {
+                    output.append(byteToken[Int(text[j])])
+                }
+            }
+            i = Int(next[i])
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import ArgumentParser
+import BoraCore
+import BoraGGUF
+import BoraLM
+import BoraText
+import CBoraAllocCount
+import Foundation
+
+/// `bora run MODEL -p PROMPT`: generate text with a llama-family GGUF model.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Generate text from a prompt with a llama-family GGUF model (streams to stdout).",
+        discussion: """
+        MODEL is a .gguf path or a catalog name (`bora models list`). --chat wraps the prompt in the
+        model's chat template (ChatML for SmolLM2-Instruct). --temp 0 decodes greedily; the same
+        --seed gives the same output. --json prints one object at the end with the text and timings
+        (load, prompt and decode tokens/s, time to first token, peak RSS, heap allocations per decoded token).
+        """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "GGUF path or catalog model name.") var model: String
+    @Option(name: .shortAndLong, help: "Prompt text.") var prompt: String
+    @Option(name: .short, help: "Tokens to generate (stops earlier at end-of-sequence).") var n = 128
+    @Option(name: .short, help: "Context length (KV cache capacity).") var c = 2048
+    @Option(name: .short, help: "Threads (default: all cores, or BORA_THREADS).") var t: Int?
+    @Option(help: "Sampling temperature; 0 = greedy.") var temp: Float = 0.8
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(name: .customLong("top-k"), help: "Top-k (0 = off).") var topK = 40
+    @Option(name: .customLong("top-p"), help: "Top-p (1 = off).") var topP: Float = 0.95
+    @Option(name: .customLong("min-p"), help: "Min-p (0 = off).") var minP: Float = 0.05
+    @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1 = off).") var repeatPenalty: Float = 1.0
+    @Flag(help: "Format the prompt with the model's chat template.") var chat = false
+    @Flag(help: "Print a JSON object with text and timings instead of streaming.") var json = false
+
+    func validate() throws {
+        guard n >= 0 else { throw ValidationError("-n must be ≥ 0") }
+        guard c > 0 else { throw ValidationError("-c must be positive") }
+        if let t, t <= 0 || t > 256 { throw ValidationError("-t must be between 1 and 256") }
+        guard temp >= 0, topP > 0, topP <= 1, minP >= 0, minP < 1, repeatPenalty > 0 else {
+            throw ValidationError("sampling options out of range: --temp ≥ 0, 0 < --top-p ≤ 1, 0 ≤ --min-p < 1, --repeat-penalty > 0")
+        }
+    }
+
+    func run() throws {
+        let log = global.bootstrapLogging()
+        let start = now()
+        let kernels: KernelSet
+        do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+        let path = try resolveModelPath(model)
+        let file = try GGUFFile(path: path)
+        let llama = try LlamaModel(file: file, kernels: kernels)
+        let tokenizer = try Tokenizer(gguf: file)
+        let threads = t ?? ThreadPool.defaultThreadCount
+        let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
+                                       contextLength: min(c, llama.config.trainedContextLength))
+        let loadSeconds = now() - start
+        log.info("loaded \(path) in \(Int(loadSeconds * 1000)) ms, kernels \(kernels.name), \(threads) threads")
+
+        var text = prompt
+        if chat {
+            guard let template = ChatTemplate(gguf: file) else {
+                throw BoraRuntimeError("this model has no chat template Bora can render (ChatML); run without --chat")
+            }
+            text = template.render([ChatMessage(role: "user", content: prompt)])
+        }
+        let promptTokens = tokenizer.encode(text, addSpecial: true, parseSpecial: chat)
+        guard !promptTokens.isEmpty else { throw ValidationError("the prompt is empty after tokenization") }
+        guard promptTokens.count + n <= session.contextLength else {
+            throw BoraRuntimeError("prompt (\(promptTokens.count) tokens) + -n \(n) exceed the context (-c \(session.contextLength)); raise -c or lower -n")
+        }
+
+        var options = SamplingOptions()
+        options.temperature = temp; options.seed = seed; options.topK = topK; options.topP = topP
+        options.minP = minP; options.repetitionPenalty = repeatPenalty
+        let sampler = Sampler(options: options, vocabSize: llama.config.vocabSize)
+        var history = [Int32](repeating: 0, count: promptTokens.count + n)
+        for (i, tok) in promptTokens.enumerated() { history[i] = tok }
+        var decoder = TextStreamDecoder(tokenizer: tokenizer)
+        var output = ""
+
+        let promptStart = now()
+        var logits = try session.evaluate(promptTokens)
+        let promptSeconds = now() - promptStart
+        var generated = 0
+        var firstTokenSeconds = 0.0
+        var decodeSeconds = 0.0
+        var decodeAllocations: UInt64 = 0
+        let stdout = FileHandle.standardOutput
+        if !json { stdout.write(Data(prompt.utf8)) }
+        while generated < n {
+            let t0 = now()
+            bora_alloc_count_reset()
+            bora_alloc_count_enable(1)
+            let token = history.withUnsafeBufferPointer { h in
+                sampler.sample(logits, history: UnsafeBufferPointer(rebasing: h[0..<(promptTokens.count + generated)]))
+            }
+            bora_alloc_count_enable(0)
+            decodeAllocations += bora_alloc_count_allocations()
+            if generated == 0 { firstTokenSeconds = processAgeSeconds() ?? (now() - start) }
+            if tokenizer.isEndOfGeneration(token) { break }
+            history[promptTokens.count + generated] = token
+            generated += 1
+            let piece = decoder.append(token)
+            if json { output += piece } else if !piece.isEmpty { stdout.write(Data(piece.utf8)) }
+            if generated == n { decodeSeconds += now() - t0; break }
+            bora_alloc_count_reset()
+            bora_alloc_count_enable(1)
+            var tok = token
+            logits = try withUnsafePointer(to: &tok) { try session.evaluate(UnsafeBufferPointer(start: $0, count: 1)) }
+            bora_alloc_count_enable(0)
+            decodeAllocations += bora_alloc_count_allocations()
+            decodeSeconds += now() - t0
+        }
+        let tail = decoder.flush()
+        if json {
+            output += tail
+            try printJSON([
+                "model": path, "kernel_set": kernels.name, "threads": threads, "text": output,
+                "prompt_tokens": promptTokens.count, "generated_tokens": generated,
+                "load_ms": loadSeconds * 1e3, "prompt_ms": promptSeconds * 1e3,
+                "prompt_tokens_per_s": Double(promptTokens.count) / promptSeconds,
+                "decode_tokens_per_s": generated > 0 ? Double(generated) / decodeSeconds : 0,
+                "time_to_first_token_ms_since_process_start": firstTokenSeconds * 1e3,
+                "peak_rss_bytes": peakRSSBytes(), "model_bytes": file.byteCount, "arena_bytes": session.arenaBytes,
+                "heap_allocations_per_decoded_token": generated > 0 ? Double(decodeAllocations) / Double(generated) : 0,
+                "alloc_counting": bora_alloc_count_supported() != 0,
+            ])
+        } else {
+            stdout.write(Data((tail + "\n").utf8))
+            log.info("prompt \(promptTokens.count) tokens in \(Int(promptSeconds * 1000)) ms; \(generated) tokens at \(String(format: "%.1f", Double(generated) / max(decodeSeconds, 1e-9))) t/s")
+        }
+    }
+}
