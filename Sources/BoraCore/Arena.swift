@@ -4,7 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A bump allocator over one buffer allocated up front (64-byte aligned, zero-filled).
+/// A bump allocator over one buffer reserved up front (page-aligned anonymous memory, zero-filled).
+/// The kernel commits pages on first touch, so a large KV cache costs resident memory only for
+/// the positions actually used.
 ///
 /// Every buffer a forward pass needs is carved from an arena sized at load time, so steady-state
 /// inference performs no heap allocation. Contract: allocations are never freed individually;
@@ -26,14 +28,12 @@ public final class Arena: @unchecked Sendable {
     public init(capacity: Int) {
         precondition(capacity >= 0, "negative arena capacity")
         self.capacity = capacity
-        var p: UnsafeMutableRawPointer?
-        let rc = posix_memalign(&p, Arena.alignment, max(capacity, Arena.alignment))
-        precondition(rc == 0 && p != nil, "cannot reserve \(capacity) bytes for the arena")
+        let p = mmap(nil, max(capacity, Arena.alignment), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        precondition(p != MAP_FAILED && p != nil, "cannot reserve \(capacity) bytes for the arena")
         base = p!
-        memset(base, 0, max(capacity, Arena.alignment))
     }
 
-    deinit { free(base) }
+    deinit { munmap(base, max(capacity, Arena.alignment)) }
 
     /// Room for `count` values of `T`, 64-byte aligned, uninitialized (zero after creation).
     public func allocate<T>(_: T.Type = T.self, count: Int) -> UnsafeMutablePointer<T> {
