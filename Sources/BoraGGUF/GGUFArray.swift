@@ -111,6 +111,20 @@ public struct GGUFArray: Sendable, Equatable, RandomAccessCollection, CustomStri
         return map { $0.string! }
     }
 
+    /// Calls `body` with the UTF-8 bytes of string element `index` without decoding or copying them
+    /// when the array was parsed from a file (the bytes are valid only inside `body`).
+    /// Precondition: a `string` array and `index` in range.
+    public func withStringBytes<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        precondition(elementType == .string && index >= 0 && index < count, "withStringBytes needs a string element")
+        if case let .strings(offsets, owner) = storage {
+            let offset = offsets[index]
+            let length = Int(UInt64(littleEndian: owner.base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+            return try body(UnsafeBufferPointer(start: (owner.base + offset + 8).assumingMemoryBound(to: UInt8.self), count: length))
+        }
+        let bytes = Array(self[index].string!.utf8)
+        return try bytes.withUnsafeBufferPointer(body)
+    }
+
     /// All elements of an integer array as `Int`, or nil for other element types or when a
     /// `uint64` element exceeds `Int.max`.
     public var integers: [Int]? {

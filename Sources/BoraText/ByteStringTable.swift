@@ -51,12 +51,18 @@ struct ByteStringTable: Sendable {
     /// Adds `bytes` unless present; returns its index and whether it was new.
     @discardableResult
     mutating func insert(_ bytes: [UInt8]) -> (index: Int32, inserted: Bool) {
-        if let existing = bytes.withUnsafeBufferPointer({ find($0) }) { return (existing, false) }
+        bytes.withUnsafeBufferPointer { insert($0) }
+    }
+
+    /// Adds `bytes` unless present; returns its index and whether it was new.
+    @discardableResult
+    mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>) -> (index: Int32, inserted: Bool) {
+        if let existing = find(bytes) { return (existing, false) }
         if (count + 1) * 2 > slots.count { grow() }
         let index = Int32(count)
         storage.append(contentsOf: bytes)
         starts.append(storage.count)
-        place(index, hash: bytes.withUnsafeBufferPointer { Self.hash($0) })
+        place(index, hash: Self.hash(bytes))
         return (index, true)
     }
 

@@ -28,8 +28,12 @@ struct CodepointFlags: OptionSet, Sendable {
     var isInside: Bool { rawValue != 0 }
 
     static func of(_ codepoint: UInt32) -> CodepointFlags {
-        if codepoint < 0x10000 { return CodepointFlags(rawValue: basicPlaneFlags[Int(codepoint)]) }
-        return compute(codepoint)
+        guard codepoint < 0x10000 else { return compute(codepoint) }
+        let cached = basicPlaneFlags[Int(codepoint)]
+        if cached != notComputed { return CodepointFlags(rawValue: cached) }
+        let flags = compute(codepoint)
+        basicPlaneFlags[Int(codepoint)] = flags.rawValue
+        return flags
     }
 
     /// llama.cpp's `unicode_set_whitespace`.
@@ -79,7 +83,15 @@ struct CodepointFlags: OptionSet, Sendable {
 }
 
 /// Flags of U+0000…U+FFFF, computed once on first use.
-private let basicPlaneFlags: [UInt16] = (0..<0x10000).map { CodepointFlags.compute(UInt32($0)).rawValue }
+/// Flags of the basic multilingual plane, computed on first use of each code point (computing all
+/// 65,536 up front cost ~40 ms of start-up). Concurrent first uses may both compute and store the
+/// same value; an aligned 16-bit store of an identical value is harmless.
+nonisolated(unsafe) private let basicPlaneFlags: UnsafeMutablePointer<UInt16> = {
+    let table = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10000)
+    table.initialize(repeating: notComputed, count: 0x10000)
+    return table
+}()
+private let notComputed: UInt16 = 0xFFFF
 
 /// GPT-2's byte-level alphabet (llama.cpp `unicode_byte_to_utf8_map`): printable Latin-1 bytes
 /// stand for themselves, the other 68 bytes map to U+0100… in byte order.

@@ -94,11 +94,11 @@ struct Vocabulary: Sendable {
 
         // Tokens, scores, types.
         guard let tokensValue = metadata["tokenizer.ggml.tokens"] else { throw .missingKey("tokenizer.ggml.tokens") }
-        guard let tokenArray = tokensValue.array, let texts = tokenArray.strings else {
+        guard let tokenArray = tokensValue.array, tokenArray.elementType == .string else {
             throw .wrongType(key: "tokenizer.ggml.tokens", expected: "an array of strings")
         }
-        guard !texts.isEmpty else { throw .emptyVocabulary }
-        let n = texts.count
+        guard !tokenArray.isEmpty else { throw .emptyVocabulary }
+        let n = tokenArray.count
         tokenCount = n
 
         scores = [Float](repeating: 0, count: n)
@@ -124,11 +124,14 @@ struct Vocabulary: Sendable {
         }
 
         strings = ByteStringTable(minimumCapacity: n * 3)
-        for (i, text) in texts.enumerated() {
+        for i in 0 ..< n {
             // llama.cpp renames empty tokens so every id keeps a distinct text.
-            let bytes = text.isEmpty ? Array("[EMPTY_\(i)]".utf8) : Array(text.utf8)
-            let (index, inserted) = strings.insert(bytes)
-            if !inserted { throw .duplicateToken(text: text, firstID: Int(index), secondID: i) }
+            let (index, inserted) = tokenArray.withStringBytes(i) { bytes in
+                bytes.isEmpty ? strings.insert(Array("[EMPTY_\(i)]".utf8)) : strings.insert(bytes)
+            }
+            if !inserted {
+                throw .duplicateToken(text: tokenArray[i].string ?? "", firstID: Int(index), secondID: i)
+            }
         }
 
         if kind == .bytePairEncoding { try loadMerges(metadata) }
@@ -151,41 +154,50 @@ struct Vocabulary: Sendable {
         if let value = try bool("tokenizer.ggml.add_bos_token") { addBOS = value }
         if let value = try bool("tokenizer.ggml.add_eos_token") { addEOS = value }
 
-        applyTextRules(metadata: metadata, texts: texts, preName: preName)
+        applyTextRules(metadata: metadata, preName: preName)
     }
 
     /// `tokenizer.ggml.merges`: "left right" per rule, rank = position; the first rule for a pair wins.
     private mutating func loadMerges(_ metadata: [String: GGUFValue]) throws(TokenizerError) {
         guard let value = metadata["tokenizer.ggml.merges"] else { throw .missingKey("tokenizer.ggml.merges") }
-        guard let array = value.array, let rules = array.strings else {
+        guard let rules = value.array, rules.elementType == .string else {
             throw .wrongType(key: "tokenizer.ggml.merges", expected: "an array of strings")
         }
         merges.reserveCapacity(rules.count)
-        for (rank, rule) in rules.enumerated() {
-            let bytes = Array(rule.utf8)
-            // llama.cpp splits at the first space after the first byte.
-            guard bytes.count >= 3, let space = bytes[1...].firstIndex(of: 0x20), space + 1 < bytes.count else {
-                throw .malformedMerge(index: rank, rule: rule)
+        for rank in 0 ..< rules.count {
+            let error: TokenizerError? = rules.withStringBytes(rank) { bytes in
+                func rule() -> String { String(decoding: bytes, as: UTF8.self) }
+                // llama.cpp splits at the first space after the first byte.
+                guard bytes.count >= 3, let space = bytes[1...].firstIndex(of: 0x20), space + 1 < bytes.count else {
+                    return .malformedMerge(index: rank, rule: rule())
+                }
+                let left = UnsafeBufferPointer(rebasing: bytes[..<space])
+                let right = UnsafeBufferPointer(rebasing: bytes[(space + 1)...])
+                guard let leftID = strings.find(left), Int(leftID) < tokenCount else {
+                    return .mergeReferencesUnknownToken(index: rank, rule: rule(), piece: String(decoding: left, as: UTF8.self))
+                }
+                guard let rightID = strings.find(right), Int(rightID) < tokenCount else {
+                    return .mergeReferencesUnknownToken(index: rank, rule: rule(), piece: String(decoding: right, as: UTF8.self))
+                }
+                let key = UInt64(UInt32(leftID)) << 32 | UInt64(UInt32(rightID))
+                if merges[key] == nil {
+                    var joined = Array(left)
+                    joined.append(contentsOf: right)
+                    let result = strings.insert(joined).index
+                    merges[key] = BytePairEncoder.Merge(rank: Int32(rank), result: result)
+                }
+                return nil
             }
-            let left = Array(bytes[..<space]), right = Array(bytes[(space + 1)...])
-            guard let leftID = strings.find(left), Int(leftID) < tokenCount else {
-                throw .mergeReferencesUnknownToken(index: rank, rule: rule, piece: String(decoding: left, as: UTF8.self))
-            }
-            guard let rightID = strings.find(right), Int(rightID) < tokenCount else {
-                throw .mergeReferencesUnknownToken(index: rank, rule: rule, piece: String(decoding: right, as: UTF8.self))
-            }
-            let key = UInt64(UInt32(leftID)) << 32 | UInt64(UInt32(rightID))
-            if merges[key] == nil {
-                let result = strings.insert(left + right).index
-                merges[key] = BytePairEncoder.Merge(rank: Int32(rank), result: result)
-            }
+            if let error { throw error }
         }
     }
 
     /// llama.cpp's detection of end-of-turn, FIM and end-of-generation tokens by their text, which
     /// also marks them as control tokens, plus its per-model attribute fix-ups.
-    private mutating func applyTextRules(metadata: [String: GGUFValue], texts: [String], preName: String) {
-        let n = texts.count
+    private mutating func applyTextRules(metadata: [String: GGUFValue], preName: String) {
+        let n = tokenCount
+        let table = strings
+        func text(_ i: Int) -> String { String(decoding: table.bytes(i), as: UTF8.self) }
         func ids(of candidates: [String]) -> [Int32] {
             candidates.compactMap { text in strings.find(Array(text.utf8)).flatMap { Int($0) < n ? $0 : nil } }
         }
@@ -211,7 +223,7 @@ struct Vocabulary: Sendable {
         let fimRep = detect(nil, ["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"])
         let fimSep = detect(nil, ["<|file_sep|>"])
 
-        for i in 0 ..< n where attributes[i].contains(.control) && texts[i].contains("unused") {
+        for i in 0 ..< n where attributes[i].contains(.control) && text(i).contains("unused") {
             attributes[i].insert(.unused)
         }
 
@@ -227,7 +239,7 @@ struct Vocabulary: Sendable {
             attributes[Int(id)] = .userDefined  // gpt-oss: always rendered
         }
         for id in [eosID, eotID, eomID].compactMap({ $0 }) { eog.insert(id) }
-        let eogTexts = Set(eog.map { texts[Int($0)] })
+        let eogTexts = Set(eog.map { text(Int($0)) })
         if let end = ids(of: ["<|end|>"]).first, eog.contains(end),
            (eogTexts.contains("<|return|>") && eogTexts.contains("<|call|>"))
             || ((eogTexts.contains("<|call|>") || eogTexts.contains("<|calls|>")) && eogTexts.contains("<|flush|>")) {

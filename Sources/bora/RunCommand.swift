@@ -47,12 +47,18 @@ struct RunCommand: ParsableCommand {
         let kernels: KernelSet
         do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
         let path = try resolveModelPath(model)
+        var phase = now()
+        func lap(_ what: String) { let t = now(); log.debug("\(what): \(String(format: "%.1f", (t - phase) * 1e3)) ms"); phase = t }
         let file = try GGUFFile(path: path)
+        lap("map + parse GGUF")
         let llama = try LlamaModel(file: file, kernels: kernels)
+        lap("model views")
         let tokenizer = try Tokenizer(gguf: file)
+        lap("tokenizer")
         let threads = t ?? ThreadPool.defaultThreadCount
         let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
                                        contextLength: min(c, llama.config.trainedContextLength))
+        lap("session")
         let loadSeconds = now() - start
         log.info("loaded \(path) in \(Int(loadSeconds * 1000)) ms, kernels \(kernels.name), \(threads) threads")
 

@@ -350,6 +350,10 @@ def main() -> int:
                                                                prev_tokens=pids).decode("utf-8", "replace"),
                     "top2_margin": m1, "top2": t1,
                     "min_margin": min(m1),
+                    # tokens before the first step whose top1-top2 margin is below the threshold:
+                    # a runtime with slightly different numerics should match at least these.
+                    "stable_prefix_len": {str(th): next((i for i, m in enumerate(m1) if m < th), len(m1))
+                                          for th in (0.05, 0.1, 0.25, 0.5)},
                 })
                 log(f"greedy {p['name']}: {results[-1]['generated_text_until_eog']!r} (min margin {min(m1)})")
             del plain
