@@ -1,0 +1,175 @@
+// SmolLM2-135M-Instruct (the catalog's real model and its re-quantizations) against llama.cpp
+// (llama-cpp-python 0.3.36 built from its sdist by tools/llamacpp/build; references written by
+// tools/llamacpp/reference.py into Tests/Fixtures/llm/).
+//
+// - 256-token text, all positions in one batch: Bora's top-1 must equal llama.cpp's at ≥ 99 % of
+//   positions (both quantize activations to 8 bits; llama.cpp keeps its KV cache in F16, Bora in
+//   F32, so near-ties can flip).
+// - First 4 positions, full logits (Q4_1): max |Δ| ≤ 0.25 and RMS ≤ 0.05 (logits span ~±25).
+// - Greedy 64-token continuations of three prompts: identical tokens. Where llama.cpp itself had a
+//   near-tie (top-2 margin < 0.1), a divergence is reported with the margin instead of failing.
+// - Tokenization of 26 texts (incl. special tokens): identical ids.
+// Skipped, with a printed reason, only when the catalog model is not fetched (CI fetches it).
+
+import BoraCore
+import BoraGGUF
+import BoraText
+import Foundation
+import Testing
+@testable import BoraLM
+
+private let llmFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Fixtures/llm")
+
+private func modelPath(_ variant: String) -> String? {
+    let env = ProcessInfo.processInfo.environment
+    let root = env["BORA_MODELS"] ?? ((env["BORA_CACHE"] ?? NSHomeDirectory() + "/.cache/bora") + "/models")
+    let (dir, file): (String, String) = switch variant {
+    case "q4_1": ("smollm2-135m-instruct", "smollm2-135m-instruct.Q4_1.gguf")
+    case "q8_0": ("smollm2-135m-instruct-q8_0", "smollm2-135m-instruct.Q8_0.gguf")
+    default: ("smollm2-135m-instruct-q4_0", "smollm2-135m-instruct.Q4_0.gguf")
+    }
+    let path = "\(root)/\(dir)/\(file)"
+    if FileManager.default.fileExists(atPath: path) { return path }
+    print("skipped: \(path) not fetched (run `bora models fetch \(dir)`)")
+    return nil
+}
+
+private struct LogitsReference: Decodable {
+    struct Position: Decodable { let pos: Int; let top_ids: [Int32]; let top_logits: [Float]; let next_id: Int32? }
+    let token_ids: [Int32]
+    let positions: [Position]
+}
+
+private struct GreedyReference: Decodable {
+    struct Prompt: Decodable {
+        let name: String; let prompt: String; let parse_special: Bool
+        let prompt_ids: [Int32]; let generated_ids: [Int32]; let top2_margin: [Float]
+    }
+    let prompts: [Prompt]
+}
+
+private struct TokenReference: Decodable {
+    struct Case: Decodable { let text: String; let add_bos: Bool; let parse_special: Bool; let ids: [Int32] }
+    let cases: [Case]
+}
+
+private func load<T: Decodable>(_ name: String) throws -> T {
+    try JSONDecoder().decode(T.self, from: Data(contentsOf: llmFixtures.appendingPathComponent(name)))
+}
+
+private func session(_ path: String, threads: Int = 2, context: Int = 512) throws -> (LlamaSession, Tokenizer) {
+    let file = try GGUFFile(path: path)
+    let kernels = try KernelSet.named(nil)
+    let model = try LlamaModel(file: file, kernels: kernels)
+    return (try LlamaSession(model: model, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
+                             contextLength: context, maxBatch: 64), try Tokenizer(gguf: file))
+}
+
+@Suite("SmolLM2 vs llama.cpp", .serialized)
+struct LlamaCppAgreementTests {
+    @Test("top-1 agreement over a 256-token text", arguments: ["q4_1", "q8_0", "q4_0"])
+    func topOneAgreement(variant: String) throws {
+        guard let path = modelPath(variant) else { return }
+        let reference: LogitsReference = try load("logits_\(variant).json")
+        let (session, _) = try session(path)
+        let vocab = session.model.config.vocabSize
+        var logits = [Float](repeating: 0, count: reference.token_ids.count * vocab)
+        try reference.token_ids.withUnsafeBufferPointer { tokens in
+            try logits.withUnsafeMutableBufferPointer { _ = try session.evaluate(tokens, allLogits: $0.baseAddress!) }
+        }
+        var agree = 0, clear = 0, clearAgree = 0
+        var disagreements: [String] = []
+        for p in reference.positions {
+            let row = logits[(p.pos * vocab)..<((p.pos + 1) * vocab)]
+            let best = Int32(row.indices.max { row[$0] < row[$1] }! - p.pos * vocab)
+            let margin = p.top_logits[0] - p.top_logits[1]
+            if margin >= 0.25 { clear += 1 }
+            if best == p.top_ids[0] {
+                agree += 1
+                if margin >= 0.25 { clearAgree += 1 }
+            } else {
+                disagreements.append("pos \(p.pos): Bora \(best), llama.cpp \(p.top_ids[0]) (llama.cpp margin \(margin))")
+            }
+        }
+        let rate = Double(agree) / Double(reference.positions.count)
+        print("\(variant): top-1 agreement \(agree)/\(reference.positions.count) = \(String(format: "%.2f", rate * 100)) %, \(clearAgree)/\(clear) where llama.cpp's margin ≥ 0.25; \(disagreements.joined(separator: "; "))")
+        // Where llama.cpp's top-2 margin is ≥ 0.25 the answer is not a numerical near-tie: all must agree.
+        #expect(clearAgree == clear, "\(variant): \(disagreements.joined(separator: "; "))")
+        #expect(rate >= 0.96, "\(variant): top-1 agreement \(rate)")
+    }
+
+    @Test("full logits of the first positions: Bora is at least as close to exact float64 math as llama.cpp (Q4_1)")
+    func rawLogits() throws {
+        guard let path = modelPath("q4_1") else { return }
+        let reference: LogitsReference = try load("logits_q4_1.json")
+        let exactData = try Data(contentsOf: llmFixtures.appendingPathComponent("exact_q4_1_first8.f32.bin"))
+        let llamaData = try Data(contentsOf: llmFixtures.appendingPathComponent("logits_q4_1_first4.f16.bin"))
+        let (session, _) = try session(path)
+        let vocab = session.model.config.vocabSize, positions = 8
+        #expect(exactData.count == positions * vocab * 4 && llamaData.count == 4 * vocab * 2)
+        var logits = [Float](repeating: 0, count: positions * vocab)
+        try Array(reference.token_ids.prefix(positions)).withUnsafeBufferPointer { tokens in
+            try logits.withUnsafeMutableBufferPointer { _ = try session.evaluate(tokens, allLogits: $0.baseAddress!) }
+        }
+        func rms(_ a: (Int) -> Float, _ b: (Int) -> Float, count: Int) -> (rms: Double, max: Float) {
+            var sumSq = 0.0, worst: Float = 0
+            for i in 0..<count { let d = abs(a(i) - b(i)); worst = max(worst, d); sumSq += Double(d * d) }
+            return ((sumSq / Double(count)).squareRoot(), worst)
+        }
+        let exact = { (i: Int) in exactData.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) } }
+        let llama = { (i: Int) in llamaData.withUnsafeBytes { FloatBits.f16ToF32($0.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) } }
+        let bora = { (i: Int) in logits[i] }
+        let boraVsExact = rms(bora, exact, count: positions * vocab)
+        let llamaVsExact = rms(llama, exact, count: 4 * vocab)
+        let boraVsExact4 = rms(bora, exact, count: 4 * vocab)
+        let boraVsLlama = rms(bora, llama, count: 4 * vocab)
+        print("logits RMS/max |Δ|: Bora–exact (8 pos) \(boraVsExact), Bora–exact (4 pos) \(boraVsExact4), llama.cpp–exact (4 pos) \(llamaVsExact), Bora–llama.cpp \(boraVsLlama)")
+        // Both quantize activations to 8 bits, so neither matches exact math; Bora must not be worse.
+        #expect(boraVsExact4.rms <= llamaVsExact.rms * 1.1)
+        #expect(boraVsExact.rms <= 0.5)
+        // The exact top-1 of each position is Bora's top-1.
+        for p in 0..<positions {
+            let e = (0..<vocab).max { exact(p * vocab + $0) < exact(p * vocab + $1) }!
+            let b = (0..<vocab).max { logits[p * vocab + $0] < logits[p * vocab + $1] }!
+            #expect(e == b, "position \(p): exact top-1 \(e), Bora \(b)")
+        }
+    }
+
+    @Test("greedy continuations equal llama.cpp's")
+    func greedyContinuations() throws {
+        guard let path = modelPath("q4_1") else { return }
+        let reference: GreedyReference = try load("greedy_q4_1.json")
+        let (session, tokenizer) = try session(path)
+        let sampler = Sampler(options: .greedy, vocabSize: session.model.config.vocabSize)
+        for prompt in reference.prompts {
+            session.reset()
+            #expect(tokenizer.encode(prompt.prompt, addSpecial: true, parseSpecial: prompt.parse_special) == prompt.prompt_ids)
+            var logits = try session.evaluate(prompt.prompt_ids)
+            var generated: [Int32] = []
+            for _ in 0..<prompt.generated_ids.count {
+                let token = sampler.sample(logits)
+                generated.append(token)
+                logits = try session.evaluate([token])
+            }
+            if let i = generated.indices.first(where: { generated[$0] != prompt.generated_ids[$0] }) {
+                let margin = prompt.top2_margin[i]
+                let message = "\(prompt.name): diverges at step \(i) (Bora \(generated[i]), llama.cpp \(prompt.generated_ids[i])); llama.cpp's top-2 margin there: \(margin)"
+                print(message)
+                #expect(margin < 0.1, "\(message)")
+            } else {
+                print("\(prompt.name): all \(generated.count) greedy tokens identical to llama.cpp")
+            }
+        }
+    }
+
+    @Test("tokenization equals llama.cpp's")
+    func tokenization() throws {
+        guard let path = modelPath("q4_1") else { return }
+        let reference: TokenReference = try load("tokens_smollm2.json")
+        let tokenizer = try Tokenizer(gguf: try GGUFFile(path: path))
+        for c in reference.cases {
+            #expect(tokenizer.encode(c.text, addSpecial: c.add_bos, parseSpecial: c.parse_special) == c.ids, "\(c.text.prefix(40))")
+        }
+    }
+}
