@@ -68,4 +68,22 @@ public enum Ops {
     public static func axpy(_ out: UnsafeMutablePointer<Float>, _ alpha: Float, _ x: UnsafePointer<Float>, count: Int) {
         for i in 0..<count { out[i] += alpha * x[i] }
     }
+
+    /// out[i] = f16(x[i]) (IEEE binary16 bits, round to nearest even).
+    @inline(__always)
+    public static func roundToHalf(_ out: UnsafeMutablePointer<UInt16>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = FloatBits.f32ToF16(x[i]) }
+    }
+
+    /// x[i] = Float(f16(x[i])): rounds to half precision in place.
+    @inline(__always)
+    public static func roundThroughHalf(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] = FloatBits.f16ToF32(FloatBits.f32ToF16(x[i])) }
+    }
+
+    /// out[i] = Float(f16(x[i])).
+    @inline(__always)
+    public static func roundToFloatThroughHalf(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = FloatBits.f16ToF32(FloatBits.f32ToF16(x[i])) }
+    }
 }

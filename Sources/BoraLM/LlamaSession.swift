@@ -3,7 +3,7 @@ import BoraCore
 import Glibc
 #endif
 
-/// Everything one conversation with a `LlamaModel` needs at run time: the KV cache and every
+/// Everything one conversation with a `LlamaModel` needs at run time: the KV cache (f16) and every
 /// activation buffer, carved from one `Arena` sized at init from the context length and batch
 /// size. `evaluate` never allocates.
 ///
@@ -22,8 +22,11 @@ public final class LlamaSession {
     public var arenaBytes: Int { arena.capacity }
 
     private let arena: Arena
-    private let keyCache: UnsafeMutablePointer<Float>    // (layer, context, kvDim)
-    private let valueCache: UnsafeMutablePointer<Float>  // (layer, context, kvDim)
+    private let keyCache: UnsafeMutablePointer<UInt16>   // f16 (layer, context, kvDim)
+    private let valueCache: UnsafeMutablePointer<UInt16> // f16 (layer, kvDim, context): transposed
+    private let newKeys: UnsafeMutablePointer<Float>     // (batch, kvDim)
+    private let newValues: UnsafeMutablePointer<Float>   // (batch, kvDim)
+    private let weights: UnsafeMutablePointer<Float>     // (threads, context) attention probabilities
     private let x: UnsafeMutablePointer<Float>           // (batch, dim) residual stream
     private let xn: UnsafeMutablePointer<Float>          // (batch, dim) normalized
     private let q: UnsafeMutablePointer<Float>           // (batch, heads·headDim)
@@ -52,14 +55,19 @@ public final class LlamaSession {
         let threads = matmul.pool.threadCount
         let widest = max(c.dim, c.ffnDim, qd)
         let scratchBytes = model.matmulTypes.map { Matmul.scratchBytes(type: $0, cols: widest, vectors: maxBatch) }.max() ?? 0
+        let halves = c.layerCount * contextLength * c.kvDim
         let floats = [
-            c.layerCount * contextLength * c.kvDim, c.layerCount * contextLength * c.kvDim,
+            maxBatch * c.kvDim, maxBatch * c.kvDim,
             maxBatch * c.dim, maxBatch * c.dim, maxBatch * qd, maxBatch * qd, maxBatch * c.dim,
             maxBatch * c.ffnDim, maxBatch * c.ffnDim, threads * contextLength, c.vocabSize, c.ropeDim / 2,
+            threads * contextLength,
         ]
-        arena = Arena(capacity: Arena.bytesNeeded(floats.map { $0 * 4 } + [scratchBytes, 3 * MemoryLayout<MatmulOutput>.stride]))
-        keyCache = arena.allocate(count: floats[0])
-        valueCache = arena.allocate(count: floats[1])
+        arena = Arena(capacity: Arena.bytesNeeded([halves * 2, halves * 2] + floats.map { $0 * 4 }
+                                                  + [scratchBytes, 3 * MemoryLayout<MatmulOutput>.stride]))
+        keyCache = arena.allocate(count: halves)
+        valueCache = arena.allocate(count: halves)
+        newKeys = arena.allocate(count: floats[0])
+        newValues = arena.allocate(count: floats[1])
         x = arena.allocate(count: floats[2])
         xn = arena.allocate(count: floats[3])
         q = arena.allocate(count: floats[4])
@@ -70,6 +78,7 @@ public final class LlamaSession {
         scores = arena.allocate(count: floats[9])
         logits = arena.allocate(count: floats[10])
         inverseFrequencies = arena.allocate(count: floats[11])
+        weights = arena.allocate(count: floats[12])
         scratch = arena.allocateBytes(scratchBytes)
         outputs = arena.allocate(count: 3)
         for i in 0..<(c.ropeDim / 2) {
@@ -131,15 +140,21 @@ public final class LlamaSession {
             // attention
             for b in 0..<batch { Ops.rmsNorm(xn + b * dim, x + b * dim, weight: layer.attentionNorm, count: dim, eps: c.rmsEps) }
             outputs[0] = MatmulOutput(y: q, weight: layer.query)
-            outputs[1] = MatmulOutput(y: keys + position * kvDim, weight: layer.key)
-            outputs[2] = MatmulOutput(y: values + position * kvDim, weight: layer.value)
+            outputs[1] = MatmulOutput(y: newKeys, weight: layer.key)
+            outputs[2] = MatmulOutput(y: newValues, weight: layer.value)
             matmul.multiply(UnsafeBufferPointer(start: outputs, count: 3), x: xn, vectors: batch, scratch: scratch)
             for b in 0..<batch {
                 let pos = Float(position + b)
                 Ops.rope(q + b * qd, heads: c.headCount, headDim: c.headDim, rotaryDim: c.ropeDim,
                          position: pos, inverseFrequencies: inverseFrequencies)
-                Ops.rope(keys + (position + b) * kvDim, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.ropeDim,
+                Ops.rope(newKeys + b * kvDim, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.ropeDim,
                          position: pos, inverseFrequencies: inverseFrequencies)
+                // The cache holds f16 (as llama.cpp's default): K row-major by position, V transposed
+                // so the probability-weighted sum is one F16 GEMV per head.
+                Ops.roundToHalf(keys + (position + b) * kvDim, newKeys + b * kvDim, count: kvDim)
+                for d in 0..<kvDim { values[d * contextLength + position + b] = FloatBits.f32ToF16(newValues[b * kvDim + d]) }
+                // Q meets the f16 keys at f16 precision, as in llama.cpp (f16 products are exact in f32).
+                Ops.roundThroughHalf(q + b * qd, count: qd)
             }
             attend(keys: keys, values: values, batch: batch)
             matmul.multiply(projected, weight: layer.attentionOutput, x: attention, vectors: batch, scratch: scratch)
@@ -167,10 +182,10 @@ public final class LlamaSession {
 
     /// Causal grouped-query attention for `batch` new tokens whose keys/values are already in the
     /// cache; (token, head) pairs are split across the pool's threads.
-    private func attend(keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, batch: Int) {
+    private func attend(keys: UnsafeMutablePointer<UInt16>, values: UnsafeMutablePointer<UInt16>, batch: Int) {
         let c = model.config
         var job = AttentionJob(kernels: matmul.kernels, q: q, keys: keys, values: values, out: attention,
-                               scores: scores, contextLength: contextLength, startPosition: position, batch: batch,
+                               scores: scores, weights: weights, contextLength: contextLength, startPosition: position, batch: batch,
                                heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim,
                                scale: 1 / Float(c.headDim).squareRoot())
         withUnsafeMutablePointer(to: &job) { ptr in
@@ -179,18 +194,20 @@ public final class LlamaSession {
                 let j = job.pointee
                 let hd = j.headDim, kvDim = j.kvHeads * hd, qd = j.heads * hd
                 let scores = j.scores + index * j.contextLength
+                let weights = j.weights + index * j.contextLength
                 for pair in ThreadPool.split(j.batch * j.heads, index: index, threads: threads) {
                     let b = pair / j.heads, h = pair % j.heads
                     let kvHead = h / (j.heads / j.kvHeads)
                     let n = j.startPosition + b + 1  // causal: keys 0...position of this token
-                    // scores[t] = K[t, kvHead] · q[b, h]  (F32 GEMV over the strided cache rows)
-                    j.kernels.gemm(.f32, n: hd, w: j.keys + kvHead * hd, wRowBytes: kvDim * 4, rows: 0..<n,
+                    // scores[t] = K[t, kvHead] · q[b, h]  (F16 GEMV over the strided cache rows)
+                    j.kernels.gemm(.f16, n: hd, w: j.keys + kvHead * hd, wRowBytes: kvDim * 2, rows: 0..<n,
                                    a: j.q + b * qd + h * hd, aRowBytes: hd * 4, vectors: 1, y: scores, ldy: n)
                     for t in 0..<n { scores[t] *= j.scale }
                     Ops.softmax(scores, count: n)
-                    let out = j.out + b * qd + h * hd
-                    out.update(repeating: 0, count: hd)
-                    for t in 0..<n { Ops.axpy(out, scores[t], j.values + t * kvDim + kvHead * hd, count: hd) }
+                    Ops.roundToFloatThroughHalf(weights, scores, count: n)
+                    // out[d] = Σ_t V[d, t] · p[t]: rows of the transposed cache against the probabilities
+                    j.kernels.gemm(.f16, n: n, w: j.values + kvHead * hd * j.contextLength, wRowBytes: j.contextLength * 2,
+                                   rows: 0..<hd, a: weights, aRowBytes: n * 4, vectors: 1, y: j.out + b * qd + h * hd, ldy: hd)
                 }
             }, context: ptr)
         }
@@ -200,10 +217,11 @@ public final class LlamaSession {
 private struct AttentionJob {
     let kernels: KernelSet
     let q: UnsafeMutablePointer<Float>
-    let keys: UnsafeMutablePointer<Float>
-    let values: UnsafeMutablePointer<Float>
+    let keys: UnsafeMutablePointer<UInt16>
+    let values: UnsafeMutablePointer<UInt16>
     let out: UnsafeMutablePointer<Float>
     let scores: UnsafeMutablePointer<Float>
+    let weights: UnsafeMutablePointer<Float>
     let contextLength: Int
     let startPosition: Int
     let batch: Int

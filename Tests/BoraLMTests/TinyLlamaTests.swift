@@ -2,7 +2,8 @@
 // independent NumPy implementation (float64 on the weights as the gguf package dequantizes them).
 //
 // Tolerances, relative to the largest |logit| of the position:
-//   F32 weights: 1e-4 (F32 activations; only float rounding differs).
+//   F32 weights: 1e-3 (F32 activations, but the KV cache, the query that meets it and the
+//   attention probabilities are f16 as in llama.cpp: 2^-11 relative per value, ~4e-4 observed).
 //   Q8_0 / Q4_0 weights: 3e-2 — Bora quantizes activations to Q8_0 before each matmul (as
 //   llama.cpp does), which the float64 reference does not; that costs ~1/254 per element,
 //   accumulated over 2 layers. A wrong rope pairing, head mapping or norm moves logits by O(1).
@@ -29,7 +30,7 @@ private func loadReference() throws -> Reference {
 
 @Suite("Tiny llama vs NumPy reference")
 struct TinyLlamaTests {
-    @Test(arguments: [("tiny-f32.gguf", 1e-4), ("tiny-q8_0.gguf", 3e-2), ("tiny-q4_0.gguf", 3e-2)],
+    @Test(arguments: [("tiny-f32.gguf", 1e-3), ("tiny-q8_0.gguf", 3e-2), ("tiny-q4_0.gguf", 3e-2)],
           [("reference", 1), ("scalar", 2), ("best", 1), ("best", 2)])
     func logitsMatchReference(file: (String, Double), setup: (String, Int)) throws {
         let (kernelSet, threads) = setup
