@@ -54,7 +54,9 @@ public struct Matmul: Sendable {
     /// Every weight must have the same type and column count. Allocates nothing.
     public func multiply(_ outputs: UnsafeBufferPointer<MatmulOutput>, x: UnsafePointer<Float>,
                          vectors: Int, scratch: UnsafeMutableRawPointer) {
-        guard let first = outputs.first else { return }
+        // Index, don't use `.first`: unspecialized generic Collection code allocates in debug builds.
+        guard outputs.count > 0 else { return }
+        let first = outputs[0]
         let type = first.weight.type, cols = first.weight.cols
         precondition(kernels.supports(type), "kernel set \(kernels.name) has no \(type) matmul")
         var totalRows = 0

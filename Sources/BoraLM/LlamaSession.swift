@@ -134,7 +134,9 @@ public final class LlamaSession {
             ReferenceKernels.dequantize(embedding.type, embedding.data + Int(tokens[b]) * embedding.rowBytes,
                                         x + b * dim, count: dim)
         }
-        for (l, layer) in model.layers.enumerated() {
+        // Index loop: `enumerated()` iterators allocate in unoptimized builds.
+        for l in 0..<model.layers.count {
+            let layer = model.layers[l]
             let keys = keyCache + l * contextLength * kvDim
             let values = valueCache + l * contextLength * kvDim
             // attention

@@ -10,6 +10,7 @@
 // Every position's top-1 token must match wherever the reference's top-2 margin exceeds the tolerance.
 
 import BoraCore
+import CBoraAllocCount
 import BoraGGUF
 import Foundation
 import Testing
@@ -122,4 +123,27 @@ struct TinyLlamaTests {
             try LlamaModel(file: wideFFN, kernels: kernels)
         }
     }
+}
+
+@Test("decoding a token (evaluate + sample) performs no heap allocation")
+func decodeDoesNotAllocate() throws {
+    let gguf = try GGUFFile(path: fixtures.appendingPathComponent("tiny-q4_0.gguf").path)
+    let kernels = try KernelSet.named(nil)
+    let model = try LlamaModel(file: gguf, kernels: kernels)
+    let matmul = Matmul(kernels: kernels, pool: ThreadPool(threads: 2))
+    let session = try LlamaSession(model: model, matmul: matmul, contextLength: 64)
+    let sampler = Sampler(options: .greedy, vocabSize: model.config.vocabSize)
+    var token: Int32 = 5
+    try withUnsafeMutablePointer(to: &token) { tp in
+        let one = UnsafeBufferPointer(start: UnsafePointer(tp), count: 1)
+        tp.pointee = sampler.sample(try session.evaluate(one))  // warm-up
+        // Count on this session's threads only (the caller is thread 0): other tests run in parallel.
+        let setCounting: ParallelBody = { ctx, _, _ in bora_alloc_count_enable_thread(ctx == nil ? 0 : 1) }
+        bora_alloc_count_reset()
+        matmul.pool.run(setCounting, context: UnsafeMutableRawPointer(bitPattern: 1))
+        for _ in 0..<20 { tp.pointee = sampler.sample(try session.evaluate(one)) }
+        matmul.pool.run(setCounting, context: nil)
+    }
+    #expect(bora_alloc_count_supported() != 0)
+    #expect(bora_alloc_count_allocations() == 0)
 }
