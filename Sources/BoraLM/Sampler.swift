@@ -1,3 +1,4 @@
+import BoraCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -134,19 +135,4 @@ extension UnsafeMutablePointer where Pointee == Int32 {
     @inline(__always) fileprivate func swapAt(_ i: Int, _ j: Int) {
         let t = self[i]; self[i] = self[j]; self[j] = t
     }
-}
-
-/// A small, fast, seedable generator (SplitMix64).
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
 }

@@ -26,53 +26,19 @@ struct BytePairEncoder: Sendable {
         var length: [Int32] = []
         var previous: [Int32] = []
         var next: [Int32] = []
-        var heap = PairHeap()
+        var heap = PriorityHeap<Pair>()
         var encoded: [UInt8] = []
     }
 
-    struct Pair {
+    /// A merge candidate; lowest rank first, then leftmost.
+    struct Pair: HeapOrdered {
         var rank: Int32
         var left: Int32
         var right: Int32
         var leftSymbol: Int32
         var rightSymbol: Int32
         var result: Int32
-    }
-
-    /// Lowest rank first, then leftmost.
-    struct PairHeap {
-        var items: [Pair] = []
-        @inline(__always) static func before(_ a: Pair, _ b: Pair) -> Bool {
-            a.rank < b.rank || (a.rank == b.rank && a.left < b.left)
-        }
-        mutating func push(_ pair: Pair) {
-            items.append(pair)
-            var child = items.count - 1
-            while child > 0 {
-                let parent = (child - 1) / 2
-                guard Self.before(items[child], items[parent]) else { break }
-                items.swapAt(child, parent)
-                child = parent
-            }
-        }
-        mutating func pop() -> Pair? {
-            guard let top = items.first else { return nil }
-            let last = items.removeLast()
-            if !items.isEmpty {
-                items[0] = last
-                var parent = 0
-                while true {
-                    let left = 2 * parent + 1, right = left + 1
-                    var best = parent
-                    if left < items.count && Self.before(items[left], items[best]) { best = left }
-                    if right < items.count && Self.before(items[right], items[best]) { best = right }
-                    if best == parent { break }
-                    items.swapAt(parent, best)
-                    parent = best
-                }
-            }
-            return top
-        }
+        static func comesBefore(_ a: Pair, _ b: Pair) -> Bool { a.rank < b.rank || (a.rank == b.rank && a.left < b.left) }
     }
 
     /// Appends the tokens of `word` (raw UTF-8 bytes of one pre-tokenizer piece) to `output`.
@@ -91,7 +57,7 @@ struct BytePairEncoder: Sendable {
         scratch.length.removeAll(keepingCapacity: true)
         scratch.previous.removeAll(keepingCapacity: true)
         scratch.next.removeAll(keepingCapacity: true)
-        scratch.heap.items.removeAll(keepingCapacity: true)
+        scratch.heap.removeAll()
         for i in 0 ..< count {
             scratch.symbol.append(symbolOfByte[Int(word[i])])
             scratch.length.append(1)

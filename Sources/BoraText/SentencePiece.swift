@@ -10,47 +10,13 @@ struct SentencePieceEncoder: Sendable {
     /// Token for each byte: `<0xXX>`, else the one-byte text, else the unknown token, else -1.
     let byteToken: [Int32]
 
-    struct Pair {
+    /// A merge candidate; highest score first, then leftmost.
+    struct Pair: HeapOrdered {
         var score: Float
         var left: Int32
         var right: Int32
         var byteCount: Int32
-    }
-
-    /// Highest score first, then leftmost.
-    struct PairHeap {
-        var items: [Pair] = []
-        @inline(__always) static func before(_ a: Pair, _ b: Pair) -> Bool {
-            a.score > b.score || (a.score == b.score && a.left < b.left)
-        }
-        mutating func push(_ pair: Pair) {
-            items.append(pair)
-            var child = items.count - 1
-            while child > 0 {
-                let parent = (child - 1) / 2
-                guard Self.before(items[child], items[parent]) else { break }
-                items.swapAt(child, parent)
-                child = parent
-            }
-        }
-        mutating func pop() -> Pair? {
-            guard let top = items.first else { return nil }
-            let last = items.removeLast()
-            if !items.isEmpty {
-                items[0] = last
-                var parent = 0
-                while true {
-                    let left = 2 * parent + 1, right = left + 1
-                    var best = parent
-                    if left < items.count && Self.before(items[left], items[best]) { best = left }
-                    if right < items.count && Self.before(items[right], items[best]) { best = right }
-                    if best == parent { break }
-                    items.swapAt(parent, best)
-                    parent = best
-                }
-            }
-            return top
-        }
+        static func comesBefore(_ a: Pair, _ b: Pair) -> Bool { a.score > b.score || (a.score == b.score && a.left < b.left) }
     }
 
     func encode(_ text: UnsafeBufferPointer<UInt8>, output: inout [Int32]) {
@@ -69,7 +35,7 @@ struct SentencePieceEncoder: Sendable {
             next.append(offset == text.count ? -1 : Int32(start.count))
         }
 
-        var heap = PairHeap()
+        var heap = PriorityHeap<Pair>()
         func addPair(_ left: Int32, _ right: Int32) {
             guard left >= 0 && right >= 0 else { return }
             let from = Int(start[Int(left)])

@@ -35,18 +35,8 @@ enum RealModel {
     static let skipReason: Comment = "real model absent: run `bora models fetch` (looked for \(relativePath) under BORA_MODELS or ~/.cache/bora/models)"
 }
 
-/// SplitMix64: a tiny deterministic generator so fuzz runs are reproducible.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// A deterministic generator so fuzz runs are reproducible.
+typealias SeededRNG = SplitMix64
 
 /// Parses `bytes`, returning the typed error (or nil on success). Exercises everything a
 /// successful parse hands out, so an out-of-bounds view would be caught (ASan) here.
