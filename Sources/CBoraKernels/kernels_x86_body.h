@@ -425,10 +425,10 @@ X86_FLOAT_TILE(tile_f32, 4, X86_FN(load_f32x8), bora_rd_f32)
         else BORA_GEMM_RV(X86_FN(rv_##TYPE), n / (BLOCK), RR, NV);                         \
     }
 
-X86_DOT_GEMM_RV(q4_0, BORA_QK, 4, 4, 2)
-X86_DOT_GEMM_RV(q4_1, BORA_QK, 4, 4, 2)
+X86_DOT_GEMM_RV(q4_0, BORA_QK, 1, 4, 2)
+X86_DOT_GEMM_RV(q4_1, BORA_QK, 1, 4, 2)
 X86_DOT_GEMM(q5_0, BORA_QK)
-X86_DOT_GEMM_RV(q8_0, BORA_QK, 4, 4, 2)
+X86_DOT_GEMM_RV(q8_0, BORA_QK, 1, 4, 2)
 X86_DOT_GEMM_RV(q4_K, BORA_QK_K, 1, 2, 4)
 X86_DOT_GEMM(q6_K, BORA_QK_K)
 X86_DOT_GEMM(f16, 1)

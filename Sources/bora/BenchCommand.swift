@@ -47,6 +47,7 @@ struct KernelsBench: ParsableCommand {
     )
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: BenchOptions
+    @Option(help: "Weight types to measure, comma-separated (default: q4_0,q4_1,q8_0,q4_K).") var types = "q4_0,q4_1,q8_0,q4_K"
 
     func run() throws {
         _ = global.bootstrapLogging()
@@ -87,7 +88,12 @@ struct KernelsBench: ParsableCommand {
 
         // 2. GEMV / GEMM per type and shape.
         var rows: [[String: Any]] = []
-        let types: [QuantType] = [.q4_0, .q4_1, .q8_0, .q4_K]
+        let types = try self.types.split(separator: ",").map { name -> QuantType in
+            guard let t = QuantType(name: String(name)), t.activationType != nil else {
+                throw ValidationError("unknown or unsupported weight type '\(name)' in --types")
+            }
+            return t
+        }
         for type in types where kernels.supports(type) {
             let bigCols = 4096
             let bigRows = (bigBytesTarget / type.byteCount(elements: bigCols)!) / 16 * 16
