@@ -125,14 +125,24 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_0)(size_t nb, const uint8_t *w, 
 }
 
 // ---- Q4_1 x Q8_1 ----
+// Two consecutive blocks that start with two f16 fields (Q4_1: d, m; Q8_1: d, s): one conversion
+// gives [d0, f0, d1, f1]; *d = [d0 x4 | d1 x4], *f = [f0, 0, 0, 0 | f1, 0, 0, 0].
+static inline TGT void X86_FN(f16_pairs)(const uint8_t *p0, const uint8_t *p1, __m256 *d, __m256 *f) {
+    const uint64_t both = (uint64_t)bora_rd_u32(p0) | ((uint64_t)bora_rd_u32(p1) << 32);
+    const __m256 v = _mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)both)));
+    __m256 dd = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2));
+    __m256 ff = _mm256_blend_ps(_mm256_setzero_ps(), _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3)), 0x11);
+    // keep the spreads here (see f16x2)
+    __asm__("" : "+x"(dd), "+x"(ff));
+    *d = dd;
+    *f = ff;
+}
 static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_1)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
                                                    size_t arb, float *out, const int RR, const int NV) {
     __m256 acc[4][4];
     for (int r = 0; r < RR; ++r)
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    const __m256i first = _mm256_setr_epi32(0, 2, 2, 2, 1, 2, 2, 2);   // one lane per block, rest 0
     size_t i = 0;
     for (; i + 2 <= nb; i += 2) {
         __m256i lo[4], hi[4];
@@ -143,15 +153,16 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_1)(size_t nb, const uint8_t *w, 
             const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_1_QS, x1 + OFF_Q4_1_QS);
             lo[r] = _mm256_and_si256(b, m4);
             hi[r] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-            dw[r] = X86_FN(f16x2)(x0, x1, spread);
-            mw[r] = X86_FN(f16x2)(x0 + OFF_Q4_1_M, x1 + OFF_Q4_1_M, first);
+            // d and m of both blocks in one conversion: [d0, m0, d1, m1]
+            X86_FN(f16_pairs)(x0, x1, &dw[r], &mw[r]);
         }
         for (int v = 0; v < NV; ++v) {
             const uint8_t *y0 = a + v * arb + i * Q8_1_BYTES, *y1 = y0 + Q8_1_BYTES;
             const __m256i alo = X86_FN(load2x128)(y0 + OFF_Q8_1_QS, y1 + OFF_Q8_1_QS);
             const __m256i ahi = X86_FN(load2x128)(y0 + OFF_Q8_1_QS + 16, y1 + OFF_Q8_1_QS + 16);
-            const __m256 da = X86_FN(f16x2)(y0, y1, spread);
-            const __m256 sa = X86_FN(f16x2)(y0 + OFF_Q8_1_S, y1 + OFF_Q8_1_S, spread);
+            // d and s of both activation blocks in one conversion; s only in lanes 0 and 4
+            __m256 da, sa;
+            X86_FN(f16_pairs)(y0, y1, &da, &sa);
             for (int r = 0; r < RR; ++r) {
                 const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], alo), _mm256_maddubs_epi16(hi[r], ahi));
                 // min term m*s rides in lanes 0 and 4
