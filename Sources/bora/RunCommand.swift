@@ -49,7 +49,7 @@ struct RunCommand: ParsableCommand {
         let path = try resolveModelPath(model)
         var phase = now()
         func lap(_ what: String) { let t = now(); log.debug("\(what): \(String(format: "%.1f", (t - phase) * 1e3)) ms"); phase = t }
-        let file = try GGUFFile(path: path)
+        let file = try GGUFFile(path: path, hint: .willNeed)
         lap("map + parse GGUF")
         let llama = try LlamaModel(file: file, kernels: kernels)
         lap("model views")
