@@ -241,6 +241,17 @@ static inline float bora_bf16_to_float(uint16_t h) {
         for (; r < r1; ++r) BORA_GEMM_RV_ROWS_(TILE, nb, 1, NV_);                         \
     } while (0)
 
+// Q8_K block epilogue shared by every quantizer: bsums[g] = sum of q[16g..16g+15], d = 1/iscale.
+static inline void bora_q8_K_finish(uint8_t *y, const int8_t *q, float iscale) {
+    for (int g = 0; g < BORA_QK_K / 16; ++g) {
+        int16_t s = 0;
+        for (int l = 0; l < 16; ++l) s = (int16_t)(s + q[16 * g + l]);
+        memcpy(y + OFF_Q8_K_BSUMS + 2 * g, &s, 2);
+    }
+    const float d = 1.0f / iscale;
+    memcpy(y, &d, 4);
+}
+
 // ---- set fillers (dispatch.c) ----
 // Each fills every entry it has a kernel for; SIMD fillers start from the scalar set so a
 // type without a SIMD body keeps the scalar kernel.

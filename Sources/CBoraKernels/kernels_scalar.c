@@ -170,13 +170,7 @@ static void quantize_q8_K_scalar(const float *x, void *out, size_t n) {
             const int v = nearest_int(iscale * x[j]);
             q[j] = (int8_t)(v < 127 ? v : 127);
         }
-        for (int g = 0; g < BORA_QK_K / 16; ++g) {
-            int16_t s = 0;
-            for (int l = 0; l < 16; ++l) s = (int16_t)(s + q[16 * g + l]);
-            memcpy(y + OFF_Q8_K_BSUMS + 2 * g, &s, 2);
-        }
-        const float d = 1.0f / iscale;
-        memcpy(y, &d, 4);
+        bora_q8_K_finish(y, q, iscale);
     }
 }
 

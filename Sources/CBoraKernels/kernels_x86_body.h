@@ -545,13 +545,7 @@ static TGT void X86_FN(quantize_q8_K)(const float *x, void *out, size_t n) {
             }
             _mm256_storeu_si256((__m256i *)(void *)(q + k), X86_FN(pack_i32x32)(r[0], r[1], r[2], r[3]));
         }
-        for (int g = 0; g < BORA_QK_K / 16; ++g) {
-            int16_t s = 0;
-            for (int l = 0; l < 16; ++l) s = (int16_t)(s + q[16 * g + l]);
-            memcpy(y + OFF_Q8_K_BSUMS + 2 * g, &s, 2);
-        }
-        const float d = 1.0f / iscale;
-        memcpy(y, &d, 4);
+        bora_q8_K_finish(y, q, iscale);
     }
 }
 
