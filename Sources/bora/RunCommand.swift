@@ -92,7 +92,7 @@ struct RunCommand: ParsableCommand {
         var decodeSeconds = 0.0
         var decodeAllocations: UInt64 = 0
         let stdout = FileHandle.standardOutput
-        if !json { stdout.write(Data(prompt.utf8)) }
+        if !json { stdout.write(Data((chat ? prompt + "\n" : prompt).utf8)) }
         while generated < n {
             let t0 = now()
             bora_alloc_count_reset()
