@@ -6,13 +6,17 @@
 struct ByteStringTable: Sendable {
     private var storage: [UInt8] = []
     private var starts: [Int] = [0]
-    private var slots: [Int32]
+    /// Open-addressing slots: high 32 bits a hash tag, low 32 bits the string index; `empty` if
+    /// unused. The tag rejects almost every non-matching probe without touching the strings
+    /// (each touch is a cache miss on a 100k-entry vocabulary).
+    private var slots: [UInt64]
     private var mask: Int
+    private static let empty = UInt64.max
 
     init(minimumCapacity: Int) {
         var size = 16
         while size < minimumCapacity * 2 { size <<= 1 }
-        slots = [Int32](repeating: -1, count: size)
+        slots = [UInt64](repeating: Self.empty, count: size)
         mask = size - 1
     }
 
@@ -31,17 +35,31 @@ struct ByteStringTable: Sendable {
 
     /// Index of `bytes`, or nil.
     func find(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
-        var slot = Self.hash(bytes) & mask
+        find(bytes, hash: Self.hash(bytes))
+    }
+
+    private func find(_ bytes: UnsafeBufferPointer<UInt8>, hash: Int) -> Int32? {
+        var slot = hash & mask
+        let tag = Self.tag(hash)
         return storage.withUnsafeBufferPointer { all in
-            while true {
-                let index = slots[slot]
-                if index < 0 { return nil }
-                let start = starts[Int(index)], end = starts[Int(index) + 1]
-                if end - start == bytes.count, memEqual(all.baseAddress! + start, bytes) { return index }
-                slot = (slot + 1) & mask
+            slots.withUnsafeBufferPointer { slots in
+                starts.withUnsafeBufferPointer { starts in
+                    while true {
+                        let entry = slots[slot]
+                        if entry == Self.empty { return nil }
+                        if entry >> 32 == tag {
+                            let index = Int(entry & 0xFFFF_FFFF)
+                            let start = starts[index], end = starts[index + 1]
+                            if end - start == bytes.count, memEqual(all.baseAddress! + start, bytes) { return Int32(index) }
+                        }
+                        slot = (slot + 1) & mask
+                    }
+                }
             }
         }
     }
+
+    @inline(__always) private static func tag(_ hash: Int) -> UInt64 { UInt64(UInt(bitPattern: hash) >> 32) & 0xFFFF_FFFF }
 
     func find(_ bytes: some Collection<UInt8>) -> Int32? {
         if let found = bytes.withContiguousStorageIfAvailable({ find($0) }) { return found }
@@ -57,23 +75,24 @@ struct ByteStringTable: Sendable {
     /// Adds `bytes` unless present; returns its index and whether it was new.
     @discardableResult
     mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>) -> (index: Int32, inserted: Bool) {
-        if let existing = find(bytes) { return (existing, false) }
+        let hash = Self.hash(bytes)
+        if let existing = find(bytes, hash: hash) { return (existing, false) }
         if (count + 1) * 2 > slots.count { grow() }
         let index = Int32(count)
         storage.append(contentsOf: bytes)
         starts.append(storage.count)
-        place(index, hash: Self.hash(bytes))
+        place(index, hash: hash)
         return (index, true)
     }
 
     private mutating func place(_ index: Int32, hash: Int) {
         var slot = hash & mask
-        while slots[slot] >= 0 { slot = (slot + 1) & mask }
-        slots[slot] = index
+        while slots[slot] != Self.empty { slot = (slot + 1) & mask }
+        slots[slot] = Self.tag(hash) << 32 | UInt64(UInt32(index))
     }
 
     private mutating func grow() {
-        slots = [Int32](repeating: -1, count: slots.count * 2)
+        slots = [UInt64](repeating: Self.empty, count: slots.count * 2)
         mask = slots.count - 1
         for index in 0 ..< count {
             let start = starts[index], end = starts[index + 1]
