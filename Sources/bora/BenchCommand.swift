@@ -38,10 +38,10 @@ struct KernelsBench: ParsableCommand {
         commandName: "kernels",
         abstract: "GEMV/GEMM throughput of the quantized kernels vs this machine's read bandwidth.",
         discussion: """
-        For Q4_0, Q4_1, Q8_0 and Q4_K: GEMV on SmolLM2 shapes (in×out 576×1536, 1536×576, 576×49152) and
-        on one matrix larger than the last-level cache, at each thread count, reported as GB/s of weights
-        streamed and as a fraction of the measured read bandwidth (multi-threaded streaming read of a
-        512 MB buffer). GEMM with 64 vectors is reported as weight-bytes×vectors per second and its ratio
+        For Q4_0, Q4_1, Q8_0 and Q4_K: GEMV on SmolLM2 shapes (in×out 576×1536, 1536×576, 576×49152) and \
+        on one matrix larger than the last-level cache, at each thread count, reported as GB/s of weights \
+        streamed and as a fraction of the measured read bandwidth (multi-threaded streaming read of a \
+        512 MB buffer). GEMM with 64 vectors is reported as weight-bytes×vectors per second and its ratio \
         to GEMV. BORA_KERNELS forces a kernel set.
         """
     )

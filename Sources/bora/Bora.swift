@@ -10,7 +10,7 @@ struct Bora: ParsableCommand {
         commandName: "bora",
         abstract: "Offline inference runtime for embedded Linux: quantized GGUF models, speech, intents.",
         discussion: """
-        Models come from the pinned catalog (Models/catalog.json); fetch them once with
+        Models come from the pinned catalog (Models/catalog.json); fetch them once with \
         `bora models fetch` (cached under ~/.cache/bora, override with BORA_MODELS).
         Logging is quiet by default: -v for info, BORA_LOG=debug|info|warning|error for more control.
         Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 bad input file.

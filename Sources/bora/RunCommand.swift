@@ -12,9 +12,9 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Generate text from a prompt with a llama-family GGUF model (streams to stdout).",
         discussion: """
-        MODEL is a .gguf path or a catalog name (`bora models list`). --chat wraps the prompt in the
-        model's chat template (ChatML for SmolLM2-Instruct). --temp 0 decodes greedily; the same
-        --seed gives the same output. --json prints one object at the end with the text and timings
+        MODEL is a .gguf path or a catalog name (`bora models list`). --chat wraps the prompt in the \
+        model's chat template (ChatML for SmolLM2-Instruct). --temp 0 decodes greedily; the same \
+        --seed gives the same output. --json prints one object at the end with the text and timings \
         (load, prompt and decode tokens/s, time to first token, peak RSS, heap allocations per decoded token).
         """)
     @OptionGroup var global: GlobalOptions
