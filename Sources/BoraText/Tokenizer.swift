@@ -325,7 +325,7 @@ struct ByteStringPieces: Sendable {
             } else if attributes.contains(.normal) {
                 switch vocabulary.kind {
                 case .sentencePiece: storage.append(contentsOf: Self.unescapeSpaces(text))
-                case .bytePairEncoding: storage.append(contentsOf: ByteLevel.decode(Array(text)))
+                case .bytePairEncoding: text.withUnsafeBufferPointer { ByteLevel.decode($0, into: &storage) }
                 }
             } else if attributes.contains(.byte) {
                 // "<0xXX>"

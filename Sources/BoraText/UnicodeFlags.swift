@@ -127,14 +127,33 @@ enum ByteLevel {
     static func decode(_ text: [UInt8]) -> [UInt8] {
         var result = [UInt8]()
         result.reserveCapacity(text.count)
-        for scalar in String(decoding: text, as: UTF8.self).unicodeScalars {
-            let value = scalar.value
-            if value < 324, byteOfCodepoint[Int(value)] >= 0 {
-                result.append(UInt8(byteOfCodepoint[Int(value)]))
+        text.withUnsafeBufferPointer { decode($0, into: &result) }
+        return result
+    }
+
+    /// Appends the bytes `text` (byte-level alphabet, UTF-8) stands for to `out`, without
+    /// intermediate allocations. Invalid UTF-8 is copied through unchanged.
+    static func decode(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        var i = 0
+        while i < text.count {
+            let b0 = text[i]
+            // Byte-level alphabet code points are < 324: one or two UTF-8 bytes.
+            if b0 < 0x80 {
+                let mapped = byteOfCodepoint[Int(b0)]
+                if mapped >= 0 { out.append(UInt8(mapped)) } else { out.append(b0) }
+                i += 1
+            } else if b0 & 0xE0 == 0xC0, i + 1 < text.count, text[i + 1] & 0xC0 == 0x80 {
+                let value = Int(b0 & 0x1F) << 6 | Int(text[i + 1] & 0x3F)
+                if value < 324, byteOfCodepoint[value] >= 0 {
+                    out.append(UInt8(byteOfCodepoint[value]))
+                } else {
+                    out.append(b0); out.append(text[i + 1])
+                }
+                i += 2
             } else {
-                result.append(contentsOf: Array(String(scalar).utf8))
+                out.append(b0)  // part of a longer character: not in the alphabet, keep as is
+                i += 1
             }
         }
-        return result
     }
 }

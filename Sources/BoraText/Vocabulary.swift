@@ -164,6 +164,8 @@ struct Vocabulary: Sendable {
             throw .wrongType(key: "tokenizer.ggml.merges", expected: "an array of strings")
         }
         merges.reserveCapacity(rules.count)
+        var joined: [UInt8] = []  // reused for every merge result
+        joined.reserveCapacity(64)
         for rank in 0 ..< rules.count {
             let error: TokenizerError? = rules.withStringBytes(rank) { bytes in
                 func rule() -> String { String(decoding: bytes, as: UTF8.self) }
@@ -181,7 +183,8 @@ struct Vocabulary: Sendable {
                 }
                 let key = UInt64(UInt32(leftID)) << 32 | UInt64(UInt32(rightID))
                 if merges[key] == nil {
-                    var joined = Array(left)
+                    joined.removeAll(keepingCapacity: true)
+                    joined.append(contentsOf: left)
                     joined.append(contentsOf: right)
                     let result = strings.insert(joined).index
                     merges[key] = BytePairEncoder.Merge(rank: Int32(rank), result: result)
