@@ -493,7 +493,59 @@ static TGT void X86_FN(gemm_q4_0)(BORA_GEMM_ARGS) {
     if (nv == 1) BORA_GEMM_RV(X86_FN(rv_q4_0), n / BORA_QK, 1, 1);
     else BORA_GEMM_RV(X86_FN(rv_q4_0), n / BORA_QK, 4, 2);
 }
-X86_DOT_GEMM_RV(q4_1, BORA_QK, 1, 4, 2)
+// Q4_1 GEMV: as Q4_0's, the activation halves and scales (d, s) of each block pair are prepared
+// once per call on the stack.
+static TGT void X86_FN(gemv_q4_1)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
+                                  const void *a, float *y) {
+    const size_t nb = n / BORA_QK, np = nb / 2;
+    __m256i alo[GEMV_Q4_0_MAX_PAIRS], ahi[GEMV_Q4_0_MAX_PAIRS];
+    __m256 da[GEMV_Q4_0_MAX_PAIRS], sa[GEMV_Q4_0_MAX_PAIRS];
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const uint8_t *act = (const uint8_t *)a;
+    for (size_t p = 0; p < np; ++p) {
+        const uint8_t *y0 = act + 2 * p * Q8_1_BYTES, *y1 = y0 + Q8_1_BYTES;
+        alo[p] = X86_FN(load2x128)(y0 + OFF_Q8_1_QS, y1 + OFF_Q8_1_QS);
+        ahi[p] = X86_FN(load2x128)(y0 + OFF_Q8_1_QS + 16, y1 + OFF_Q8_1_QS + 16);
+        X86_FN(f16_pairs)(y0, y1, &da[p], &sa[p]);
+    }
+    for (size_t r = r0; r < r1; ++r) {
+        const uint8_t *row = (const uint8_t *)w + r * wrb;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t p = 0; p < np; ++p) {
+            const uint8_t *x0 = row + 2 * p * Q4_1_BYTES, *x1 = x0 + Q4_1_BYTES;
+            // 4-bit -> 8-bit, q in [0, 15]: [block 2p | block 2p+1]
+            const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_1_QS, x1 + OFF_Q4_1_QS);
+            const __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+            __m256 dw, mw;
+            X86_FN(f16_pairs)(x0, x1, &dw, &mw);
+            const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo, alo[p]), _mm256_maddubs_epi16(hi, ahi[p]));
+            // min term m*s rides in lanes 0 and 4
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da[p]), _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)),
+                                  _mm256_fmadd_ps(mw, sa[p], acc));
+        }
+        float sum = X86_FN(hsum_ps)(acc);
+        if (nb & 1) {  // the odd last block
+            const uint8_t *x = row + (nb - 1) * Q4_1_BYTES, *yb = act + (nb - 1) * Q8_1_BYTES;
+            sum += bora_rd_f16(x) * bora_rd_f16(yb) * (float)bora_blk_q4_1_q8_1(x, yb)
+                 + bora_rd_f16(x + OFF_Q4_1_M) * bora_rd_f16(yb + OFF_Q8_1_S);
+        }
+        y[r] = sum;
+    }
+}
+static TGT float X86_FN(dot_q4_1)(size_t n, const void *w, const void *a) {
+    float o[16];
+    X86_FN(rv_q4_1)(n / BORA_QK, (const uint8_t *)w, 0, (const uint8_t *)a, 0, o, 1, 1);
+    return o[0];
+}
+static TGT void X86_FN(gemm_q4_1)(BORA_GEMM_ARGS) {
+    (void)arb; (void)ldy;  // nv == 1: one activation row, y[r]
+    if (nv == 1 && n / BORA_QK / 2 <= GEMV_Q4_0_MAX_PAIRS) {
+        X86_FN(gemv_q4_1)(n, w, wrb, r0, r1, a, y);
+        return;
+    }
+    if (nv == 1) BORA_GEMM_RV(X86_FN(rv_q4_1), n / BORA_QK, 1, 1);
+    else BORA_GEMM_RV(X86_FN(rv_q4_1), n / BORA_QK, 4, 2);
+}
 X86_DOT_GEMM(q5_0, BORA_QK)
 X86_DOT_GEMM_RV(q8_0, BORA_QK, 1, 4, 2)
 X86_DOT_GEMM_RV(q4_K, BORA_QK_K, 1, 2, 4)
