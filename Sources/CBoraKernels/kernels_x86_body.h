@@ -440,7 +440,7 @@ X86_FLOAT_TILE(tile_f32, 4, X86_FN(load_f32x8), bora_rd_f32)
 // spread scale) is prepared once per call on the stack instead of once per weight row, which
 // removes ~40 % of the per-row instructions. Rows longer than GEMV_Q4_0_MAX_PAIRS pairs use the
 // tiled driver.
-#define GEMV_Q4_0_MAX_PAIRS 256
+#define GEMV_Q4_0_MAX_PAIRS 256  // also the limit of the Q4_1 and Q8_0 GEMVs (stack: ≤ 32 KiB)
 static TGT void X86_FN(gemv_q4_0)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
                                   const void *a, float *y) {
     const size_t nb = n / BORA_QK, np = nb / 2;
@@ -547,7 +547,54 @@ static TGT void X86_FN(gemm_q4_1)(BORA_GEMM_ARGS) {
     else BORA_GEMM_RV(X86_FN(rv_q4_1), n / BORA_QK, 4, 2);
 }
 X86_DOT_GEMM(q5_0, BORA_QK)
-X86_DOT_GEMM_RV(q8_0, BORA_QK, 1, 4, 2)
+// Q8_0 GEMV: activation blocks and spread scales of each pair prepared once per call.
+static TGT void X86_FN(gemv_q8_0)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
+                                  const void *a, float *y) {
+    const size_t nb = n / BORA_QK, np = nb / 2;
+    __m256i a0[GEMV_Q4_0_MAX_PAIRS], a1[GEMV_Q4_0_MAX_PAIRS];
+    __m256 da[GEMV_Q4_0_MAX_PAIRS];
+    const __m256i pairs = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1);
+    const uint8_t *act = (const uint8_t *)a;
+    for (size_t p = 0; p < np; ++p) {
+        const uint8_t *y0 = act + 2 * p * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
+        a0[p] = X86_FN(loadu256)(y0 + OFF_Q8_0_QS);
+        a1[p] = X86_FN(loadu256)(y1 + OFF_Q8_0_QS);
+        da[p] = X86_FN(f16x2)(y0, y1, pairs);
+    }
+    for (size_t r = r0; r < r1; ++r) {
+        const uint8_t *row = (const uint8_t *)w + r * wrb;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t p = 0; p < np; ++p) {
+            const uint8_t *x0 = row + 2 * p * Q8_0_BYTES, *x1 = x0 + Q8_0_BYTES;
+            const __m256i q0 = X86_FN(loadu256)(x0 + OFF_Q8_0_QS), q1 = X86_FN(loadu256)(x1 + OFF_Q8_0_QS);
+            // |q| times sign(q)·a: the sign trick for signed × signed bytes
+            const __m256i p0 = X86_FN(mul_sum_us8)(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(a0[p], q0));
+            const __m256i p1 = X86_FN(mul_sum_us8)(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(a1[p], q1));
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(X86_FN(f16x2)(x0, x1, pairs), da[p]),
+                                  _mm256_cvtepi32_ps(_mm256_hadd_epi32(p0, p1)), acc);
+        }
+        float sum = X86_FN(hsum_ps)(acc);
+        if (nb & 1) {  // the odd last block
+            const uint8_t *x = row + (nb - 1) * Q8_0_BYTES, *yb = act + (nb - 1) * Q8_0_BYTES;
+            sum += bora_rd_f16(x) * bora_rd_f16(yb) * (float)bora_blk_q8_0_q8_0(x, yb);
+        }
+        y[r] = sum;
+    }
+}
+static TGT float X86_FN(dot_q8_0)(size_t n, const void *w, const void *a) {
+    float o[16];
+    X86_FN(rv_q8_0)(n / BORA_QK, (const uint8_t *)w, 0, (const uint8_t *)a, 0, o, 1, 1);
+    return o[0];
+}
+static TGT void X86_FN(gemm_q8_0)(BORA_GEMM_ARGS) {
+    (void)arb; (void)ldy;  // nv == 1: one activation row, y[r]
+    if (nv == 1 && n / BORA_QK / 2 <= GEMV_Q4_0_MAX_PAIRS) {
+        X86_FN(gemv_q8_0)(n, w, wrb, r0, r1, a, y);
+        return;
+    }
+    if (nv == 1) BORA_GEMM_RV(X86_FN(rv_q8_0), n / BORA_QK, 1, 1);
+    else BORA_GEMM_RV(X86_FN(rv_q8_0), n / BORA_QK, 4, 2);
+}
 X86_DOT_GEMM_RV(q4_K, BORA_QK_K, 1, 2, 4)
 X86_DOT_GEMM(q6_K, BORA_QK_K)
 X86_DOT_GEMM(f16, 1)
