@@ -63,11 +63,6 @@ public enum Ops {
         }
     }
 
-    /// out[i] += alpha * x[i].
-    @inline(__always)
-    public static func axpy(_ out: UnsafeMutablePointer<Float>, _ alpha: Float, _ x: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] += alpha * x[i] }
-    }
 
     /// out[i] = f16(x[i]) (IEEE binary16 bits, round to nearest even).
     @inline(__always)

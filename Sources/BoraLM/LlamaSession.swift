@@ -119,11 +119,7 @@ public final class LlamaSession {
     /// Convenience for arrays (allocation-free only through the buffer-pointer overload).
     @discardableResult
     public func evaluate(_ tokens: [Int32]) throws(LlamaError) -> UnsafePointer<Float> {
-        var result: Result<UnsafePointer<Float>, LlamaError> = .success(UnsafePointer(logits))
-        tokens.withUnsafeBufferPointer { buffer in
-            do { result = .success(try evaluate(buffer)) } catch { result = .failure(error as! LlamaError) }
-        }
-        return try result.get()
+        try tokens.withUnsafeBufferPointer { (buffer) throws(LlamaError) in try evaluate(buffer) }
     }
 
     private func forward(_ tokens: UnsafeBufferPointer<Int32>, logitRows: UnsafeMutablePointer<Float>?, lastOnly: Bool) {

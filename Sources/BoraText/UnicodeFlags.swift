@@ -124,13 +124,6 @@ enum ByteLevel {
 
     /// Maps a byte-level token text back to raw bytes; characters outside the alphabet are kept as
     /// their UTF-8 (llama.cpp writes an `[UNK_BYTE_…]` marker there instead).
-    static func decode(_ text: [UInt8]) -> [UInt8] {
-        var result = [UInt8]()
-        result.reserveCapacity(text.count)
-        text.withUnsafeBufferPointer { decode($0, into: &result) }
-        return result
-    }
-
     /// Appends the bytes `text` (byte-level alphabet, UTF-8) stands for to `out`, without
     /// intermediate allocations. Invalid UTF-8 is copied through unchanged.
     static func decode(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {

@@ -436,16 +436,34 @@ X86_FLOAT_TILE(tile_f32, 4, X86_FN(load_f32x8), bora_rd_f32)
         else BORA_GEMM_RV(X86_FN(rv_##TYPE), n / (BLOCK), RR, NV);                         \
     }
 
+// dot + gemm for the types with a dedicated GEMV (gemv_TYPE): nv == 1 rows up to GEMV_MAX_PAIRS
+// block pairs take it; everything else uses the row x vector tiles (1 x 1 GEMV, 4 x 2 GEMM).
+#define X86_DOT_GEMM_GEMV(TYPE)                                                                \
+    static TGT float X86_FN(dot_##TYPE)(size_t n, const void *w, const void *a) {              \
+        float o[16];                                                                           \
+        X86_FN(rv_##TYPE)(n / BORA_QK, (const uint8_t *)w, 0, (const uint8_t *)a, 0, o, 1, 1); \
+        return o[0];                                                                           \
+    }                                                                                          \
+    static TGT void X86_FN(gemm_##TYPE)(BORA_GEMM_ARGS) {                                      \
+        if (nv == 1 && n / BORA_QK / 2 <= GEMV_MAX_PAIRS) {                                    \
+            (void)arb; (void)ldy; /* one activation row: y[r] */                               \
+            X86_FN(gemv_##TYPE)(n, w, wrb, r0, r1, a, y);                                      \
+            return;                                                                            \
+        }                                                                                      \
+        if (nv == 1) BORA_GEMM_RV(X86_FN(rv_##TYPE), n / BORA_QK, 1, 1);                      \
+        else BORA_GEMM_RV(X86_FN(rv_##TYPE), n / BORA_QK, 4, 2);                               \
+    }
+
 // Q4_0 GEMV: the activation side of each block pair (both halves, the shared 8*a sums and the
 // spread scale) is prepared once per call on the stack instead of once per weight row, which
-// removes ~40 % of the per-row instructions. Rows longer than GEMV_Q4_0_MAX_PAIRS pairs use the
+// removes ~40 % of the per-row instructions. Rows longer than GEMV_MAX_PAIRS pairs use the
 // tiled driver.
-#define GEMV_Q4_0_MAX_PAIRS 256  // also the limit of the Q4_1 and Q8_0 GEMVs (stack: ≤ 32 KiB)
+#define GEMV_MAX_PAIRS 256  // the limit of every gemv_TYPE here (stack: ≤ 32 KiB)
 static TGT void X86_FN(gemv_q4_0)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
                                   const void *a, float *y) {
     const size_t nb = n / BORA_QK, np = nb / 2;
-    __m256i alo[GEMV_Q4_0_MAX_PAIRS], ahi[GEMV_Q4_0_MAX_PAIRS], a8[GEMV_Q4_0_MAX_PAIRS];
-    __m256 da[GEMV_Q4_0_MAX_PAIRS];
+    __m256i alo[GEMV_MAX_PAIRS], ahi[GEMV_MAX_PAIRS], a8[GEMV_MAX_PAIRS];
+    __m256 da[GEMV_MAX_PAIRS];
     const __m256i m4 = _mm256_set1_epi8(0x0F), off8 = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
     const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     const uint8_t *act = (const uint8_t *)a;
@@ -479,27 +497,14 @@ static TGT void X86_FN(gemv_q4_0)(size_t n, const void *w, size_t wrb, size_t r0
         y[r] = sum;
     }
 }
-static TGT float X86_FN(dot_q4_0)(size_t n, const void *w, const void *a) {
-    float o[16];
-    X86_FN(rv_q4_0)(n / BORA_QK, (const uint8_t *)w, 0, (const uint8_t *)a, 0, o, 1, 1);
-    return o[0];
-}
-static TGT void X86_FN(gemm_q4_0)(BORA_GEMM_ARGS) {
-    (void)arb; (void)ldy;  // nv == 1: one activation row, y[r]
-    if (nv == 1 && n / BORA_QK / 2 <= GEMV_Q4_0_MAX_PAIRS) {
-        X86_FN(gemv_q4_0)(n, w, wrb, r0, r1, a, y);
-        return;
-    }
-    if (nv == 1) BORA_GEMM_RV(X86_FN(rv_q4_0), n / BORA_QK, 1, 1);
-    else BORA_GEMM_RV(X86_FN(rv_q4_0), n / BORA_QK, 4, 2);
-}
+X86_DOT_GEMM_GEMV(q4_0)
 // Q4_1 GEMV: as Q4_0's, the activation halves and scales (d, s) of each block pair are prepared
 // once per call on the stack.
 static TGT void X86_FN(gemv_q4_1)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
                                   const void *a, float *y) {
     const size_t nb = n / BORA_QK, np = nb / 2;
-    __m256i alo[GEMV_Q4_0_MAX_PAIRS], ahi[GEMV_Q4_0_MAX_PAIRS];
-    __m256 da[GEMV_Q4_0_MAX_PAIRS], sa[GEMV_Q4_0_MAX_PAIRS];
+    __m256i alo[GEMV_MAX_PAIRS], ahi[GEMV_MAX_PAIRS];
+    __m256 da[GEMV_MAX_PAIRS], sa[GEMV_MAX_PAIRS];
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     const uint8_t *act = (const uint8_t *)a;
     for (size_t p = 0; p < np; ++p) {
@@ -532,27 +537,14 @@ static TGT void X86_FN(gemv_q4_1)(size_t n, const void *w, size_t wrb, size_t r0
         y[r] = sum;
     }
 }
-static TGT float X86_FN(dot_q4_1)(size_t n, const void *w, const void *a) {
-    float o[16];
-    X86_FN(rv_q4_1)(n / BORA_QK, (const uint8_t *)w, 0, (const uint8_t *)a, 0, o, 1, 1);
-    return o[0];
-}
-static TGT void X86_FN(gemm_q4_1)(BORA_GEMM_ARGS) {
-    (void)arb; (void)ldy;  // nv == 1: one activation row, y[r]
-    if (nv == 1 && n / BORA_QK / 2 <= GEMV_Q4_0_MAX_PAIRS) {
-        X86_FN(gemv_q4_1)(n, w, wrb, r0, r1, a, y);
-        return;
-    }
-    if (nv == 1) BORA_GEMM_RV(X86_FN(rv_q4_1), n / BORA_QK, 1, 1);
-    else BORA_GEMM_RV(X86_FN(rv_q4_1), n / BORA_QK, 4, 2);
-}
+X86_DOT_GEMM_GEMV(q4_1)
 X86_DOT_GEMM(q5_0, BORA_QK)
 // Q8_0 GEMV: activation blocks and spread scales of each pair prepared once per call.
 static TGT void X86_FN(gemv_q8_0)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
                                   const void *a, float *y) {
     const size_t nb = n / BORA_QK, np = nb / 2;
-    __m256i a0[GEMV_Q4_0_MAX_PAIRS], a1[GEMV_Q4_0_MAX_PAIRS];
-    __m256 da[GEMV_Q4_0_MAX_PAIRS];
+    __m256i a0[GEMV_MAX_PAIRS], a1[GEMV_MAX_PAIRS];
+    __m256 da[GEMV_MAX_PAIRS];
     const __m256i pairs = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1);
     const uint8_t *act = (const uint8_t *)a;
     for (size_t p = 0; p < np; ++p) {
@@ -581,20 +573,7 @@ static TGT void X86_FN(gemv_q8_0)(size_t n, const void *w, size_t wrb, size_t r0
         y[r] = sum;
     }
 }
-static TGT float X86_FN(dot_q8_0)(size_t n, const void *w, const void *a) {
-    float o[16];
-    X86_FN(rv_q8_0)(n / BORA_QK, (const uint8_t *)w, 0, (const uint8_t *)a, 0, o, 1, 1);
-    return o[0];
-}
-static TGT void X86_FN(gemm_q8_0)(BORA_GEMM_ARGS) {
-    (void)arb; (void)ldy;  // nv == 1: one activation row, y[r]
-    if (nv == 1 && n / BORA_QK / 2 <= GEMV_Q4_0_MAX_PAIRS) {
-        X86_FN(gemv_q8_0)(n, w, wrb, r0, r1, a, y);
-        return;
-    }
-    if (nv == 1) BORA_GEMM_RV(X86_FN(rv_q8_0), n / BORA_QK, 1, 1);
-    else BORA_GEMM_RV(X86_FN(rv_q8_0), n / BORA_QK, 4, 2);
-}
+X86_DOT_GEMM_GEMV(q8_0)
 X86_DOT_GEMM_RV(q4_K, BORA_QK_K, 1, 2, 4)
 X86_DOT_GEMM(q6_K, BORA_QK_K)
 X86_DOT_GEMM(f16, 1)
