@@ -31,10 +31,15 @@ let package = Package(
         .target(name: "BoraModels", dependencies: ["BoraCore"]),
         .target(name: "BoraText", dependencies: ["BoraCore", "BoraGGUF"]),
         .target(name: "BoraLM", dependencies: ["BoraCore", "BoraGGUF", "BoraText"]),
+        // System libraries: libopus + libogg (Ogg Opus files) and libasound (ALSA capture).
+        .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev", "libogg-dev"])]),
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        .target(name: "BoraAudio", dependencies: ["BoraCore", "BoraGGUF", "COpus", "CALSA"]),
+        .target(name: "BoraSpeech", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraAudio"]),
         .executableTarget(
             name: "bora",
             dependencies: [
-                "BoraCore", "BoraGGUF", "BoraModels", "BoraText", "BoraLM", "CBoraAllocCount",
+                "BoraCore", "BoraGGUF", "BoraModels", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "CBoraAllocCount",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,6 +48,8 @@ let package = Package(
         .testTarget(name: "BoraGGUFTests", dependencies: ["BoraGGUF", "BoraCore"]),
         .testTarget(name: "BoraModelsTests", dependencies: ["BoraModels"]),
         .testTarget(name: "BoraTextTests", dependencies: ["BoraText", "BoraGGUF"]),
+        .testTarget(name: "BoraAudioTests", dependencies: ["BoraAudio", "BoraCore", "BoraGGUF", "CBoraAllocCount"]),
+        .testTarget(name: "BoraSpeechTests", dependencies: ["BoraSpeech", "BoraAudio", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
         .testTarget(name: "BoraLMTests", dependencies: ["BoraLM", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
     ]
 )

@@ -1,0 +1,1 @@
+// BoraSpeech — Whisper speech recognition (log-mel front end, encoder, decoder, search).
