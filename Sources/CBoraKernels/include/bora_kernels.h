@@ -99,6 +99,22 @@ const char *const *bora_kernel_set_names(void);
 float bora_f16_to_f32(bora_f16 h);
 bora_f16 bora_f32_to_f16(float f);
 
+/// Elementwise math for transformer blocks (kernels_math.c), vectorized for the baseline ISA.
+/// bora_gelu_f32: x[i] = 0.5 x (1 + erf(x / sqrt 2)) in place (exact-erf GELU, |err| < 1e-6).
+void bora_gelu_f32(float *x, size_t n);
+/// erf and exp approximations the kernels use (exposed for tests): |erf err| < 5e-7, exp ~2 ulp.
+float bora_erf_f32(float x);
+float bora_exp_f32(float x);
+/// x = softmax(scale * x) in place over n > 0 elements (max-subtracted, sums to 1).
+void bora_softmax_f32(float *x, size_t n, float scale);
+/// out = (x - mean) / sqrt(var + eps) * weight + bias over n elements (out may alias x).
+void bora_layer_norm_f32(float *out, const float *x, const float *weight, const float *bias,
+                         size_t n, float eps);
+/// log Σ exp(x[i]) over n elements (max-subtracted); -inf when n == 0 or every x is -inf.
+float bora_logsumexp_f32(const float *x, size_t n);
+/// x[r*cols + i] += bias[i] for every row r < rows, then GELU in place when gelu != 0.
+void bora_add_bias_gelu_f32(float *x, const float *bias, size_t rows, size_t cols, int gelu);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,1 +1,0 @@
-// BoraSpeech — Whisper speech recognition (log-mel front end, encoder, decoder, search).
