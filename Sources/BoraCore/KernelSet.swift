@@ -30,9 +30,10 @@ public struct KernelSet: @unchecked Sendable {
     private let isNative: Bool
     private let gemms: [bora_gemm_fn?]
     private let quantizers: [bora_quantize_fn?]
+    private let sgemmFn: bora_sgemm_fn?
 
     private init(reference: ()) {
-        name = "reference"; isNative = false; gemms = []; quantizers = []
+        name = "reference"; isNative = false; gemms = []; quantizers = []; sgemmFn = nil
     }
 
     private init(native set: bora_kernel_set) {
@@ -46,7 +47,7 @@ public struct KernelSet: @unchecked Sendable {
         withUnsafeBytes(of: set.quantize) { raw in
             for i in 0..<q.count { q[i] = raw.load(fromByteOffset: i * MemoryLayout<bora_quantize_fn?>.stride, as: bora_quantize_fn?.self) }
         }
-        gemms = g; quantizers = q
+        gemms = g; quantizers = q; sgemmFn = set.sgemm
     }
 
     /// Every set name this binary knows on this architecture, best last ("reference" first).
@@ -108,6 +109,18 @@ public struct KernelSet: @unchecked Sendable {
         } else {
             ReferenceKernels.gemm(type: type, n: n, w: w, wRowBytes: wRowBytes, rows: rows,
                                   a: a, aRowBytes: aRowBytes, vectors: vectors, y: y, ldy: ldy)
+        }
+    }
+
+    /// F32 `C = A · B`, row-major with leading dimensions in elements (`bora_sgemm_fn`):
+    /// `C[m*ldc + n] = Σ_k A[m*lda + k] · B[k*ldb + n]` for m < M, n < N. Overwrites C; no allocation.
+    @inline(__always)
+    public func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                      c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if let f = sgemmFn {
+            f(m, n, k, a, lda, b, ldb, c, ldc)
+        } else {
+            ReferenceKernels.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
         }
     }
 }

@@ -17,6 +17,14 @@ public struct Transcript: Sendable, Equatable {
     public var melMilliseconds: Double
     public var encodeMilliseconds: Double
     public var decodeMilliseconds: Double
+
+    /// An empty transcript (the accumulator `transcribeWindow` adds its timings to).
+    public init(text: String = "", tokens: [Int32] = [], windows: [WindowResult] = [],
+                melMilliseconds: Double = 0, encodeMilliseconds: Double = 0, decodeMilliseconds: Double = 0) {
+        self.text = text; self.tokens = tokens; self.windows = windows
+        self.melMilliseconds = melMilliseconds; self.encodeMilliseconds = encodeMilliseconds
+        self.decodeMilliseconds = decodeMilliseconds
+    }
 }
 
 @inline(__always) func monotonicNanoseconds() -> UInt64 {
@@ -35,7 +43,7 @@ extension WhisperSession {
         let content = frontEnd.contentFrames(sampleCount: samples.count)
         let window = model.config.windowFrames
         let globalMax: Float? = content + 1 > window ? frontEnd.maxLog(samples) : nil
-        var transcript = Transcript(text: "", tokens: [], windows: [], melMilliseconds: 0, encodeMilliseconds: 0, decodeMilliseconds: 0)
+        var transcript = Transcript()
         var first = 0
         repeat {
             var result = transcribeWindow(samples, firstFrame: first, options: options, globalMax: globalMax,

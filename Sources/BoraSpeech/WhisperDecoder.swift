@@ -7,10 +7,10 @@ import BoraCore
 import CBoraKernels
 
 extension WhisperSession {
-    /// Cross-attention keys (positions × dim) of decoder layer `l`, computed once per window.
-    func crossKeys(_ l: Int) -> UnsafeMutablePointer<Float> { union + 2 * l * maxPositions * d }
-    /// Cross-attention values, transposed (dim × positions), of decoder layer `l`.
-    func crossValuesT(_ l: Int) -> UnsafeMutablePointer<Float> { union + (2 * l + 1) * maxPositions * d }
+    /// Cross-attention keys, transposed (dim × positions), of decoder layer `l`, computed once per window.
+    func crossKeysT(_ l: Int) -> UnsafeMutablePointer<Float> { union + 2 * l * maxPositions * d }
+    /// Cross-attention values (positions × dim) of decoder layer `l`.
+    func crossValues(_ l: Int) -> UnsafeMutablePointer<Float> { union + (2 * l + 1) * maxPositions * d }
 
     /// Self-attention cache rows of (set, layer, beam): textContext × dim each for K and V.
     func cacheK(_ set: Int, _ l: Int, _ b: Int) -> UnsafeMutablePointer<Float> {
@@ -24,16 +24,16 @@ extension WhisperSession {
     /// (`positions` rows in `x`). Overwrites the encoder scratch; allocates nothing.
     func computeCrossKeysValues(positions: Int) {
         for (l, layer) in model.decoderLayers.enumerated() {
-            linear(layer.crossKey, input: x, vectors: positions, output: crossKeys(l), gelu: false)
-            // V in chunks of positions through `hidden`, transposed into place.
-            let vT = crossValuesT(l)
+            linear(layer.crossValue, input: x, vectors: positions, output: crossValues(l), gelu: false)
+            // K in chunks of positions through `hidden`, transposed into place.
+            let kT = crossKeysT(l)
             var p0 = 0
             while p0 < positions {
                 let n = min(chunk, positions - p0)
-                linear(layer.crossValue, input: x + p0 * d, vectors: n, output: hidden, gelu: false)
+                linear(layer.crossKey, input: x + p0 * d, vectors: n, output: hidden, gelu: false)
                 for p in 0..<n {
                     let row = hidden + p * d
-                    for c in 0..<d { vT[c * positions + p0 + p] = row[c] }
+                    for c in 0..<d { kT[c * positions + p0 + p] = row[c] }
                 }
                 p0 += n
             }
@@ -77,7 +77,7 @@ extension WhisperSession {
             Ops.add(dx, dh, count: beams * d)
             layerNorm(dh, dx, layer.crossNorm, rows: beams)
             linear(layer.crossQuery, input: dh, vectors: beams, output: dq, gelu: false)
-            attention(queries: dq, queryCount: beams, keys: crossKeys(l), valuesT: crossValuesT(l),
+            attention(queries: dq, queryCount: beams, keysT: crossKeysT(l), values: crossValues(l),
                       keyCount: positions, output: dattn)
             linear(layer.crossOutput, input: dattn, vectors: beams, output: dh, gelu: false)
             Ops.add(dx, dh, count: beams * d)

@@ -235,13 +235,12 @@ public final class WhisperSession: @unchecked Sendable {
         Ops.add(x, model.encoderPositions, count: positions * d)
 
         let h = union, q = union + maxPositions * d, k = q + maxPositions * d, v = k + maxPositions * d
-        let attn = v + maxPositions * d, vT = attn + maxPositions * d
+        let attn = v + maxPositions * d, kT = attn + maxPositions * d
         for layer in model.encoderLayers {
             layerNorm(h, x, layer.attentionNorm, rows: positions)
             project3(layer.query, layer.key, layer.value, input: h, vectors: positions, q: q, k: k, v: v)
-            transpose(v, rows: positions, cols: d, into: vT)
-            attention(queries: q, queryCount: positions, keys: k, valuesT: vT, keyCount: positions,
-                      output: attn)
+            transpose(k, rows: positions, cols: d, into: kT)
+            attention(queries: q, queryCount: positions, keysT: kT, values: v, keyCount: positions, output: attn)
             linear(layer.output, input: attn, vectors: positions, output: h, gelu: false)
             Ops.add(x, h, count: positions * d)
             layerNorm(h, x, layer.ffnNorm, rows: positions)
@@ -318,12 +317,12 @@ public final class WhisperSession: @unchecked Sendable {
     }
 
     /// Multi-head attention without a mask: for every query row i and head h,
-    /// out[i, h] = softmax(q[i,h] · K[j,h] / √headDim over keys j) · V[j,h], with Vᵀ given as
-    /// (dim × keyCount). Heads × query chunks run on the pool.
-    func attention(queries: UnsafePointer<Float>, queryCount: Int, keys: UnsafePointer<Float>,
-                   valuesT: UnsafePointer<Float>, keyCount: Int, output: UnsafeMutablePointer<Float>) {
-        var job = AttentionJob(kernels: matmul.kernels, queries: queries, queryCount: queryCount, keys: keys,
-                               valuesT: valuesT, keyCount: keyCount, output: output, dim: d, heads: heads,
+    /// out[i, h] = softmax(q[i,h] · K[j,h] / √headDim over keys j) · V[j,h], with Kᵀ given as
+    /// (dim × keyCount) and V as (keyCount × dim). Heads × query chunks run on the pool.
+    func attention(queries: UnsafePointer<Float>, queryCount: Int, keysT: UnsafePointer<Float>,
+                   values: UnsafePointer<Float>, keyCount: Int, output: UnsafeMutablePointer<Float>) {
+        var job = AttentionJob(kernels: matmul.kernels, queries: queries, queryCount: queryCount, keysT: keysT,
+                               values: values, keyCount: keyCount, output: output, dim: d, heads: heads,
                                headDim: headDim, queryChunk: queryChunk, scores: scores,
                                scoreStride: max(queryChunk, maxBeam) * maxPositions,
                                scale: 1 / Float(headDim).squareRoot())
@@ -337,13 +336,11 @@ public final class WhisperSession: @unchecked Sendable {
                     let h = task % job.heads, c = task / job.heads
                     let q0 = c * job.queryChunk, n = min(job.queryChunk, job.queryCount - q0)
                     let hd = job.headDim, dim = job.dim, kc = job.keyCount
-                    job.kernels.gemm(.f32, n: hd, w: UnsafeRawPointer(job.keys + h * hd), wRowBytes: dim * 4, rows: 0..<kc,
-                                     a: UnsafeRawPointer(job.queries + q0 * dim + h * hd), aRowBytes: dim * 4,
-                                     vectors: n, y: s, ldy: kc)
+                    job.kernels.sgemm(m: n, n: kc, k: hd, a: job.queries + q0 * dim + h * hd, lda: dim,
+                                      b: job.keysT + h * hd * kc, ldb: kc, c: s, ldc: kc)
                     for i in 0..<n { bora_softmax_f32(s + i * kc, kc, job.scale) }
-                    job.kernels.gemm(.f32, n: kc, w: UnsafeRawPointer(job.valuesT + h * hd * kc), wRowBytes: kc * 4,
-                                     rows: 0..<hd, a: UnsafeRawPointer(s), aRowBytes: kc * 4, vectors: n,
-                                     y: job.output + q0 * dim + h * hd, ldy: dim)
+                    job.kernels.sgemm(m: n, n: hd, k: kc, a: s, lda: kc, b: job.values + h * hd, ldb: dim,
+                                      c: job.output + q0 * dim + h * hd, ldc: dim)
                     task += threads
                 }
             }, context: ptr)
@@ -360,8 +357,8 @@ private struct AttentionJob {
     let kernels: KernelSet
     let queries: UnsafePointer<Float>
     let queryCount: Int
-    let keys: UnsafePointer<Float>
-    let valuesT: UnsafePointer<Float>
+    let keysT: UnsafePointer<Float>
+    let values: UnsafePointer<Float>
     let keyCount: Int
     let output: UnsafeMutablePointer<Float>
     let dim: Int, heads: Int, headDim: Int, queryChunk: Int

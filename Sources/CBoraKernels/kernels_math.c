@@ -51,6 +51,29 @@ static inline float exp_approx(float x) {
     return y * scale;
 }
 
+// Sum in 8 interleaved partial sums, so the loop vectorizes without reassociation flags.
+static inline float sum_f32(const float *x, size_t n) {
+    float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) p[j] += x[i + j];
+    float s = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+static inline float max_f32(const float *x, size_t n) {
+    float p[8];
+    for (int j = 0; j < 8; j++) p[j] = x[0];
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) p[j] = x[i + j] > p[j] ? x[i + j] : p[j];
+    float m = p[0];
+    for (int j = 1; j < 8; j++) m = p[j] > m ? p[j] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
 void bora_gelu_f32(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) {
         const float v = x[i];
@@ -63,40 +86,36 @@ float bora_exp_f32(float x) { return exp_approx(x); }
 
 void bora_softmax_f32(float *x, size_t n, float scale) {
     if (n == 0) return;
-    float m = x[0];
-    for (size_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
-    float sum = 0.0f;
-    for (size_t i = 0; i < n; i++) {
-        const float e = exp_approx((x[i] - m) * scale);
-        x[i] = e;
-        sum += e;
-    }
-    const float inv = 1.0f / sum;
+    const float m = max_f32(x, n);
+    for (size_t i = 0; i < n; i++) x[i] = exp_approx((x[i] - m) * scale);
+    const float inv = 1.0f / sum_f32(x, n);
     for (size_t i = 0; i < n; i++) x[i] *= inv;
 }
 
 void bora_layer_norm_f32(float *out, const float *x, const float *weight, const float *bias,
                          size_t n, float eps) {
-    float mean = 0.0f;
-    for (size_t i = 0; i < n; i++) mean += x[i];
-    mean /= (float)n;
-    float var = 0.0f;
-    for (size_t i = 0; i < n; i++) {
-        const float d = x[i] - mean;
-        var += d * d;
-    }
+    const float mean = sum_f32(x, n) / (float)n;
+    float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) p[j] += (x[i + j] - mean) * (x[i + j] - mean);
+    float var = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+    for (; i < n; i++) var += (x[i] - mean) * (x[i] - mean);
     var /= (float)n;
     const float inv = 1.0f / sqrtf(var + eps);
-    for (size_t i = 0; i < n; i++) out[i] = (x[i] - mean) * inv * weight[i] + bias[i];
+    for (i = 0; i < n; i++) out[i] = (x[i] - mean) * inv * weight[i] + bias[i];
 }
 
 float bora_logsumexp_f32(const float *x, size_t n) {
     if (n == 0) return -INFINITY;
-    float m = x[0];
-    for (size_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+    const float m = max_f32(x, n);
     if (m == -INFINITY) return -INFINITY;
-    float sum = 0.0f;
-    for (size_t i = 0; i < n; i++) sum += exp_approx(x[i] - m);
+    float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) p[j] += exp_approx(x[i + j] - m);
+    float sum = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+    for (; i < n; i++) sum += exp_approx(x[i] - m);
     return m + logf(sum);
 }
 

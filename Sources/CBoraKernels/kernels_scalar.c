@@ -174,9 +174,17 @@ static void quantize_q8_K_scalar(const float *x, void *out, size_t n) {
     }
 }
 
+// Portable F32 GEMM: vector extensions lowered to the baseline ISA (SSE2 on x86-64, NEON on AArch64).
+#define SGEMM_NAME sgemm_portable
+#define SGEMM_TARGET
+#include "kernels_sgemm_body.h"
+#undef SGEMM_NAME
+#undef SGEMM_TARGET
+
 void bora_fill_scalar(bora_kernel_set *s) {
     memset(s, 0, sizeof *s);
     s->name = "scalar";
+    s->sgemm = sgemm_portable;
     s->dot[BORA_TYPE_Q4_0] = dot_q4_0_scalar;   s->gemm[BORA_TYPE_Q4_0] = gemm_q4_0_scalar;
     s->dot[BORA_TYPE_Q4_1] = dot_q4_1_scalar;   s->gemm[BORA_TYPE_Q4_1] = gemm_q4_1_scalar;
     s->dot[BORA_TYPE_Q5_0] = dot_q5_0_scalar;   s->gemm[BORA_TYPE_Q5_0] = gemm_q5_0_scalar;

@@ -683,9 +683,18 @@ static TGT void X86_FN(quantize_q8_K)(const float *x, void *out, size_t n) {
     }
 }
 
+#define SGEMM_NAME X86_FN(sgemm)
+#define SGEMM_TARGET X86_TARGET
+#define SGEMM_V8 X86_FN(sgemm_v8)
+#include "kernels_sgemm_body.h"
+#undef SGEMM_NAME
+#undef SGEMM_TARGET
+#undef SGEMM_V8
+
 void X86_FILL(bora_kernel_set *s) {
     bora_fill_scalar(s);
     s->name = X86_SET_NAME;
+    s->sgemm = X86_FN(sgemm);
     s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0);
     s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1);
     s->dot[BORA_TYPE_Q5_0] = X86_FN(dot_q5_0);   s->gemm[BORA_TYPE_Q5_0] = X86_FN(gemm_q5_0);

@@ -164,4 +164,16 @@ extension ReferenceKernels {
             }
         }
     }
+
+    /// Reference twin of `bora_sgemm_fn`: C = A · B in F32, row-major, leading dimensions in elements.
+    public static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum: Float = 0
+                for p in 0..<k { sum += a[i * lda + p] * b[p * ldb + j] }
+                c[i * ldc + j] = sum
+            }
+        }
+    }
 }

@@ -77,11 +77,18 @@ typedef void (*bora_quantize_fn)(const float *x, void *y, size_t n);
 
 /// One complete set of kernels for one ISA. Entries are indexed by ggml type id; an entry
 /// is NULL when the type has no kernel (e.g. dot[BORA_TYPE_Q8_1]).
+/// sgemm: C = A · B in F32, row-major with leading dimensions in elements: for m < M, n < N,
+///   C[m*ldc + n] = sum_k A[m*lda + k] * B[k*ldb + n]   (overwrites C; no alignment needed).
+/// Attention uses it for Q·Kᵀ (B = Kᵀ) and P·V (B = V) without horizontal sums.
+typedef void (*bora_sgemm_fn)(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                              const float *B, size_t ldb, float *C, size_t ldc);
+
 typedef struct bora_kernel_set {
     const char *name;                               // "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"
     bora_dot_fn dot[BORA_TYPE_COUNT];               // by weight type
     bora_gemm_fn gemm[BORA_TYPE_COUNT];             // by weight type
     bora_quantize_fn quantize[BORA_TYPE_COUNT];     // by activation type: Q8_0, Q8_1, Q8_K
+    bora_sgemm_fn sgemm;                            // F32 A·B (attention)
 } bora_kernel_set;
 
 /// The activation type a weight type multiplies against:
