@@ -3,7 +3,7 @@ import Testing
 @testable import BoraAudio
 
 /// A fresh temp directory, removed at deinit.
-final class TempDir {
+final class TempDir: Sendable {
     let path: String
     init() {
         path = NSTemporaryDirectory() + "bora-audio-\(UUID().uuidString)"
