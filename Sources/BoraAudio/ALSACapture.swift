@@ -33,6 +33,8 @@ public struct CaptureOptions: Sendable {
     /// Stop after this many device frames (a `type file` PCM returns stale data after its end);
     /// the resampler is then flushed, so N device frames give exactly ceil(N·16000/rate) samples.
     public var maxDeviceFrames: Int?
+    /// Stop after this many seconds of device audio (used when `maxDeviceFrames` is nil).
+    public var maxSeconds: Double?
     /// Force a device rate / channel count / format instead of negotiating (debugging and tests).
     public var deviceRate: Int?
     public var deviceChannels: Int?
@@ -77,6 +79,7 @@ public final class AudioCapture: @unchecked Sendable {
     public let format: CaptureFormat
     public let ring: SampleRing
     private let options: CaptureOptions
+    private let maxFrames: Int
     private var pcm: OpaquePointer?
     private let raw: UnsafeMutableRawPointer            // one period in the device format
     private let mono: UnsafeMutablePointer<Float>       // one period, mono, device rate
@@ -155,6 +158,7 @@ public final class AudioCapture: @unchecked Sendable {
         format = CaptureFormat(device: device, sampleFormat: sampleFormat, sampleRate: Int(rate), channels: Int(channels),
                                periodFrames: Int(period), bufferFrames: Int(bufferSize))
         pcm = handle
+        maxFrames = options.maxDeviceFrames ?? options.maxSeconds.map { Int(($0 * Double(rate)).rounded()) } ?? Int.max
         let frames = format.periodFrames
         raw = .allocate(byteCount: frames * format.channels * sampleFormat.bytesPerSample, alignment: 16)
         mono = .allocate(capacity: frames)
@@ -251,7 +255,7 @@ public final class AudioCapture: @unchecked Sendable {
         guard let pcm else { return }
         let channels = format.channels
         let rate = format.sampleRate
-        var remaining = options.maxDeviceFrames ?? Int.max
+        var remaining = maxFrames
         var nextDeadline = monotonicNanos()
         while remaining > 0 && !stopRequested.load(ordering: .relaxed) {
             let want = min(format.periodFrames, remaining)

@@ -47,7 +47,7 @@ import Testing
         let vsOriginal = snrDb(ours.samples, x, 0..<min(x.count, ours.samples.count))
         print("our Opus file: Bora vs opusdec SNR \(agreement.snr) dB at lag \(agreement.lag)/48k, Bora vs original \(vsOriginal) dB")
         #expect(agreement.snr >= 18 && abs(agreement.lag) <= 3)   // measured 21.7–22.1 dB at lag 2
-        #expect(vsOriginal >= 15)          // measured 22 dB; aligned (pre-skip right): a 1-sample shift gives ≈ 0 dB here
+        #expect(vsOriginal >= 15)          // measured 22 dB; pre-skip (104 samples) mishandled would give ≈ 0 dB
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)
     }
