@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whole-file reads and atomic whole-file writes (temp file in the same directory + rename,
+/// so a reader never sees a half-written file and a failure leaves nothing behind).
+enum FileIO {
+    /// Reads the whole file at `path`.
+    static func readAll(_ path: String) throws(AudioError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let e = errno
+            if e == ENOENT { throw .fileNotFound(path: path) }
+            throw .unreadable(path: path, errno: e)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, errno: errno) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw .unreadable(path: path, errno: EISDIR) }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(Int(st.st_size))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(path: path, errno: errno)
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return bytes
+    }
+
+    /// An open temp file next to `path`; `commit()` renames it over `path`, `discard()` removes it.
+    struct AtomicWriter {
+        let path: String
+        let tempPath: String
+        private(set) var fd: Int32
+
+        init(path: String) throws(AudioError) {
+            self.path = path
+            var template = Array((path + ".tmp-XXXXXX").utf8CString)
+            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            if fd < 0 { throw .writeFailed(path: path, errno: errno) }
+            self.fd = fd
+            self.tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        }
+
+        /// Writes all of `bytes`, retrying short writes and EINTR.
+        func write(_ bytes: UnsafeRawBufferPointer) throws(AudioError) {
+            var done = 0
+            while done < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw .writeFailed(path: path, errno: errno)
+                }
+                done += n
+            }
+        }
+
+        func write(_ bytes: [UInt8]) throws(AudioError) {
+            try bytes.withUnsafeBytes { b in Result { () throws(AudioError) in try write(b) } }.get()
+        }
+
+        mutating func commit() throws(AudioError) {
+            fchmod(fd, 0o644)
+            if fsync(fd) != 0 || close(fd) != 0 {
+                let e = errno
+                fd = -1
+                unlink(tempPath)
+                throw .writeFailed(path: path, errno: e)
+            }
+            fd = -1
+            if rename(tempPath, path) != 0 {
+                let e = errno
+                unlink(tempPath)
+                throw .writeFailed(path: path, errno: e)
+            }
+        }
+
+        mutating func discard() {
+            if fd >= 0 { close(fd); fd = -1 }
+            unlink(tempPath)
+        }
+    }
+
+    /// Writes `produce`'s output atomically to `path`.
+    static func writeAtomically(_ path: String, _ produce: (AtomicWriter) throws(AudioError) -> Void) throws(AudioError) {
+        var writer = try AtomicWriter(path: path)
+        do {
+            try produce(writer)
+            try writer.commit()
+        } catch {
+            writer.discard()
+            throw error
+        }
+    }
+}
