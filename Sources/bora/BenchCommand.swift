@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure Bora on this machine: warm-up, N runs, median/p90/min, heap allocations.",
         discussion: "Suites: kernels. More suites (llm, asr, vad, intent, moe, loop) arrive with their features.",
-        subcommands: [KernelsBench.self, LLMBench.self]
+        subcommands: [KernelsBench.self, LLMBench.self, VADBench.self]
     )
 }
 

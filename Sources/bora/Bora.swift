@@ -16,7 +16,7 @@ struct Bora: ParsableCommand {
         Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 bad input file.
         """,
         version: BoraVersion.string,
-        subcommands: [RunCommand.self, ModelsCommand.self, InspectCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, ModelsCommand.self, InspectCommand.self, BenchCommand.self, VADCommand.self]
     )
 
     /// Parses, runs, and maps errors to the documented exit codes.

@@ -21,15 +21,16 @@ public final class EnergyVAD: VoiceActivityDetector, @unchecked Sendable {
         /// Frames quieter than this are silence whatever the floor (digital silence, a muted mic).
         public var silenceDbfs: Float = -60
         public var floorRiseDbPerSecond: Float = 3
-        /// Initial noise floor; the floor starts here and adapts from the first frame.
-        public var initialFloorDbfs: Float = -50
+        /// Initial noise floor; nil starts at the first frame's level (a stream that opens in
+        /// speech is then missed until a pause lowers the floor, which takes one quiet frame).
+        public var initialFloorDbfs: Float? = nil
         public init() {}
     }
 
     public let options: Options
     public var frameSamples: Int { options.frameSamples }
     /// The current noise-floor estimate, dBFS.
-    public private(set) var noiseFloorDbfs: Float
+    public private(set) var noiseFloorDbfs: Float?
     private let risePerFrame: Float
 
     public init(options: Options = Options()) throws(VADError) {
@@ -56,9 +57,10 @@ public final class EnergyVAD: VoiceActivityDetector, @unchecked Sendable {
             throw .wrongFrameLength(expected: options.frameSamples, found: frame.count)
         }
         let level = Self.levelDbfs(frame)
+        let floor = noiseFloorDbfs ?? level
         let p: Float = level < options.silenceDbfs
-            ? 0 : 1 / (1 + expf(-(level - noiseFloorDbfs - options.marginDb) / options.slopeDb))
-        noiseFloorDbfs = level < noiseFloorDbfs ? level : min(noiseFloorDbfs + risePerFrame, level)
+            ? 0 : 1 / (1 + expf(-(level - floor - options.marginDb) / options.slopeDb))
+        noiseFloorDbfs = level < floor ? level : min(floor + risePerFrame, level)
         return p
     }
 }

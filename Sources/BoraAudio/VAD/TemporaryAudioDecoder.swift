@@ -1,6 +1,7 @@
 // TEMPORARY (vad branch only): a stand-in for the BoraAudio file readers being written on the
 // audio branch, so `bora vad` and the VAD tests can read WAV files. Reads 16-bit PCM mono 16 kHz
 // WAV only. The lead deletes this file at merge; the real AudioDecoder has the same signature.
+import BoraCore
 import Foundation
 
 /// Decoded audio, normalized to 16 kHz mono Float32.
@@ -12,7 +13,7 @@ public struct AudioClip: Sendable {
     public var duration: Double { Double(samples.count) / 16000 }
 }
 
-public enum AudioError: Error, CustomStringConvertible, Equatable {
+public enum AudioError: BoraInputError, Equatable {
     case unreadable(path: String, reason: String)
     case unsupported(path: String, reason: String)
     public var description: String {
