@@ -16,8 +16,8 @@ struct Bora: ParsableCommand {
         Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 bad input file.
         """,
         version: BoraVersion.string,
-        subcommands: [RunCommand.self, TranscribeCommand.self, ModelsCommand.self, InspectCommand.self, BenchCommand.self,
-                      DevicesCommand.self, RecordCommand.self]
+        subcommands: [RunCommand.self, TranscribeCommand.self, VADCommand.self, ModelsCommand.self, InspectCommand.self,
+                      BenchCommand.self, DevicesCommand.self, RecordCommand.self]
     )
 
     /// Parses, runs, and maps errors to the documented exit codes.

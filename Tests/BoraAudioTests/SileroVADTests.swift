@@ -1,0 +1,121 @@
+// Silero VAD against onnxruntime: Tests/Fixtures/vad/silero_reference.json holds one probability
+// per 512-sample frame of each recording, computed by tools/vad/reference.py (onnxruntime running
+// the package's silero_vad.onnx graph with the silero_vad_16k.safetensors weights).
+import BoraCore
+import BoraGGUF
+import CBoraAllocCount
+import Foundation
+import Testing
+@testable import BoraAudio
+
+let vadFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Fixtures/vad")
+
+/// The converted model in the cache (`tools/models fetch silero-vad`), or nil with a note.
+func sileroModelPath() -> String? {
+    let env = ProcessInfo.processInfo.environment
+    let root = env["BORA_MODELS"] ?? ((env["BORA_CACHE"] ?? NSHomeDirectory() + "/.cache/bora") + "/models")
+    let path = "\(root)/silero-vad/silero-vad-v6-16k.f32.gguf"
+    if FileManager.default.fileExists(atPath: path) { return path }
+    print("skipped: \(path) not fetched (run `bora models fetch silero-vad`)")
+    return nil
+}
+
+struct SileroReference: Decodable {
+    struct Recording: Decodable { let file: String; let frames: Int; let probabilities: [Float]; let stock_onnx: [Float] }
+    let frame_samples: Int
+    let recordings: [Recording]
+    static func load() throws -> SileroReference {
+        try JSONDecoder().decode(SileroReference.self, from: Data(contentsOf: vadFixtures.appendingPathComponent("silero_reference.json")))
+    }
+}
+
+@Test func sileroMatchesOnnxruntimeOnEveryFrame() throws {
+    guard let path = sileroModelPath() else { return }
+    let vad = try SileroVAD(path: path, kernels: try KernelSet.named(nil))
+    let reference = try SileroReference.load()
+    #expect(reference.recordings.count >= 3)
+    for rec in reference.recordings {
+        let clip = try AudioDecoder.load(path: vadFixtures.appendingPathComponent(rec.file).path, rawSampleRate: nil)
+        #expect(clip.samples.count / 512 == rec.frames)
+        vad.reset()
+        var worst: Float = 0, worstFrame = -1
+        try clip.samples.withUnsafeBufferPointer { all in
+            for k in 0..<rec.frames {
+                let p = try vad.probability(frame: UnsafeBufferPointer(rebasing: all[k * 512..<(k + 1) * 512]))
+                let d = abs(p - rec.probabilities[k])
+                if d > worst { worst = d; worstFrame = k }
+            }
+        }
+        print("\(rec.file): \(rec.frames) frames, max |bora - onnxruntime| = \(worst) at frame \(worstFrame)")
+        #expect(worst <= 1e-3, "\(rec.file) frame \(worstFrame)")
+        // The recordings exercise both classes (otherwise the comparison proves little).
+        #expect(rec.probabilities.contains { $0 > 0.9 } && rec.probabilities.contains { $0 < 0.1 })
+    }
+}
+
+@Test func sileroResetRestartsTheStream() throws {
+    guard let path = sileroModelPath() else { return }
+    let vad = try SileroVAD(path: path, kernels: try KernelSet.named(nil))
+    let clip = try AudioDecoder.load(path: vadFixtures.appendingPathComponent("speech_silence.wav").path, rawSampleRate: nil)
+    let frames = (0..<40).map { Array(clip.samples[$0 * 512..<($0 + 1) * 512]) }
+    let first = try frames.map { try vad.probability(frame: $0) }
+    vad.reset()
+    let second = try frames.map { try vad.probability(frame: $0) }
+    #expect(first == second)
+    // Without reset the recurrent state carries over: the same frame gives another value.
+    #expect(try vad.probability(frame: frames[20]) != first[20])
+}
+
+@Test func sileroRejectsWrongFrameLength() throws {
+    guard let path = sileroModelPath() else { return }
+    let vad = try SileroVAD(path: path, kernels: try KernelSet.named(nil))
+    #expect(throws: VADError.wrongFrameLength(expected: 512, found: 480)) {
+        _ = try vad.probability(frame: [Float](repeating: 0, count: 480))
+    }
+}
+
+@Test func sileroRejectsOtherModels() throws {
+    let kernels = try KernelSet.named(nil)
+    #expect(throws: VADError.self) { _ = try SileroVAD(path: "/nonexistent/silero.gguf", kernels: kernels) }
+    let llama = vadFixtures.deletingLastPathComponent().appendingPathComponent("llama-tiny/tiny-f32.gguf").path
+    #expect(throws: VADError.unsupportedArchitecture("llama")) { _ = try SileroVAD(path: llama, kernels: kernels) }
+    guard let path = sileroModelPath() else { return }
+    // The real model with one tensor dropped, then with one tensor of the wrong shape.
+    let file = try GGUFFile(path: path)
+    func rewritten(_ change: (inout GGUFWriter, GGUFTensor) -> Void) throws -> GGUFFile {
+        var w = GGUFWriter()
+        for key in file.metadataKeys where !key.hasPrefix("GGUF.") { w.set(key, file.metadata[key]!) }
+        for t in file.tensors { change(&w, t) }
+        return try GGUFFile(bytes: w.serialize())
+    }
+    let noLSTM = try rewritten { w, t in if t.name != "lstm.weight_hh" { w.addTensor(t) } }
+    #expect(throws: VADError.missingTensor("lstm.weight_hh")) { _ = try SileroVAD(file: noLSTM, kernels: kernels) }
+    let shortBias = try rewritten { w, t in
+        if t.name == "encoder.2.bias" {
+            w.addTensor(name: t.name, shape: [32], type: .f32, copying: UnsafeRawBufferPointer(start: t.data, count: 128))
+        } else { w.addTensor(t) }
+    }
+    #expect(throws: VADError.wrongShape(tensor: "encoder.2.bias", expected: [64], found: [32])) {
+        _ = try SileroVAD(file: shortBias, kernels: kernels)
+    }
+}
+
+@Test func sileroFrameAllocatesNothing() throws {
+    guard let path = sileroModelPath() else { return }
+    let vad = try SileroVAD(path: path, kernels: try KernelSet.named(nil))
+    let clip = try AudioDecoder.load(path: vadFixtures.appendingPathComponent("speech_noise.wav").path, rawSampleRate: nil)
+    var sum: Float = 0
+    try clip.samples.withUnsafeBufferPointer { all in
+        sum += try vad.probability(frame: UnsafeBufferPointer(rebasing: all[0..<512]))  // warm-up
+        bora_alloc_count_reset()
+        bora_alloc_count_enable_thread(1)
+        for k in 1..<all.count / 512 {
+            sum += try vad.probability(frame: UnsafeBufferPointer(rebasing: all[k * 512..<(k + 1) * 512]))
+        }
+        bora_alloc_count_enable_thread(0)
+    }
+    #expect(sum > 0)
+    #expect(bora_alloc_count_supported() != 0)
+    #expect(bora_alloc_count_allocations() == 0)
+}
