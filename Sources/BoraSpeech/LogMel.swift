@@ -178,7 +178,7 @@ public final class LogMel: @unchecked Sendable {
     /// this window) unless `globalMax` (from `maxLog`) is given. Preconditions: 0 < frames ≤
     /// maxFrames, firstFrame ≥ 0, samples non-empty.
     public func compute(_ samples: UnsafeBufferPointer<Float>, firstFrame: Int = 0, frames: Int,
-                        out: UnsafeMutablePointer<Float>, globalMax: Float? = nil) {
+                        out: UnsafeMutablePointer<Float>, globalMax: Float? = nil, padWithSilence: Bool = false) {
         precondition(frames > 0 && frames <= maxFrames && firstFrame >= 0 && samples.count > 0)
         let stftFrames = samples.count / hopLength + 1
         let live = max(0, min(frames, stftFrames - 1 - firstFrame))
@@ -193,7 +193,9 @@ public final class LogMel: @unchecked Sendable {
         let floor = maxLog - 8
         let total = live * melCount
         for i in 0..<total { out[i] = (max(out[i], floor) + 4) / 4 }
-        if live < frames { (out + total).update(repeating: 0, count: (frames - live) * melCount) }
+        // faster-whisper pads with 0; openai-whisper's padding is the log-mel of silence, the floor.
+        let pad: Float = padWithSilence ? (max(-10, floor) + 4) / 4 : 0
+        if live < frames { (out + total).update(repeating: pad, count: (frames - live) * melCount) }
     }
 
     /// The maximum log10 mel value over every STFT frame of `samples` (the value faster-whisper

@@ -79,7 +79,8 @@ extension WhisperSession {
             let remaining = max(1, content) * model.config.hopLength
             frames = encodedFrames(sampleCount: min(remaining, model.config.windowSamples), options: options)
         }
-        prepareMel(samples, firstFrame: firstFrame, frames: frames, globalMax: globalMax)
+        prepareMel(samples, firstFrame: firstFrame, frames: frames, globalMax: globalMax,
+                   padWithSilence: options.padWithSilence && !options.fullWindow)
         let t1 = monotonicNanoseconds()
         encode(frames: frames)
         let t2 = monotonicNanoseconds()

@@ -90,6 +90,19 @@ extension WhisperSession {
         matmul.multiply(logits, weight: emb, x: dh, vectors: beams, scratch: scratch)
     }
 
+    /// When `tokens[0..<count]` ends with a block of at least 2 tokens repeated back to back, the
+    /// length without the second copy; nil otherwise.
+    func repeatCut(_ tokens: UnsafePointer<Int32>, count: Int) -> Int? {
+        var length = 2
+        while 2 * length <= count {
+            var same = true
+            for i in 0..<length where tokens[count - 2 * length + i] != tokens[count - length + i] { same = false; break }
+            if same { return count - length }
+            length += 1
+        }
+        return nil
+    }
+
     /// Masks suppressed tokens of beam b's logits (and the begin set on the first step).
     func suppress(beam b: Int, firstStep: Bool) {
         let row = logits + b * vocab
@@ -122,6 +135,7 @@ extension WhisperSession {
         feedPrompt(noTimestamps)
         let maxNew = max(1, min(options.maxTokens, textContext - promptLength))
         let beam = max(1, min(options.beam, maxBeam))
+        let cutRepeats = options.stopOnRepeat && !options.fullWindow
         var sumLogProb: Float = 0
         outputCount = 0
 
@@ -134,13 +148,15 @@ extension WhisperSession {
                 sumLogProb += bestValue - bora_logsumexp_f32(logits, vocab)
                 if Int32(best) == eot { break }
                 output[outputCount] = Int32(best); outputCount += 1
+                if cutRepeats, let cut = repeatCut(output, count: outputCount) { outputCount = cut; break }
                 if step + 1 == maxNew || position + 1 >= textContext { break }
                 stepTokens[0] = Int32(best)
                 decodeStep(beams: 1, position: position, positions: positions)
                 position += 1
             }
         } else {
-            sumLogProb = beamSearch(beam: beam, promptLength: promptLength, maxNew: maxNew, positions: positions)
+            sumLogProb = beamSearch(beam: beam, promptLength: promptLength, maxNew: maxNew, positions: positions,
+                                    cutRepeats: cutRepeats)
         }
         let average = sumLogProb / Float(outputCount + 1)
         var skipped = false
@@ -154,7 +170,7 @@ extension WhisperSession {
     /// Beam search with length-normalized scores (cumulative log-probability / length), keeping
     /// `beam` hypotheses and stopping once `beam` have ended. The prompt's caches are in beam 0.
     /// Returns the winner's cumulative log-probability; its tokens are in `output`.
-    func beamSearch(beam: Int, promptLength: Int, maxNew: Int, positions: Int) -> Float {
+    func beamSearch(beam: Int, promptLength: Int, maxNew: Int, positions: Int, cutRepeats: Bool) -> Float {
         let eot = model.config.eot
         var live = 1, finished = 0, cur = 0
         hypScore[0] = 0
@@ -211,6 +227,15 @@ extension WhisperSession {
                     let dst = hypTokens + (next * maxBeam + newLive) * textContext
                     dst.update(from: parentTokens, count: step)
                     dst[step] = c.token
+                    if cutRepeats, let cut = repeatCut(dst, count: step + 1) {
+                        // A looping hypothesis ends here, without its repeated block.
+                        if finished < beam {
+                            (finishedTokens + finished * textContext).update(from: dst, count: cut)
+                            finishedInfo[finished] = Candidate(score: c.score, parent: 0, token: eot, length: cut)
+                            finished += 1
+                        }
+                        continue
+                    }
                     hypScore[next * maxBeam + newLive] = c.score
                     parents[newLive] = c.parent
                     stepTokens[newLive] = c.token

@@ -12,6 +12,14 @@ public struct TranscribeOptions: Sendable, Equatable {
     public var frameMultiple: Int = 100
     /// Extra padding frames encoded after the audio in variable-length mode.
     public var trailingFrames: Int = 0
+    /// Stop when the text starts to loop: once the generated tokens end in a block of ≥ 2 tokens
+    /// repeated back to back, the second copy is dropped and decoding ends. Applies to
+    /// variable-length encoding only (a truncated encoder context invites such loops); the full
+    /// window keeps faster-whisper's exact behaviour.
+    public var stopOnRepeat: Bool = true
+    /// Variable-length padding frames hold the log-mel of silence (openai-whisper's padding)
+    /// instead of faster-whisper's zeros.
+    public var padWithSilence: Bool = false
     /// At most this many tokens are generated per window (the model's text context bounds it too).
     public var maxTokens: Int = 224
     /// faster-whisper's rule: a window whose no-speech probability exceeds this while the
@@ -177,8 +185,8 @@ public final class WhisperSession: @unchecked Sendable {
     }
 
     /// Computes the log-mel input of one window into the session's mel buffer; returns frames.
-    func prepareMel(_ samples: UnsafeBufferPointer<Float>, firstFrame: Int, frames: Int, globalMax: Float?) {
-        frontEnd.compute(samples, firstFrame: firstFrame, frames: frames, out: mel, globalMax: globalMax)
+    func prepareMel(_ samples: UnsafeBufferPointer<Float>, firstFrame: Int, frames: Int, globalMax: Float?, padWithSilence: Bool = false) {
+        frontEnd.compute(samples, firstFrame: firstFrame, frames: frames, out: mel, globalMax: globalMax, padWithSilence: padWithSilence)
     }
 
     /// Read access to the log-mel frames of the last window (frame-major, melCount per frame).

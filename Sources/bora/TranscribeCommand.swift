@@ -39,6 +39,7 @@ struct TranscribeCommand: ParsableCommand {
     @Option(help: "Sample rate of raw s16le mono input (required for .raw/.pcm files).") var rawRate: Int?
     @Option(name: .short, help: "Threads (default: all cores).") var t: Int?
     @Flag(help: "Print one JSON object per file.") var json = false
+    @Flag(help: "With --json, include the generated token ids (\"token_ids\").") var tokenIds = false
     @Argument(help: "Audio files.") var audio: [String]
 
     func validate() throws {
@@ -59,6 +60,7 @@ struct TranscribeCommand: ParsableCommand {
         options.fullWindow = fullWindow
         options.frameMultiple = frameMultiple
         options.trailingFrames = padMs / 10
+        options.padWithSilence = ProcessInfo.processInfo.environment["BORA_PAD_SILENCE"] == "1"
         var failed: (any Error)?
         for file in audio {
             do {
@@ -72,7 +74,7 @@ struct TranscribeCommand: ParsableCommand {
                 }
                 let latency = now() - t0
                 if json {
-                    let object: [String: Any] = [
+                    var object: [String: Any] = [
                         "file": file, "text": transcript.text, "latency_ms": rounded(latency * 1000),
                         "rtf": rounded(latency / max(clip.duration, 1e-9), 4), "audio_seconds": rounded(clip.duration, 3),
                         "tokens": transcript.tokens.count, "windows": transcript.windows.count,
@@ -80,6 +82,7 @@ struct TranscribeCommand: ParsableCommand {
                         "mel_ms": rounded(transcript.melMilliseconds), "encode_ms": rounded(transcript.encodeMilliseconds),
                         "decode_ms": rounded(transcript.decodeMilliseconds),
                     ]
+                    if tokenIds { object["token_ids"] = transcript.tokens.map(Int.init) }
                     try printJSON(object)
                 } else {
                     print(audio.count > 1 ? "\(file): \(transcript.text)" : transcript.text)
