@@ -1,6 +1,6 @@
 // Silero VAD against onnxruntime: Tests/Fixtures/vad/silero_reference.json holds one probability
 // per 512-sample frame of each recording, computed by tools/vad/reference.py (onnxruntime running
-// the package's silero_vad.onnx graph with the silero_vad_16k.safetensors weights).
+// the package's stock silero_vad.onnx, unchanged — the file the catalog converts for Bora).
 import BoraCore
 import BoraGGUF
 import CBoraAllocCount
@@ -22,7 +22,7 @@ func sileroModelPath() -> String? {
 }
 
 struct SileroReference: Decodable {
-    struct Recording: Decodable { let file: String; let frames: Int; let probabilities: [Float]; let stock_onnx: [Float] }
+    struct Recording: Decodable { let file: String; let frames: Int; let probabilities: [Float] }
     let frame_samples: Int
     let recordings: [Recording]
     static func load() throws -> SileroReference {
