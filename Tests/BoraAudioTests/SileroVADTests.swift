@@ -1,6 +1,6 @@
 // Silero VAD against onnxruntime: Tests/Fixtures/vad/silero_reference.json holds one probability
 // per 512-sample frame of each recording, computed by tools/vad/reference.py (onnxruntime running
-// the package's silero_vad.onnx graph with the silero_vad_16k.safetensors weights).
+// the package's stock silero_vad.onnx, unchanged — the file the catalog converts for Bora).
 import BoraCore
 import BoraGGUF
 import CBoraAllocCount
@@ -22,7 +22,7 @@ func sileroModelPath() -> String? {
 }
 
 struct SileroReference: Decodable {
-    struct Recording: Decodable { let file: String; let frames: Int; let probabilities: [Float]; let stock_onnx: [Float] }
+    struct Recording: Decodable { let file: String; let frames: Int; let probabilities: [Float] }
     let frame_samples: Int
     let recordings: [Recording]
     static func load() throws -> SileroReference {
@@ -35,6 +35,9 @@ struct SileroReference: Decodable {
     let vad = try SileroVAD(path: path, kernels: try KernelSet.named(nil))
     let reference = try SileroReference.load()
     #expect(reference.recordings.count >= 3)
+    // The reference is the stock silero_vad.onnx; a cache converted from another checkpoint is stale.
+    let source = vad.file.metadata["general.source.file"]?.string ?? "?"
+    #expect(source.hasPrefix("silero_vad.onnx"), "\(path) was converted from \(source); run `tools/models fetch silero-vad`")
     for rec in reference.recordings {
         let clip = try AudioDecoder.load(path: vadFixtures.appendingPathComponent(rec.file).path, rawSampleRate: nil)
         #expect(clip.samples.count / 512 == rec.frames)

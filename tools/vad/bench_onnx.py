@@ -5,8 +5,9 @@ frames with 64 context samples and the state carried).
 
     $(tools/refenv) tools/vad/bench_onnx.py [--runs N] [--json] [--model stock|safetensors]
 
---model stock runs the package's silero_vad.onnx; safetensors (default) runs the same graph with
-the silero_vad_16k.safetensors weights Bora converts (spliced as in tools/vad/reference.py). Each
+--model stock (default) runs the package's silero_vad.onnx, the file Bora converts; safetensors
+runs the same graph with the silero_vad_16k.safetensors weights (spliced as in
+tools/vad/reference.py; same cost, other checkpoint). Each
 timing is one session.run call from Python, so it includes the Python binding's overhead (input
 dict conversion, output allocation), a few µs to tens of µs per call.
 """
@@ -45,9 +46,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--model", choices=["safetensors", "stock"], default="safetensors")
+    ap.add_argument("--model", choices=["stock", "safetensors"], default="stock")
     a = ap.parse_args()
-    spliced, stock = reference.load_models()
+    stock, spliced = reference.load_models()
     sess = spliced if a.model == "safetensors" else stock
     audio = synthetic_audio()
     frames = len(audio) // 512

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """tools/vad/convert.py — Silero VAD v6 (16 kHz) weights -> GGUF (general.architecture = "silero-vad").
 
-    convert.py SRC OUT.gguf        SRC: silero_vad_16k.safetensors (catalog source) or
-                                   silero_vad.onnx (the 16 kHz branch of the package's ONNX graph)
+    convert.py SRC OUT.gguf        SRC: silero_vad.onnx (catalog source: the package's default
+                                   weights, 16 kHz branch of its ONNX graph, parsed with the standard
+                                   library by onnx_splice.py) or silero_vad_16k.safetensors (another
+                                   v6 checkpoint of the same graph)
 
 Runs in tools/.venv (numpy, safetensors, gguf==0.19.0); tools/models calls `convert()` for the
 catalog's `silero-vad` entry. Tensors are copied as F32 in their source layout (ggml order is the
@@ -143,7 +145,7 @@ def convert(src, dest, log=lambda m: print(m, file=sys.stderr)):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("src", help="silero_vad_16k.safetensors or silero_vad.onnx")
+    ap.add_argument("src", help="silero_vad.onnx or silero_vad_16k.safetensors")
     ap.add_argument("out", help="output .gguf")
     a = ap.parse_args()
     try:

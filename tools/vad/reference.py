@@ -4,16 +4,16 @@
     $(tools/refenv) tools/vad/reference.py [--check]
 
 For every WAV in Tests/Fixtures/vad (made by tools/vad/make_audio.py) runs onnxruntime
-(single-threaded, CPU) on the package's silero_vad.onnx graph frame by frame exactly as
-silero_vad.OnnxWrapper does (64 context samples + 512 new, recurrent state carried), and writes
-Tests/Fixtures/vad/silero_reference.json with one probability per frame.
+(single-threaded, CPU) on the package's stock silero_vad.onnx, unchanged, frame by frame exactly
+as silero_vad.OnnxWrapper does (64 context samples + 512 new, recurrent state carried), and writes
+Tests/Fixtures/vad/silero_reference.json with one probability per frame ("probabilities").
+Bora converts the same file (catalog `silero-vad`, conversion from silero_vad.onnx), so this is
+the independent reference for its output. The .onnx bytes are checked against the catalog sha256.
 
-Bora converts silero_vad_16k.safetensors, whose weights differ from the weights embedded in
-silero_vad.onnx (a different v6 checkpoint; the .jit matches the .onnx). So the reference is
-the .onnx graph with its 16 kHz-branch constants replaced by the safetensors tensors (same
-shapes, spliced byte for byte by tools/vad/onnx_splice.py): onnxruntime executes the package's
-own graph on the weights Bora runs. The stock .onnx probabilities are recorded too
-("stock_onnx"), for comparison only. Needs the silero-vad wheel in the cache (tools/models fetch).
+silero_vad_16k.safetensors in the same package is a different v6 checkpoint of the same graph;
+its probabilities (the .onnx graph with its 16 kHz-branch constants replaced by the safetensors
+tensors, spliced byte for byte by tools/vad/onnx_splice.py) are recorded as "safetensors_weights",
+for comparison only. Needs the silero-vad wheel in the cache (tools/models fetch silero-vad).
 """
 
 import argparse
@@ -36,6 +36,8 @@ import onnx_splice  # noqa: E402
 FIXTURES = os.path.join(REPO, "Tests", "Fixtures", "vad")
 CACHE = os.environ.get("BORA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "bora")
 WHEEL = "silero_vad-6.2.3-py3-none-any.whl"
+ONNX = "silero_vad/data/silero_vad.onnx"
+SAFETENSORS = "silero_vad/data/silero_vad_16k.safetensors"
 BRANCH = "If_0_then_branch__Inline_0__"
 # safetensors name -> ONNX constant (16 kHz branch)
 NAMES = {
@@ -88,37 +90,47 @@ def read_wav(path):
         return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
 
 
+def catalog_sha256(rel):
+    with open(os.path.join(REPO, "Models", "catalog.json")) as f:
+        cat = json.load(f)
+    m = next(m for m in cat["models"] if m["name"] == "silero-vad")
+    return next(f["sha256"] for f in m["source"]["files"] if f["path"] == rel)
+
+
 def load_models():
+    """(stock silero_vad.onnx session, same graph with the safetensors weights)."""
     whl = os.path.join(CACHE, "wheels", WHEEL)
     if not os.path.exists(whl):
         raise SystemExit(f"{whl} missing; run tools/models fetch silero-vad first")
     with zipfile.ZipFile(whl) as z:
-        stock = z.read("silero_vad/data/silero_vad.onnx")
-        st = read_safetensors(z.read("silero_vad/data/silero_vad_16k.safetensors"))
+        stock = z.read(ONNX)
+        st = read_safetensors(z.read(SAFETENSORS))
+    if hashlib.sha256(stock).hexdigest() != catalog_sha256(ONNX):
+        raise SystemExit(f"{ONNX} in {whl} does not match the catalog sha256")
     spliced = onnx_splice.splice(stock, {BRANCH + o: np.ascontiguousarray(st[s], "<f4").tobytes()
                                          for s, o in NAMES.items()})
-    return session(spliced), session(stock)
+    return session(stock), session(spliced)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--check", action="store_true", help="compare with the committed JSON instead of writing")
     a = ap.parse_args()
-    ref, stock = load_models()
+    stock, spliced = load_models()
     result = {"generator": "tools/vad/reference.py", "onnxruntime": ort.__version__,
-              "model": "silero_vad.onnx graph (silero-vad 6.2.3) with silero_vad_16k.safetensors weights",
+              "model": "silero_vad.onnx (silero-vad 6.2.3), unchanged", "model_sha256": catalog_sha256(ONNX),
               "frame_samples": 512, "context_samples": 64, "recordings": []}
     for path in sorted(glob.glob(os.path.join(FIXTURES, "*.wav"))):
         x = read_wav(path)
         with open(path, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
-        p = probabilities(ref, x)
-        q = probabilities(stock, x)
+        p = probabilities(stock, x)
+        q = probabilities(spliced, x)
         result["recordings"].append({"file": os.path.basename(path), "sha256": digest, "frames": len(p),
                                      "probabilities": [round(v, 7) for v in p],
-                                     "stock_onnx": [round(v, 7) for v in q]})
+                                     "safetensors_weights": [round(v, 7) for v in q]})
         print(f"{os.path.basename(path)}: {len(p)} frames, max p {max(p):.3f}, "
-              f"max |safetensors - stock onnx| {max(abs(u - v) for u, v in zip(p, q)):.3f}")
+              f"max |stock onnx - safetensors weights| {max(abs(u - v) for u, v in zip(p, q)):.3f}")
     out = os.path.join(FIXTURES, "silero_reference.json")
     if a.check:
         with open(out) as f:
