@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C: ISA microkernels only. Stateless; no allocation; the CPU feature table is the only global.
@@ -36,10 +37,13 @@ let package = Package(
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .target(name: "BoraAudio", dependencies: ["BoraCore", "BoraGGUF", "COpus", "CALSA"]),
         .target(name: "BoraSpeech", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraAudio"]),
+        // Context grammars (Rhino-style YAML) → word graph → Whisper token automaton; intent results.
+        .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraSpeech",
+                                                   .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "bora",
             dependencies: [
-                "BoraCore", "BoraGGUF", "BoraModels", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "CBoraAllocCount",
+                "BoraCore", "BoraGGUF", "BoraModels", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "BoraIntent", "CBoraAllocCount",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -50,6 +54,7 @@ let package = Package(
         .testTarget(name: "BoraTextTests", dependencies: ["BoraText", "BoraGGUF"]),
         .testTarget(name: "BoraAudioTests", dependencies: ["BoraAudio", "BoraCore", "BoraGGUF", "CBoraAllocCount"]),
         .testTarget(name: "BoraSpeechTests", dependencies: ["BoraSpeech", "BoraAudio", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
+        .testTarget(name: "BoraIntentTests", dependencies: ["BoraIntent", "BoraSpeech", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
         .testTarget(name: "BoraLMTests", dependencies: ["BoraLM", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
     ]
 )

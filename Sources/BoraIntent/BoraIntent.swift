@@ -1,0 +1,1 @@
+// BoraIntent — context grammars, compiler to Whisper token automata, intent results.
