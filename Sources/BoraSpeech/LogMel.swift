@@ -14,6 +14,8 @@ struct MixedRadixFFT {
     /// Per stage: `size` (cos, sin) pairs of the twiddle for input j, r (index j*p + r).
     private let twiddles: UnsafeMutablePointer<Float>
     private let stageOffsets: [Int]
+    /// Scratch for one butterfly's p ≤ 5 twiddled inputs (re then im).
+    private let butterfly: UnsafeMutablePointer<Float>
 
     init?(size: Int) {
         var n = size, radices: [Int] = []
@@ -36,9 +38,10 @@ struct MixedRadixFFT {
             ns *= p
         }
         stageOffsets = offsets
+        butterfly = .allocate(capacity: 10)
     }
 
-    func free() { twiddles.deallocate() }
+    func free() { twiddles.deallocate(); butterfly.deallocate() }
 
     /// In-place forward DFT of `size` interleaved complex values in `data` (re, im, re, im …);
     /// `work` has room for as many. X[k] = Σ x[n] e^{-2πikn/size}.
@@ -47,30 +50,26 @@ struct MixedRadixFFT {
         let c3 = Float(-0.86602540378443864676)  // sin(-2π/3)
         let c5a = Float(cos(2.0 * Double.pi / 5)), c5b = Float(cos(4.0 * Double.pi / 5))
         let s5a = Float(-sin(2.0 * Double.pi / 5)), s5b = Float(-sin(4.0 * Double.pi / 5))
-        for (stage, p) in radices.enumerated() {
+        let re = butterfly, im = butterfly + 5
+        for stage in 0..<radices.count {
+            let p = radices[stage]
             let stride = size / p
             let tw = twiddles + stageOffsets[stage]
-            var vr = (Float(0), Float(0), Float(0), Float(0), Float(0))
-            var vi = (Float(0), Float(0), Float(0), Float(0), Float(0))
             for j in 0..<stride {
                 // Load and twiddle the p inputs.
-                withUnsafeMutableBytes(of: &vr) { rr in
-                    withUnsafeMutableBytes(of: &vi) { ii in
-                        let re = rr.baseAddress!.assumingMemoryBound(to: Float.self)
-                        let im = ii.baseAddress!.assumingMemoryBound(to: Float.self)
-                        for r in 0..<p {
-                            let xr = src[2 * (j + r * stride)], xi = src[2 * (j + r * stride) + 1]
-                            let wr = tw[2 * (j * p + r)], wi = tw[2 * (j * p + r) + 1]
-                            re[r] = xr * wr - xi * wi
-                            im[r] = xr * wi + xi * wr
-                        }
-                    }
+                for r in 0..<p {
+                    let xr = src[2 * (j + r * stride)], xi = src[2 * (j + r * stride) + 1]
+                    let wr = tw[2 * (j * p + r)], wi = tw[2 * (j * p + r) + 1]
+                    re[r] = xr * wr - xi * wi
+                    im[r] = xr * wi + xi * wr
                 }
-                let k = j % ns
-                let base = (j / ns) * ns * p + k
+                let vr = (re[0], re[1], re[2], re[3], re[4])
+                let vi = (im[0], im[1], im[2], im[3], im[4])
+                let span = ns, out = dst  // constants: a local function capturing a var boxes it (heap)
+                let base = (j / span) * span * p + j % span
                 @inline(__always) func put(_ q: Int, _ re: Float, _ im: Float) {
-                    dst[2 * (base + q * ns)] = re
-                    dst[2 * (base + q * ns) + 1] = im
+                    out[2 * (base + q * span)] = re
+                    out[2 * (base + q * span) + 1] = im
                 }
                 switch p {
                 case 2:

@@ -23,7 +23,8 @@ extension WhisperSession {
     /// Keys and values of every decoder layer's cross-attention from the encoder output
     /// (`positions` rows in `x`). Overwrites the encoder scratch; allocates nothing.
     func computeCrossKeysValues(positions: Int) {
-        for (l, layer) in model.decoderLayers.enumerated() {
+        for l in 0..<model.decoderLayers.count {
+            let layer = model.decoderLayers[l]  // index loop: enumerated() allocates in debug builds
             linear(layer.crossValue, input: x, vectors: positions, output: crossValues(l), gelu: false)
             // K in chunks of positions through `hidden`, transposed into place.
             let kT = crossKeysT(l)
@@ -53,7 +54,8 @@ extension WhisperSession {
         let hd = d / model.config.textHeads, heads = model.config.textHeads
         let scale = 1 / Float(hd).squareRoot()
         let s = scores  // thread 0's score rows; self-attention runs on this thread
-        for (l, layer) in model.decoderLayers.enumerated() {
+        for l in 0..<model.decoderLayers.count {
+            let layer = model.decoderLayers[l]  // index loop: enumerated() allocates in debug builds
             layerNorm(dh, dx, layer.attentionNorm, rows: beams)
             project3(layer.query, layer.key, layer.value, input: dh, vectors: beams, q: dq, k: dk, v: dv)
             for b in 0..<beams {
@@ -114,25 +116,20 @@ extension WhisperSession {
     func decodeWindow(positions: Int, options: TranscribeOptions) -> WindowResult {
         computeCrossKeysValues(positions: positions)
         let eot = model.config.eot
-        // The prompt runs as one hypothesis; its first position also gives the no-speech probability.
         var noSpeechProb: Float = 0
-        let sot = model.config.sot, noTimestamps = model.config.noTimestamps
+        cacheSet = 0
+        // The prompt runs as one hypothesis (no local function: capturing a var would allocate).
         var promptLength = 0
-        func feedPrompt(_ token: Int32) {
-            stepTokens[0] = token
+        let prompt = promptTokens
+        for i in 0..<prompt.count {
+            stepTokens[0] = prompt[i]
             decodeStep(beams: 1, position: promptLength, positions: positions)
             promptLength += 1
+            if i == 0, let ns = model.config.noSpeech, Int(ns) < vocab {
+                // No-speech probability: the start-of-transcript position's distribution.
+                noSpeechProb = exp(logits[Int(ns)] - bora_logsumexp_f32(logits, vocab))
+            }
         }
-        cacheSet = 0
-        feedPrompt(sot)
-        if let ns = model.config.noSpeech, Int(ns) < vocab {
-            noSpeechProb = exp(logits[Int(ns)] - bora_logsumexp_f32(logits, vocab))
-        }
-        if model.config.isMultilingual, let t = model.config.transcribe {
-            feedPrompt(sot + 1)
-            feedPrompt(t)
-        }
-        feedPrompt(noTimestamps)
         let maxNew = max(1, min(options.maxTokens, textContext - promptLength))
         let beam = max(1, min(options.beam, maxBeam))
         let cutRepeats = options.stopOnRepeat && !options.fullWindow
@@ -241,7 +238,7 @@ extension WhisperSession {
                     stepTokens[newLive] = c.token
                     newLive += 1
                 }
-                if newLive == beam && finished >= beam { break }
+                if newLive == beam { break }  // lower-ranked candidates (ended or not) are dropped
             }
             if finished >= beam || newLive == 0 || step + 1 == maxNew || position + 1 >= textContext {
                 if finished == 0 || (finished < beam && (step + 1 == maxNew || position + 1 >= textContext)) {

@@ -156,6 +156,9 @@ public final class WhisperSession: @unchecked Sendable {
         output = arena.allocate(count: textContext)
         frontEnd = LogMel(filters: model.melFilters, melCount: c.melCount, fftSize: c.fftSize,
                           hopLength: c.hopLength, maxFrames: maxFrames, matmul: matmul)
+        var p = [c.sot]
+        if c.isMultilingual, let t = c.transcribe { p += [c.sot + 1, t] }
+        promptTokens = p + [c.noTimestamps]
         suppressed.initialize(repeating: false, count: vocab)
         suppressedBegin.initialize(repeating: false, count: vocab)
         // faster-whisper's suppress list: the model's non-speech tokens plus the task specials.
@@ -167,12 +170,9 @@ public final class WhisperSession: @unchecked Sendable {
     }
 
     /// The decoder prompt: start of transcript (+ English and transcribe for multilingual models)
-    /// and no timestamps.
-    public var prompt: [Int32] {
-        var p = [config.sot]
-        if config.isMultilingual, let t = config.transcribe { p += [config.sot + 1, t] }
-        return p + [config.noTimestamps]
-    }
+    /// and no timestamps. Built once at init.
+    public var prompt: [Int32] { promptTokens }
+    let promptTokens: [Int32]
 
     // MARK: - Front end and encoder
 
@@ -244,7 +244,8 @@ public final class WhisperSession: @unchecked Sendable {
 
         let h = union, q = union + maxPositions * d, k = q + maxPositions * d, v = k + maxPositions * d
         let attn = v + maxPositions * d, kT = attn + maxPositions * d
-        for layer in model.encoderLayers {
+        for l in 0..<model.encoderLayers.count {
+            let layer = model.encoderLayers[l]  // index loop: array iteration allocates in debug builds
             layerNorm(h, x, layer.attentionNorm, rows: positions)
             project3(layer.query, layer.key, layer.value, input: h, vectors: positions, q: q, k: k, v: v)
             transpose(k, rows: positions, cols: d, into: kT)
