@@ -37,7 +37,8 @@ struct DecoderLayer {
 public final class WhisperModel: @unchecked Sendable {
     public let config: WhisperConfig
     public let file: GGUFFile
-    public let tokenizer: Tokenizer
+    /// Token ids → text (decode-only; `makeTokenizer()` builds the full encoder when needed).
+    public let tokenizer: TokenDecoder
     let melFilters: UnsafePointer<Float>
     let conv1: Linear       // audioDim rows × (melCount·3)
     let conv2: Linear       // audioDim rows × (audioDim·3)
@@ -58,7 +59,7 @@ public final class WhisperModel: @unchecked Sendable {
         let config = try WhisperConfig(gguf: file)
         self.config = config
         self.file = file
-        do { tokenizer = try Tokenizer(gguf: file) } catch {
+        do { tokenizer = try TokenDecoder(gguf: file) } catch {
             throw .badMetadata(key: "tokenizer.ggml", reason: error.description)
         }
         var converted: [UnsafeMutablePointer<Float>] = []
@@ -153,6 +154,10 @@ public final class WhisperModel: @unchecked Sendable {
     }
 
     deinit { for p in converted { p.deallocate() } }
+
+    /// The full tokenizer (text → token ids as well), built on demand: context compilers need it,
+    /// transcription does not. Several megabytes; keep it only while compiling.
+    public func makeTokenizer() throws(TokenizerError) -> Tokenizer { try Tokenizer(gguf: file) }
 
     /// Loads a Whisper GGUF from `path` (mapped read-only) with the given kernel set.
     public convenience init(path: String, kernels: KernelSet) throws(SpeechError) {

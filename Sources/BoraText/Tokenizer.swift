@@ -310,6 +310,40 @@ public final class Tokenizer: Sendable {
     }
 }
 
+/// Token ids → text only, built from the same `tokenizer.ggml.*` metadata as `Tokenizer` but
+/// without the encoder's tables (a fraction of the memory). Renders exactly as `Tokenizer.decode`:
+/// byte-level/SentencePiece pieces concatenated, control and unknown tokens hidden, invalid UTF-8
+/// repaired with U+FFFD.
+public struct TokenDecoder: Sendable {
+    public let vocabularySize: Int
+    private let pieces: ByteStringPieces
+    private let hidden: [Bool]
+
+    public init(gguf: GGUFFile) throws(TokenizerError) { try self.init(metadata: gguf.metadata) }
+
+    public init(metadata: [String: GGUFValue]) throws(TokenizerError) {
+        let vocabulary = try Vocabulary(metadata: metadata, withMerges: false)
+        vocabularySize = vocabulary.tokenCount
+        pieces = ByteStringPieces(vocabulary: vocabulary)
+        hidden = (0..<vocabulary.tokenCount).map { !vocabulary.attributes[$0].isDisjoint(with: [.control, .unknown]) }
+    }
+
+    /// The bytes token `id` renders as (empty for ids outside the vocabulary).
+    public func bytes(of id: Int32) -> ArraySlice<UInt8> {
+        guard id >= 0 && Int(id) < vocabularySize else { return [] }
+        return pieces.bytes(Int(id))
+    }
+
+    /// Text of `ids`; control/unknown tokens render as nothing unless `renderSpecial`.
+    public func decode(_ ids: [Int32], renderSpecial: Bool = false) -> String {
+        var result = [UInt8]()
+        for id in ids where id >= 0 && Int(id) < vocabularySize && (renderSpecial || !hidden[Int(id)]) {
+            result.append(contentsOf: pieces.bytes(Int(id)))
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+}
+
 /// Rendered bytes of every token, in one buffer.
 struct ByteStringPieces: Sendable {
     private var storage: [UInt8] = []

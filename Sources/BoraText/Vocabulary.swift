@@ -54,7 +54,8 @@ struct Vocabulary: Sendable {
     var addSpacePrefix: Bool
     var endOfGeneration: Set<Int32> = []
 
-    init(metadata: [String: GGUFValue]) throws(TokenizerError) {
+    /// `withMerges: false` skips the BPE merge table (decode-only users: ~3× less memory).
+    init(metadata: [String: GGUFValue], withMerges: Bool = true) throws(TokenizerError) {
         func string(_ key: String) throws(TokenizerError) -> String? {
             guard let value = metadata[key] else { return nil }
             guard let s = value.string else { throw .wrongType(key: key, expected: "a string") }
@@ -134,7 +135,7 @@ struct Vocabulary: Sendable {
             }
         }
 
-        if kind == .bytePairEncoding { try loadMerges(metadata) }
+        if kind == .bytePairEncoding && withMerges { try loadMerges(metadata) }
 
         // Special token ids: a default outside the vocabulary is dropped; a stored id outside it is ignored.
         func id(_ key: String, _ fallback: Int32?) throws(TokenizerError) -> Int32? {
