@@ -27,6 +27,11 @@ public struct Transcript: Sendable, Equatable {
     }
 }
 
+/// `text` without leading and trailing spaces and newlines.
+func trimmed(_ text: String) -> String {
+    String(text.drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
+}
+
 @inline(__always) func monotonicNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -54,7 +59,7 @@ extension WhisperSession {
             first += window
         } while first < content
         let text = model.tokenizer.decode(transcript.tokens.filter { $0 < model.config.eot })
-        transcript.text = String(text.drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
+        transcript.text = trimmed(text)
         return transcript
     }
 

@@ -12,6 +12,7 @@ public enum SpeechError: BoraInputError, Equatable {
     case unsupportedTensorType(tensor: String, type: String, kernelSet: String)
     case beamTooWide(requested: Int, maximum: Int)
     case audioTooShort(samples: Int)
+    case audioTooLong(seconds: Double, maximum: Double)
     case invalidSamples(index: Int)
 
     public var description: String {
@@ -32,6 +33,8 @@ public enum SpeechError: BoraInputError, Equatable {
             return "beam width \(requested) exceeds this session's maximum \(maximum); pass --beam \(maximum) or less"
         case let .audioTooShort(samples):
             return "audio has \(samples) samples, too short to transcribe; give at least one 10 ms frame (160 samples at 16 kHz)"
+        case let .audioTooLong(seconds, maximum):
+            return "audio is \(Int(seconds.rounded())) s long; a command must fit in \(Int(maximum)) s — split it, or use bora transcribe for long audio"
         case let .invalidSamples(index):
             return "audio sample \(index) is NaN or infinite; the input file is corrupt"
         }

@@ -111,49 +111,61 @@ extension WhisperSession {
         for t in 0..<vocab where suppressed[t] || (firstStep && suppressedBegin[t]) { row[t] = -.infinity }
     }
 
-    /// Decodes the window whose encoder output is in `x` (`positions` rows). Generated tokens
-    /// (no prompt, no end of text) land in `output[0..<outputCount]`. Allocates nothing.
-    func decodeWindow(positions: Int, options: TranscribeOptions) -> WindowResult {
+    /// Runs the prompt (start of transcript … no timestamps) as one hypothesis in cache set 0,
+    /// keeps the next-token logits in `promptLogits`, and returns the prompt length and the
+    /// no-speech probability (the start-of-transcript position's distribution).
+    func runPrompt(positions: Int) -> (length: Int, noSpeechProb: Float) {
         computeCrossKeysValues(positions: positions)
-        let eot = model.config.eot
-        var noSpeechProb: Float = 0
         cacheSet = 0
-        // The prompt runs as one hypothesis (no local function: capturing a var would allocate).
-        var promptLength = 0
+        var noSpeechProb: Float = 0
         let prompt = promptTokens
         for i in 0..<prompt.count {
             stepTokens[0] = prompt[i]
-            decodeStep(beams: 1, position: promptLength, positions: positions)
-            promptLength += 1
+            decodeStep(beams: 1, position: i, positions: positions)
             if i == 0, let ns = model.config.noSpeech, Int(ns) < vocab {
-                // No-speech probability: the start-of-transcript position's distribution.
                 noSpeechProb = exp(logits[Int(ns)] - bora_logsumexp_f32(logits, vocab))
             }
         }
+        promptLogits.update(from: logits, count: vocab)
+        return (prompt.count, noSpeechProb)
+    }
+
+    /// Greedy decoding from the prompt's state (its logits in `logits` row 0). Tokens land in
+    /// `output[0..<outputCount]`; returns the sum of log-probabilities (end of text included).
+    func greedy(promptLength: Int, maxNew: Int, positions: Int, cutRepeats: Bool) -> Float {
+        let eot = model.config.eot
+        var sumLogProb: Float = 0
+        var position = promptLength
+        outputCount = 0
+        for step in 0..<maxNew {
+            suppress(beam: 0, firstStep: step == 0)
+            var best = 0, bestValue = -Float.infinity
+            for t in 0..<vocab where logits[t] > bestValue { bestValue = logits[t]; best = t }
+            sumLogProb += bestValue - bora_logsumexp_f32(logits, vocab)
+            if Int32(best) == eot { break }
+            output[outputCount] = Int32(best); outputCount += 1
+            if cutRepeats, let cut = repeatCut(output, count: outputCount) { outputCount = cut; break }
+            if step + 1 == maxNew || position + 1 >= textContext { break }
+            stepTokens[0] = Int32(best)
+            decodeStep(beams: 1, position: position, positions: positions)
+            position += 1
+        }
+        return sumLogProb
+    }
+
+    /// Decodes the window whose encoder output is in `x` (`positions` rows). Generated tokens
+    /// (no prompt, no end of text) land in `output[0..<outputCount]`. Allocates nothing.
+    func decodeWindow(positions: Int, options: TranscribeOptions) -> WindowResult {
+        let (promptLength, noSpeechProb) = runPrompt(positions: positions)
         let maxNew = max(1, min(options.maxTokens, textContext - promptLength))
         let beam = max(1, min(options.beam, maxBeam))
         let cutRepeats = options.stopOnRepeat && !options.fullWindow
-        var sumLogProb: Float = 0
-        outputCount = 0
-
+        let sumLogProb: Float
         if beam == 1 {
-            var position = promptLength
-            for step in 0..<maxNew {
-                suppress(beam: 0, firstStep: step == 0)
-                var best = 0, bestValue = -Float.infinity
-                for t in 0..<vocab where logits[t] > bestValue { bestValue = logits[t]; best = t }
-                sumLogProb += bestValue - bora_logsumexp_f32(logits, vocab)
-                if Int32(best) == eot { break }
-                output[outputCount] = Int32(best); outputCount += 1
-                if cutRepeats, let cut = repeatCut(output, count: outputCount) { outputCount = cut; break }
-                if step + 1 == maxNew || position + 1 >= textContext { break }
-                stepTokens[0] = Int32(best)
-                decodeStep(beams: 1, position: position, positions: positions)
-                position += 1
-            }
+            sumLogProb = greedy(promptLength: promptLength, maxNew: maxNew, positions: positions, cutRepeats: cutRepeats)
         } else {
             sumLogProb = beamSearch(beam: beam, promptLength: promptLength, maxNew: maxNew, positions: positions,
-                                    cutRepeats: cutRepeats)
+                                    cutRepeats: cutRepeats, automaton: nil) ?? 0
         }
         let average = sumLogProb / Float(outputCount + 1)
         var skipped = false
@@ -164,40 +176,62 @@ extension WhisperSession {
                             encoderPositions: positions)
     }
 
-    /// Beam search with length-normalized scores (cumulative log-probability / length), keeping
-    /// `beam` hypotheses and stopping once `beam` have ended. The prompt's caches are in beam 0.
-    /// Returns the winner's cumulative log-probability; its tokens are in `output`.
-    func beamSearch(beam: Int, promptLength: Int, maxNew: Int, positions: Int, cutRepeats: Bool) -> Float {
+    /// Inserts `token` into the sorted top-(beam+1) candidates at `candidates[base...]` (by logit)
+    /// unless it is suppressed or ranks below them. `score` is the hypothesis score minus log Σ exp.
+    @inline(__always)
+    func offer(_ token: Int32, next: Int32, row: UnsafeMutablePointer<Float>, score: Float, parent: Int, length: Int,
+               base: Int, kept: inout Int, beam: Int) {
+        let v = row[Int(token)]
+        if v == -.infinity { return }
+        if kept == beam + 1 && v <= row[Int(candidates[base + kept - 1].token)] { return }
+        var i = min(kept, beam)
+        while i > 0 && row[Int(candidates[base + i - 1].token)] < v {
+            if i < beam + 1 { candidates[base + i] = candidates[base + i - 1] }
+            i -= 1
+        }
+        candidates[base + i] = Candidate(score: score + v, parent: parent, token: token, length: length, state: next)
+        kept = min(kept + 1, beam + 1)
+    }
+
+    /// Beam search from the prompt's state, scores = cumulative log-probability under the full
+    /// softmax, finished hypotheses ranked by score / (length + 1). Keeps `beam` hypotheses and stops
+    /// once `beam` have ended. With an `automaton`, a hypothesis may only continue along its state's
+    /// edges and end (end of text) only in an accepting state. The winner's tokens go to `output`;
+    /// returns its cumulative log-probability, or nil when no hypothesis could end (constrained
+    /// search that ran out of length or edges). Allocates nothing.
+    func beamSearch(beam: Int, promptLength: Int, maxNew: Int, positions: Int, cutRepeats: Bool,
+                    automaton: TokenAutomaton?) -> Float? {
         let eot = model.config.eot
         var live = 1, finished = 0, cur = 0
         hypScore[0] = 0
+        hypState[0] = 0
         var position = promptLength
         var step = 0
         while step < maxNew {
-            // Top candidates of every live hypothesis.
+            // The best beam+1 continuations of every live hypothesis.
             var count = 0
             for b in 0..<live {
                 suppress(beam: b, firstStep: step == 0)
                 let row = logits + b * vocab
                 let lse = bora_logsumexp_f32(row, vocab)
-                // Keep the best beam+1 tokens of this row (insertion into a small sorted list).
                 let base = count
                 var kept = 0
-                for t in 0..<vocab {
-                    let v = row[t]
-                    if v == -.infinity { continue }
-                    if kept == beam + 1 && v <= row[Int(candidates[base + kept - 1].token)] { continue }
-                    var i = min(kept, beam)
-                    while i > 0 && row[Int(candidates[base + i - 1].token)] < v {
-                        if i < beam + 1 { candidates[base + i] = candidates[base + i - 1] }
-                        i -= 1
+                let previous = hypScore[cur * maxBeam + b]
+                if let automaton {
+                    let state = Int(hypState[cur * maxBeam + b])
+                    for e in Int(automaton.edgeStart[state])..<Int(automaton.edgeStart[state + 1]) {
+                        offer(automaton.edgeToken[e], next: automaton.edgeTarget[e], row: row, score: previous - lse,
+                              parent: b, length: step + 1, base: base, kept: &kept, beam: beam)
                     }
-                    candidates[base + i] = Candidate(score: 0, parent: b, token: Int32(t), length: step + 1)
-                    kept = min(kept + 1, beam + 1)
-                }
-                for i in 0..<kept {
-                    let c = candidates[base + i]
-                    candidates[base + i].score = hypScore[cur * maxBeam + b] + row[Int(c.token)] - lse
+                    if automaton.accepting[state] {
+                        offer(eot, next: Int32(state), row: row, score: previous - lse, parent: b, length: step + 1,
+                              base: base, kept: &kept, beam: beam)
+                    }
+                } else {
+                    for t in 0..<vocab {
+                        offer(Int32(t), next: 0, row: row, score: previous - lse, parent: b, length: step + 1,
+                              base: base, kept: &kept, beam: beam)
+                    }
                 }
                 count += kept
             }
@@ -215,8 +249,7 @@ extension WhisperSession {
                 let parentTokens = hypTokens + (cur * maxBeam + c.parent) * textContext
                 if c.token == eot {
                     if finished < beam {
-                        let dst = finishedTokens + finished * textContext
-                        dst.update(from: parentTokens, count: step)
+                        (finishedTokens + finished * textContext).update(from: parentTokens, count: step)
                         finishedInfo[finished] = Candidate(score: c.score, parent: 0, token: eot, length: step)
                         finished += 1
                     }
@@ -234,18 +267,19 @@ extension WhisperSession {
                         continue
                     }
                     hypScore[next * maxBeam + newLive] = c.score
+                    hypState[next * maxBeam + newLive] = c.state
                     parents[newLive] = c.parent
                     stepTokens[newLive] = c.token
                     newLive += 1
                 }
                 if newLive == beam { break }  // lower-ranked candidates (ended or not) are dropped
             }
-            if finished >= beam || newLive == 0 || step + 1 == maxNew || position + 1 >= textContext {
-                if finished == 0 || (finished < beam && (step + 1 == maxNew || position + 1 >= textContext)) {
-                    // Out of length: live hypotheses count as finished.
+            let outOfLength = step + 1 == maxNew || position + 1 >= textContext
+            if finished >= beam || newLive == 0 || outOfLength {
+                if automaton == nil && (finished == 0 || (finished < beam && outOfLength)) {
+                    // Out of length: live hypotheses count as finished (free decoding only).
                     for i in 0..<newLive where finished < maxBeam {
-                        let dst = finishedTokens + finished * textContext
-                        dst.update(from: hypTokens + (next * maxBeam + i) * textContext, count: step + 1)
+                        (finishedTokens + finished * textContext).update(from: hypTokens + (next * maxBeam + i) * textContext, count: step + 1)
                         finishedInfo[finished] = Candidate(score: hypScore[next * maxBeam + i], parent: 0, token: eot, length: step + 1)
                         finished += 1
                     }
@@ -268,14 +302,13 @@ extension WhisperSession {
             position += 1
             step += 1
         }
-        // Best finished hypothesis by length-normalized score (length counts the end token).
         var best = 0, bestScore = -Float.infinity
         for i in 0..<finished {
             let info = finishedInfo[i]
             let normalized = info.score / Float(info.length + 1)
             if normalized > bestScore { bestScore = normalized; best = i }
         }
-        guard finished > 0 else { outputCount = 0; return 0 }
+        guard finished > 0 else { outputCount = 0; return nil }
         let info = finishedInfo[best]
         output.update(from: finishedTokens + best * textContext, count: info.length)
         outputCount = info.length

@@ -82,6 +82,10 @@ public final class WhisperSession: @unchecked Sendable {
     let suppressedBegin: UnsafeMutablePointer<Bool>
     let hypTokens: UnsafeMutablePointer<Int32> // 2 × maxBeam × textContext
     let hypScore: UnsafeMutablePointer<Float>  // 2 × maxBeam
+    let hypState: UnsafeMutablePointer<Int32>  // 2 × maxBeam automaton states
+    let promptLogits: UnsafeMutablePointer<Float>  // vocab: next-token logits after the prompt
+    let freeOutput: UnsafeMutablePointer<Int32>    // textContext: the unconstrained tokens of `recognize`
+    var freeCount = 0
     let candidates: UnsafeMutablePointer<Candidate> // maxBeam × (maxBeam + 1)
     let parents: UnsafeMutablePointer<Int>
     let stepTokens: UnsafeMutablePointer<Int32>
@@ -93,7 +97,7 @@ public final class WhisperSession: @unchecked Sendable {
     /// Bytes reserved for activations, caches and scratch (touched lazily: RSS grows with use).
     public var arenaBytes: Int { arena.capacity }
 
-    struct Candidate { var score: Float; var parent: Int; var token: Int32; var length: Int }
+    struct Candidate { var score: Float; var parent: Int; var token: Int32; var length: Int; var state: Int32 = 0 }
 
     /// Reserves every buffer for windows up to 30 s and beams up to `maxBeam`.
     public init(model: WhisperModel, matmul: Matmul, maxBeam: Int = 5) {
@@ -125,7 +129,7 @@ public final class WhisperSession: @unchecked Sendable {
             chunk * ffn * f, threads * scoreRows * maxPositions * f, scratchBytes,
             cacheFloats * f, cacheFloats * f, cacheFloats * f, cacheFloats * f,
             6 * maxBeam * d * f, maxBeam * ffn * f, maxBeam * vocab * f, 2 * vocab,
-            2 * maxBeam * textContext * 4, 2 * maxBeam * f,
+            2 * maxBeam * textContext * 4, 2 * maxBeam * f, 2 * maxBeam * 4, vocab * f, textContext * 4,
             maxBeam * (maxBeam + 1) * MemoryLayout<Candidate>.stride, maxBeam * MemoryLayout<Int>.stride,
             maxBeam * 4, maxBeam * textContext * 4, maxBeam * MemoryLayout<Candidate>.stride, textContext * 4,
         ]
@@ -148,6 +152,9 @@ public final class WhisperSession: @unchecked Sendable {
         suppressedBegin = arena.allocate(count: vocab)
         hypTokens = arena.allocate(count: 2 * maxBeam * textContext)
         hypScore = arena.allocate(count: 2 * maxBeam)
+        hypState = arena.allocate(count: 2 * maxBeam)
+        promptLogits = arena.allocate(count: vocab)
+        freeOutput = arena.allocate(count: textContext)
         candidates = arena.allocate(count: maxBeam * (maxBeam + 1))
         parents = arena.allocate(count: maxBeam)
         stepTokens = arena.allocate(count: maxBeam)
