@@ -1,0 +1,80 @@
+import ArgumentParser
+import BoraAudio
+import BoraCore
+import BoraIntent
+import BoraSpeech
+import Foundation
+
+/// `bora intent --context FILE.yaml AUDIO…`: speech to intent with a context grammar.
+struct IntentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "intent",
+        abstract: "Recognize spoken commands against a context grammar (speech-to-intent).",
+        discussion: """
+        The Whisper decoder searches only the sentences the context allows and scores the best one \
+        against what it would transcribe freely; a reading whose confidence reaches 1 − --sensitivity \
+        is "understood", anything else is "not understood" — nothing is guessed. Prints one line per \
+        file ("FILE: intent {slots} (confidence)" or "not understood"), or with --json one object per \
+        file: {"file","understood","intent","slots","confidence","transcript","latency_ms"}; latency \
+        excludes reading the file. Audio: WAV, Ogg Opus, raw s16le with --raw-rate; at most 30 s each.
+        """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
+    @Option(help: "Whisper GGUF path or catalog name.") var model = "whisper-tiny.en"
+    @Option(help: "0…1: higher accepts more (fewer misses, more false accepts).") var sensitivity: Float = 0.5
+    @Option(help: "Beam width of the grammar search.") var beam = 3
+    @Option(help: "Sample rate of raw s16le mono input.") var rawRate: Int?
+    @Option(name: .short, help: "Threads (default: all cores).") var t: Int?
+    @Flag(help: "Print one JSON object per file.") var json = false
+    @Argument(help: "Audio files.") var audio: [String]
+
+    func validate() throws {
+        guard !audio.isEmpty else { throw ValidationError("give at least one audio file") }
+        guard sensitivity >= 0 && sensitivity <= 1 else { throw ValidationError("--sensitivity must be between 0 and 1") }
+        guard beam >= 1 && beam <= 16 else { throw ValidationError("--beam must be between 1 and 16") }
+        if let t, t <= 0 || t > 256 { throw ValidationError("-t must be between 1 and 256") }
+    }
+
+    func run() throws {
+        let log = global.bootstrapLogging()
+        let start = now()
+        let ctx = try Context.load(path: context)
+        let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
+        let compiled = try CompiledContext(context: ctx, tokenizer: try session.model.makeTokenizer())
+        let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
+        log.info("loaded \(model) and \(context) (\(compiled.automaton.stateCount) automaton states) in \(Int((now() - start) * 1000)) ms")
+        var failed: (any Error)?
+        for file in audio {
+            do {
+                let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate)
+                let t0 = now()
+                let r = try clip.samples.withUnsafeBufferPointer { buffer throws(SpeechError) in try recognizer.recognize(buffer) }
+                let latency = now() - t0
+                if json {
+                    try printJSON([
+                        "file": file, "understood": r.understood, "intent": r.intent, "slots": r.slots,
+                        "confidence": rounded(Double(r.confidence), 3), "transcript": r.transcript,
+                        "latency_ms": rounded(latency * 1000), "grammar_text": r.grammarText,
+                    ] as [String: Any])
+                } else {
+                    let prefix = audio.count > 1 ? "\(file): " : ""
+                    if r.understood {
+                        let slots = r.slots.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                        print("\(prefix)\(r.intent) {\(slots)} (confidence \(String(format: "%.2f", r.confidence)))")
+                    } else {
+                        print("\(prefix)not understood (heard \"\(r.transcript)\", confidence \(String(format: "%.2f", r.confidence)))")
+                    }
+                }
+            } catch {
+                failed = error
+                let message = (error as? CustomStringConvertible)?.description ?? "\(error)"
+                if json { try? printJSON(["file": file, "error": message]) }
+                FileHandle.standardError.write(Data("bora: \(file): \(message)\n".utf8))
+            }
+        }
+        if let failed {
+            if failed is BoraInputError { throw ExitCode(3) }
+            throw ExitCode(1)
+        }
+    }
+}
