@@ -36,14 +36,34 @@ public struct CompiledContext: Sendable {
             encoded[s] = e
             return e
         }
-        tokenGraph = words.expanded { word, initial, hasNext, isFinal in
+        func casings(_ word: String) -> [String] {
             var cased: [String] = []
             for c in [word, word.lowercased(), Self.capitalized(word.lowercased())] where !cased.contains(c) { cased.append(c) }
+            return cased
+        }
+        // Encode every surface up front in a few long calls (one call per string is slow).
+        var surfaces: [String] = [",", ".", "!", "?"]
+        for word in words.words {
+            for c in casings(word) {
+                surfaces += [c, " " + c]
+                if !(c.last.map { $0.isLetter || $0.isNumber } ?? false) {
+                    for p in [",", ".", "!", "?"] { surfaces += [c + p, " " + c + p] }
+                }
+            }
+        }
+        Self.encodeInBatches(surfaces, tokenizer: tokenizer, into: &encoded)
+        tokenGraph = words.expanded { word, initial, hasNext, isFinal in
+            let cased = casings(word)
             var out: [(symbols: [Int32], endsSentence: Bool)] = []
             for text in cased.map({ " " + $0 }) + (initial ? cased : []) {
-                out.append((encode(text), false))
-                if hasNext { out.append((encode(text + ","), false)) }
-                if isFinal { for p in [".", "!", "?"] { out.append((encode(text + p), true)) } }
+                let tokens = encode(text)
+                out.append((tokens, false))
+                // After a letter or digit, punctuation starts its own pre-token, so its tokens
+                // follow the word's; after other punctuation ("50%") it may merge: encode whole.
+                let separable = text.last.map { $0.isLetter || $0.isNumber } ?? false
+                func suffixed(_ p: String) -> [Int32] { separable ? tokens + encode(p) : encode(text + p) }
+                if hasNext { out.append((suffixed(","), false)) }
+                if isFinal { for p in [".", "!", "?"] { out.append((suffixed(p), true)) } }
             }
             return out
         }
@@ -93,6 +113,32 @@ public struct CompiledContext: Sendable {
             }
         }
         return IntentMatch(intent: intent, slots: slots)
+    }
+
+    /// Encodes strings joined by newlines, which the byte-level BPE pre-tokenizer always splits
+    /// into its own pre-token (token "\n"); strings containing a newline are encoded alone, and
+    /// a batch whose split does not line up falls back to one call per string.
+    static func encodeInBatches(_ strings: [String], tokenizer: Tokenizer, into cache: inout [String: [Int32]]) {
+        let newline = tokenizer.encode("\n", addSpecial: false)
+        var pending = strings.filter { !$0.contains("\n") && !$0.isEmpty }
+        for s in strings where s.contains("\n") { cache[s] = tokenizer.encode(s, addSpecial: false) }
+        pending = Array(Set(pending)).sorted()
+        guard newline.count == 1 else {
+            for s in pending { cache[s] = tokenizer.encode(s, addSpecial: false) }
+            return
+        }
+        var start = 0
+        while start < pending.count {
+            let batch = pending[start..<min(start + 256, pending.count)]
+            let tokens = tokenizer.encode(batch.joined(separator: "\n"), addSpecial: false)
+            let parts = tokens.split(separator: newline[0], omittingEmptySubsequences: false)
+            if parts.count == batch.count && !parts.contains(where: \.isEmpty) {
+                for (s, part) in zip(batch, parts) { cache[s] = Array(part) }
+            } else {
+                for s in batch { cache[s] = tokenizer.encode(s, addSpecial: false) }
+            }
+            start += batch.count
+        }
     }
 
     static func capitalized(_ s: String) -> String {
