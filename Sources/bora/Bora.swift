@@ -17,7 +17,7 @@ struct Bora: ParsableCommand {
         """,
         version: BoraVersion.string,
         subcommands: [RunCommand.self, TranscribeCommand.self, VADCommand.self, ModelsCommand.self, InspectCommand.self,
-                      BenchCommand.self, DevicesCommand.self, RecordCommand.self]
+                      BenchCommand.self, DevicesCommand.self, RecordCommand.self, ContextCommand.self]
     )
 
     /// Parses, runs, and maps errors to the documented exit codes.

@@ -1,1 +1,0 @@
-// BoraIntent — context grammars, compiler to Whisper token automata, intent results.

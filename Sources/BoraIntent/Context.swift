@@ -1,0 +1,249 @@
+import BoraCore
+import Foundation
+import Yams
+
+/// A speech-to-intent context (Rhino-style YAML): intents with their expressions, slot types with
+/// their values, and macros. Built-in slot types are `BuiltinSlot.names` (`pv.*`).
+public struct Context: Sendable {
+    /// One expression of an intent, parsed, with where it was written.
+    public struct Expression: Sendable {
+        public let text: String
+        public let elements: [ExpressionElement]
+        public let line: Int
+        public let column: Int
+    }
+
+    public struct Intent: Sendable {
+        public let name: String
+        public let expressions: [Expression]
+    }
+
+    /// A user slot value: as written (the captured value) and its words.
+    public struct SlotValue: Sendable {
+        public let written: String
+        public let elements: [ExpressionElement]
+    }
+
+    /// The file name or label used in error messages.
+    public let name: String
+    /// Intents in file order (the first intent wins when two intents share a sentence).
+    public let intents: [Intent]
+    /// User slot types → values, in file order.
+    public let slots: [String: [SlotValue]]
+    /// Macro names in the file.
+    public let macroNames: [String]
+
+    public var expressionCount: Int { intents.reduce(0) { $0 + $1.expressions.count } }
+
+    /// Reads and parses a context file. Throws `.unreadable` when the file cannot be read.
+    public static func load(path: String) throws(ContextError) -> Context {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file; check the path")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ContextError(.unreadable, file: path, line: 0, column: 0, "the context file is not UTF-8 text; save it as UTF-8")
+        }
+        return try parse(yaml: text, name: path)
+    }
+
+    /// Parses context YAML (`context: {expressions, slots, macros}`), validating every expression.
+    /// `name` labels errors. Errors carry 1-based line and column.
+    public static func parse(yaml: String, name: String) throws(ContextError) -> Context {
+        var parser = ContextParser(file: name, yaml: yaml)
+        return try parser.parse()
+    }
+
+    /// The slot value list for a type (user or built-in) as (captured value, canonical words, all spoken forms).
+    func slotAlternatives(_ type: String) -> [(value: String, canonical: [ExpressionElement], forms: [[ExpressionElement]])] {
+        if let builtin = BuiltinSlot.named(type) {
+            return builtin.values.map { v in
+                (v.normalized, v.canonical.map { .word($0) }, v.forms.map { $0.map { .word($0) } })
+            }
+        }
+        return (slots[type] ?? []).map { ($0.written, $0.elements, [$0.elements]) }
+    }
+}
+
+private struct ScalarItem { let text: String; let line: Int; let column: Int }
+
+private struct ContextParser {
+    let file: String
+    let yaml: String
+    var rawMacros: [String: [ScalarItem]] = [:]
+    var resolvedMacros: [String: [[ExpressionElement]]] = [:]
+    var resolving: Set<String> = []
+    var slotTypes: Set<String> = []
+
+    init(file: String, yaml: String) { self.file = file; self.yaml = yaml }
+
+    func error(_ kind: ContextError.Kind, _ mark: Mark?, _ message: String) -> ContextError {
+        ContextError(kind, file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message)
+    }
+
+    mutating func parse() throws(ContextError) -> Context {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let e as YamlError {
+            throw yamlError(e)
+        } catch {
+            throw ContextError(.malformedYAML, file: file, line: 1, column: 1, "malformed YAML (\(error)); fix the syntax")
+        }
+        guard let root, let top = root.mapping else {
+            throw error(.structure, root?.mark, "a context file is a mapping with one key 'context'; see Models/contexts for examples")
+        }
+        guard let contextNode = top["context"], let context = contextNode.mapping else {
+            throw error(.structure, root.mark, "missing 'context:' mapping at the top; start the file with 'context:'")
+        }
+        for (key, _) in context where !["expressions", "slots", "macros"].contains(key.string ?? "") {
+            throw error(.structure, key.mark, "unknown section '\(key.string ?? "?")' in context; allowed: expressions, slots, macros")
+        }
+        var slots: [String: [Context.SlotValue]] = [:]
+        if let slotsNode = context["slots"] {
+            for (key, type, items) in try namedLists(slotsNode, section: "slots") {
+                if type.hasPrefix("pv.") { throw error(.structure, key.mark, "slot type '\(type)' uses the reserved prefix 'pv.'; rename it") }
+                var values: [Context.SlotValue] = []
+                for item in items {
+                    var p = try expressionParser(item)
+                    let elements: [ExpressionElement]
+                    do { elements = try p.parseExpression(endOffset: item.text.count) } catch { throw located(error, item) }
+                    guard elements.allSatisfy({ if case .word = $0 { true } else { false } }) else {
+                        throw ContextError(.syntax, file: file, line: item.line, column: item.column,
+                                           "slot value '\(item.text)' must be plain words (no brackets, slots or macros)")
+                    }
+                    values.append(Context.SlotValue(written: item.text.trimmingCharacters(in: .whitespaces), elements: Numbers.markNumbers(elements)))
+                }
+                slots[type] = values
+                slotTypes.insert(type)
+            }
+        }
+        var macroNames: [String] = []
+        if let macrosNode = context["macros"] {
+            for (_, name, items) in try namedLists(macrosNode, section: "macros") {
+                rawMacros[name] = items
+                macroNames.append(name)
+            }
+        }
+        guard let expressionsNode = context["expressions"] else {
+            throw error(.structure, contextNode.mark, "missing 'expressions:' under context; add intents with their expressions")
+        }
+        var intents: [Context.Intent] = []
+        for (_, intentName, items) in try namedLists(expressionsNode, section: "expressions") {
+            var expressions: [Context.Expression] = []
+            for item in items {
+                var p = try expressionParser(item)
+                var elements: [ExpressionElement]
+                do { elements = try p.parseExpression(endOffset: item.text.count) } catch { throw located(error, item) }
+                if elements.allSatisfy(\.isNullable) {
+                    throw ContextError(.onlyOptionals, file: file, line: item.line, column: item.column,
+                                       "expression '\(item.text)' can match nothing (only optional parts); make at least one part required")
+                }
+                elements = Numbers.markNumbers(elements)
+                expressions.append(Context.Expression(text: item.text, elements: elements, line: item.line, column: item.column))
+            }
+            intents.append(Context.Intent(name: intentName, expressions: expressions))
+        }
+        if intents.isEmpty { throw error(.structure, expressionsNode.mark, "no intents under 'expressions'; add at least one") }
+        return Context(name: file, intents: intents, slots: slots, macroNames: macroNames)
+    }
+
+    /// A mapping of name → non-empty list of strings, with each string's position.
+    func namedLists(_ node: Node, section: String) throws(ContextError) -> [(Node, String, [ScalarItem])] {
+        guard let mapping = node.mapping else {
+            throw error(.structure, node.mark, "'\(section)' must be a mapping of names to lists of strings")
+        }
+        var out: [(Node, String, [ScalarItem])] = []
+        for (key, value) in mapping {
+            guard let name = key.string, !name.isEmpty else { throw error(.structure, key.mark, "a name in '\(section)' must be a string") }
+            guard let sequence = value.sequence else {
+                throw error(.structure, value.mark ?? key.mark, "'\(name)' in '\(section)' must be a list of strings, e.g. - \"turn on the lights\"")
+            }
+            var items: [ScalarItem] = []
+            for element in sequence {
+                guard let scalar = element.scalar else {
+                    throw error(.structure, element.mark, "each entry of '\(name)' must be a string")
+                }
+                let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
+                items.append(ScalarItem(text: scalar.string, line: scalar.mark?.line ?? 1, column: (scalar.mark?.column ?? 1) + (quoted ? 1 : 0)))
+            }
+            if items.isEmpty { throw error(.emptyExpression, key.mark, "'\(name)' in '\(section)' has no entries; add at least one") }
+            out.append((key, name, items))
+        }
+        return out
+    }
+
+    func located(_ problem: ExpressionProblem, _ item: ScalarItem) -> ContextError {
+        if let absolute = problem.located { return absolute }
+        return ContextError(problem.kind, file: file, line: item.line, column: item.column + problem.offset,
+                            "\(problem.message) (in '\(item.text)')")
+    }
+
+    func expressionParser(_ item: ScalarItem) throws(ContextError) -> ExpressionParser {
+        let box = MacroResolver(parser: self)
+        do {
+            return try ExpressionParser(item.text, slotTypeExists: { type in
+                BuiltinSlot.names.contains(type) || box.parser.slotTypes.contains(type)
+            }, resolveMacro: { name, offset throws(ExpressionProblem) in try box.resolve(name, offset: offset) })
+        } catch {
+            throw located(error, item)
+        }
+    }
+
+    /// Maps Yams errors (with their marks) to `.malformedYAML` / duplicate names.
+    func yamlError(_ e: YamlError) -> ContextError {
+        switch e {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return ContextError(.malformedYAML, file: file, line: mark.line, column: mark.column, "malformed YAML: \(problem); fix the syntax here")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let name = duplicates.first ?? "?"
+            // Yams reports the first occurrence; point at the second, which is the one to rename.
+            var line = context.mark.line, column = context.mark.column
+            let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            for (i, text) in lines.enumerated() where i + 1 > context.mark.line {
+                let trimmed = text.drop { $0 == " " }
+                if trimmed.hasPrefix("\(name):") || trimmed.hasPrefix("\"\(name)\":") || trimmed.hasPrefix("'\(name)':") {
+                    line = i + 1; column = text.count - trimmed.count + 1; break
+                }
+            }
+            return ContextError(.duplicateName(name), file: file, line: line, column: column,
+                                "'\(name)' is defined twice in the same mapping; intent, slot and macro names must be unique, rename or merge them")
+        default:
+            return ContextError(.malformedYAML, file: file, line: 1, column: 1, "malformed YAML (\(e)); fix the syntax")
+        }
+    }
+}
+
+/// Resolves `@macro` references lazily (macros may use other macros; cycles are errors).
+private final class MacroResolver {
+    var parser: ContextParser
+    init(parser: ContextParser) { self.parser = parser }
+
+    func resolve(_ name: String, offset: Int) throws(ExpressionProblem) -> [[ExpressionElement]] {
+        if let done = parser.resolvedMacros[name] { return done }
+        guard let items = parser.rawMacros[name] else {
+            let known = parser.rawMacros.keys.sorted().joined(separator: ", ")
+            throw ExpressionProblem(kind: .unknownMacro(name), offset: offset,
+                                    message: "unknown macro '@\(name)'; define it under context.macros" + (known.isEmpty ? "" : " (defined: \(known))"))
+        }
+        if parser.resolving.contains(name) {
+            throw ExpressionProblem(kind: .macroCycle(name), offset: offset, message: "macro '@\(name)' uses itself; remove the cycle")
+        }
+        parser.resolving.insert(name)
+        defer { parser.resolving.remove(name) }
+        var alternatives: [[ExpressionElement]] = []
+        for item in items {
+            do {
+                var p = try ExpressionParser(item.text, slotTypeExists: { [parser] type in
+                    BuiltinSlot.names.contains(type) || parser.slotTypes.contains(type)
+                }, resolveMacro: { n, o throws(ExpressionProblem) in try self.resolve(n, offset: o) })
+                alternatives.append(try p.parseExpression(endOffset: item.text.count))
+            } catch let problem {
+                throw problem.located != nil ? problem
+                    : ExpressionProblem(kind: problem.kind, offset: offset, message: problem.message,
+                                        located: parser.located(problem, item))
+            }
+        }
+        parser.resolvedMacros[name] = alternatives
+        return alternatives
+    }
+}
