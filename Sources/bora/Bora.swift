@@ -16,7 +16,7 @@ struct Bora: ParsableCommand {
         Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 bad input file.
         """,
         version: BoraVersion.string,
-        subcommands: [RunCommand.self, TranscribeCommand.self, VADCommand.self, ModelsCommand.self, InspectCommand.self,
+        subcommands: [RunCommand.self, TranscribeCommand.self, IntentCommand.self, VADCommand.self, ModelsCommand.self, InspectCommand.self,
                       BenchCommand.self, DevicesCommand.self, RecordCommand.self, ContextCommand.self]
     )
 
