@@ -342,24 +342,14 @@ public final class WhisperSession: @unchecked Sendable {
                                headDim: headDim, queryChunk: queryChunk, scores: scores,
                                scoreStride: max(queryChunk, maxBeam) * maxPositions,
                                scale: 1 / Float(headDim).squareRoot())
+        // Small problems (a decoder step) run on this thread: waking the pool costs more than the work.
+        let small = queryCount * keyCount * heads < 1 << 15
         withUnsafeMutablePointer(to: &job) { ptr in
-            matmul.pool.run({ ctx, index, threads in
-                let job = ctx!.assumingMemoryBound(to: AttentionJob.self).pointee
-                let chunks = (job.queryCount + job.queryChunk - 1) / job.queryChunk
-                let s = job.scores + index * job.scoreStride
-                var task = index
-                while task < chunks * job.heads {
-                    let h = task % job.heads, c = task / job.heads
-                    let q0 = c * job.queryChunk, n = min(job.queryChunk, job.queryCount - q0)
-                    let hd = job.headDim, dim = job.dim, kc = job.keyCount
-                    job.kernels.sgemm(m: n, n: kc, k: hd, a: job.queries + q0 * dim + h * hd, lda: dim,
-                                      b: job.keysT + h * hd * kc, ldb: kc, c: s, ldc: kc)
-                    for i in 0..<n { bora_softmax_f32(s + i * kc, kc, job.scale) }
-                    job.kernels.sgemm(m: n, n: hd, k: kc, a: s, lda: kc, b: job.values + h * hd, ldb: dim,
-                                      c: job.output + q0 * dim + h * hd, ldc: dim)
-                    task += threads
-                }
-            }, context: ptr)
+            if small {
+                attentionBody(UnsafeMutableRawPointer(ptr), 0, 1)
+            } else {
+                matmul.pool.run(attentionBody, context: ptr)
+            }
         }
     }
 }
@@ -368,6 +358,25 @@ public final class WhisperSession: @unchecked Sendable {
 protocol FeedForward { var up: Linear { get }; var down: Linear { get } }
 extension EncoderLayer: FeedForward {}
 extension DecoderLayer: FeedForward {}
+
+/// Pool body of `attention`: worker `index` of `threads` takes every threads-th (head, chunk) task.
+private let attentionBody: ParallelBody = { ctx, index, threads in
+    let job = ctx!.assumingMemoryBound(to: AttentionJob.self).pointee
+    let chunks = (job.queryCount + job.queryChunk - 1) / job.queryChunk
+    let s = job.scores + index * job.scoreStride
+    var task = index
+    while task < chunks * job.heads {
+        let h = task % job.heads, c = task / job.heads
+        let q0 = c * job.queryChunk, n = min(job.queryChunk, job.queryCount - q0)
+        let hd = job.headDim, dim = job.dim, kc = job.keyCount
+        job.kernels.sgemm(m: n, n: kc, k: hd, a: job.queries + q0 * dim + h * hd, lda: dim,
+                          b: job.keysT + h * hd * kc, ldb: kc, c: s, ldc: kc)
+        for i in 0..<n { bora_softmax_f32(s + i * kc, kc, job.scale) }
+        job.kernels.sgemm(m: n, n: hd, k: kc, a: s, lda: kc, b: job.values + h * hd, ldb: dim,
+                          c: job.output + q0 * dim + h * hd, ldc: dim)
+        task += threads
+    }
+}
 
 private struct AttentionJob {
     let kernels: KernelSet
