@@ -21,8 +21,10 @@ public struct IntentResult: Sendable, Equatable {
 /// Speech-to-intent: a Whisper session constrained by one compiled context. The decoder searches
 /// only the context's token paths (beam search over the automaton), scores the best path against
 /// the unconstrained transcript, and accepts it when the confidence reaches `threshold`, which
-/// `sensitivity` sets: threshold = 1 − sensitivity (0.5 by default; higher sensitivity → fewer
-/// misses, more false accepts). Not thread-safe (one per session).
+/// `sensitivity` sets: threshold = 0.4 × (1 − sensitivity), 0.2 at the default 0.5 (higher
+/// sensitivity → fewer misses, more false accepts). The mapping is calibrated on tools/eval-intent's
+/// corpus: out-of-context speech scores a median 0.015 (90th percentile 0.07), correct readings a
+/// median 0.98. Not thread-safe (one per session).
 public final class IntentRecognizer: @unchecked Sendable {
     public let session: WhisperSession
     public let context: CompiledContext
@@ -31,13 +33,13 @@ public final class IntentRecognizer: @unchecked Sendable {
     public var options = TranscribeOptions()
 
     /// Preconditions: 1 ≤ beam ≤ session.maxBeam, 0 ≤ sensitivity ≤ 1.
-    public init(session: WhisperSession, context: CompiledContext, sensitivity: Float = 0.5, beam: Int = 3) {
+    public init(session: WhisperSession, context: CompiledContext, sensitivity: Float = 0.5, beam: Int = 5) {
         precondition(beam >= 1 && beam <= session.maxBeam && sensitivity >= 0 && sensitivity <= 1)
         self.session = session; self.context = context; self.sensitivity = sensitivity; self.beam = beam
     }
 
     /// Confidence a reading needs to count as understood.
-    public var threshold: Float { 1 - sensitivity }
+    public var threshold: Float { 0.4 * (1 - sensitivity) }
 
     /// Recognizes one utterance (16 kHz mono, ≤ 30 s). Throws `SpeechError` for unusable audio.
     public func recognize(_ samples: UnsafeBufferPointer<Float>) throws(SpeechError) -> IntentResult {

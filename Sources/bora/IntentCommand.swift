@@ -12,7 +12,7 @@ struct IntentCommand: ParsableCommand {
         abstract: "Recognize spoken commands against a context grammar (speech-to-intent).",
         discussion: """
         The Whisper decoder searches only the sentences the context allows and scores the best one \
-        against what it would transcribe freely; a reading whose confidence reaches 1 − --sensitivity \
+        against what it would transcribe freely; a reading whose confidence reaches 0.4 × (1 − --sensitivity) \
         is "understood", anything else is "not understood" — nothing is guessed. Prints one line per \
         file ("FILE: intent {slots} (confidence)" or "not understood"), or with --json one object per \
         file: {"file","understood","intent","slots","confidence","transcript","latency_ms"}; latency \
@@ -22,7 +22,7 @@ struct IntentCommand: ParsableCommand {
     @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
     @Option(help: "Whisper GGUF path or catalog name.") var model = "whisper-tiny.en"
     @Option(help: "0…1: higher accepts more (fewer misses, more false accepts).") var sensitivity: Float = 0.5
-    @Option(help: "Beam width of the grammar search.") var beam = 3
+    @Option(help: "Beam width of the grammar search.") var beam = 5
     @Option(help: "Sample rate of raw s16le mono input.") var rawRate: Int?
     @Option(name: .short, help: "Threads (default: all cores).") var t: Int?
     @Flag(help: "Print one JSON object per file.") var json = false
