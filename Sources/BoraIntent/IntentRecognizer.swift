@@ -33,7 +33,7 @@ public final class IntentRecognizer: @unchecked Sendable {
     public var options = TranscribeOptions()
 
     /// Preconditions: 1 ≤ beam ≤ session.maxBeam, 0 ≤ sensitivity ≤ 1.
-    public init(session: WhisperSession, context: CompiledContext, sensitivity: Float = 0.5, beam: Int = 5) {
+    public init(session: WhisperSession, context: CompiledContext, sensitivity: Float = 0.5, beam: Int = 3) {
         precondition(beam >= 1 && beam <= session.maxBeam && sensitivity >= 0 && sensitivity <= 1)
         self.session = session; self.context = context; self.sensitivity = sensitivity; self.beam = beam
     }

@@ -22,7 +22,7 @@ struct IntentCommand: ParsableCommand {
     @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
     @Option(help: "Whisper GGUF path or catalog name.") var model = "whisper-tiny.en"
     @Option(help: "0…1: higher accepts more (fewer misses, more false accepts).") var sensitivity: Float = 0.5
-    @Option(help: "Beam width of the grammar search.") var beam = 5
+    @Option(help: "Beam width of the grammar search.") var beam = 3
     @Option(help: "Sample rate of raw s16le mono input.") var rawRate: Int?
     @Option(name: .short, help: "Threads (default: all cores).") var t: Int?
     @Flag(help: "Print one JSON object per file.") var json = false
