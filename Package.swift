@@ -38,12 +38,15 @@ let package = Package(
         .target(name: "BoraAudio", dependencies: ["BoraCore", "BoraGGUF", "COpus", "CALSA"]),
         .target(name: "BoraSpeech", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraAudio"]),
         // Context grammars (Rhino-style YAML) → word graph → Whisper token automaton; intent results.
+        // Voice-to-action: actions file, policy, dispatch (argv exec / JSON / socket), audit trail, listen loop.
+        .target(name: "BoraAction", dependencies: ["BoraCore", "BoraAudio", "BoraSpeech", "BoraIntent",
+                                                   .product(name: "Yams", package: "Yams")]),
         .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraSpeech",
                                                    .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "bora",
             dependencies: [
-                "BoraCore", "BoraGGUF", "BoraModels", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "BoraIntent", "CBoraAllocCount",
+                "BoraCore", "BoraGGUF", "BoraModels", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "BoraIntent", "BoraAction", "CBoraAllocCount",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -54,6 +57,7 @@ let package = Package(
         .testTarget(name: "BoraTextTests", dependencies: ["BoraText", "BoraGGUF"]),
         .testTarget(name: "BoraAudioTests", dependencies: ["BoraAudio", "BoraCore", "BoraGGUF", "CBoraAllocCount"]),
         .testTarget(name: "BoraSpeechTests", dependencies: ["BoraSpeech", "BoraAudio", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
+        .testTarget(name: "BoraActionTests", dependencies: ["BoraAction", "BoraIntent", "BoraSpeech", "BoraAudio", "BoraCore", "CBoraAllocCount"]),
         .testTarget(name: "BoraIntentTests", dependencies: ["BoraIntent", "BoraSpeech", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
         .testTarget(name: "BoraLMTests", dependencies: ["BoraLM", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
     ]

@@ -1,0 +1,1 @@
+// BoraAction — actions file, policy, dispatch, audit trail, the listen loop.
