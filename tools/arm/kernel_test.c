@@ -461,6 +461,73 @@ static void bench(void) {
     }
 }
 
+// ---------------------------------------------------------------- F32 sgemm and math kernels
+// sgemm of every set vs a double-precision product (shapes with row/column tails and the
+// attention shapes); GELU/erf/exp/softmax/layer norm/logsumexp vs libm in double.
+static int check_sgemm_and_math(void) {
+    int fail = 0;
+    static const size_t shapes[][3] = {{1, 1, 1}, {3, 17, 5}, {4, 16, 64}, {5, 33, 7}, {64, 100, 64}, {7, 64, 150}, {1, 1500, 64}};
+    for (int s = 0; s < g_nsets; ++s) {
+        double worst = 0;
+        for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; ++k) {
+            const size_t M = shapes[k][0], N = shapes[k][1], K = shapes[k][2];
+            const size_t lda = K + 3, ldb = N + 5, ldc = N + 2;
+            float *A = xmalloc(M * lda * 4), *B = xmalloc(K * ldb * 4), *C = xmalloc(M * ldc * 4);
+            fill_floats(A, M * lda); fill_floats(B, K * ldb);
+            for (size_t i = 0; i < M * ldc; ++i) C[i] = 12345.0f;
+            g_sets[s].sgemm(M, N, K, A, lda, B, ldb, C, ldc);
+            for (size_t m = 0; m < M; ++m)
+                for (size_t n = 0; n < ldc; ++n) {
+                    if (n >= N) { if (C[m * ldc + n] != 12345.0f) worst = 1e9; continue; }  // wrote outside C
+                    double ref = 0, mag = 0;
+                    for (size_t q = 0; q < K; ++q) { ref += (double)A[m * lda + q] * B[q * ldb + n]; mag += fabs((double)A[m * lda + q] * B[q * ldb + n]); }
+                    const double err = fabs(C[m * ldc + n] - ref) / (mag + 1e-30);
+                    if (err > worst) worst = err;
+                }
+            free(A); free(B); free(C);
+        }
+        const int ok = worst < 1e-5;
+        fail += !ok;
+        printf("%-10s %-5s %-15s %s (7 shapes, max rel err %.2e)\n", g_sets[s].name, "f32", "sgemm", ok ? "ok" : "FAIL", worst);
+    }
+    double e_erf = 0, e_exp = 0, e_gelu = 0;
+    for (int i = -60000; i <= 60000; ++i) {
+        const float x = (float)i / 10000.0f;
+        e_erf = fmax(e_erf, fabs(bora_erf_f32(x) - erf((double)x)));
+        const double ex = exp((double)x * 10);
+        e_exp = fmax(e_exp, fabs(bora_exp_f32(x * 10) - ex) / ex);
+        float g = x;
+        bora_gelu_f32(&g, 1);
+        e_gelu = fmax(e_gelu, fabs(g - 0.5 * x * (1 + erf(x / sqrt(2.0)))));
+    }
+    float v[301], w[301], b[301], out[301];
+    fill_floats(v, 301); fill_floats(w, 301); fill_floats(b, 301);
+    double lse = 0, m = -1e30;
+    for (int i = 0; i < 301; ++i) m = fmax(m, v[i]);
+    for (int i = 0; i < 301; ++i) lse += exp(v[i] - m);
+    lse = m + log(lse);
+    const double e_lse = fabs(bora_logsumexp_f32(v, 301) - lse);
+    double mean = 0, var = 0;
+    for (int i = 0; i < 301; ++i) mean += v[i];
+    mean /= 301;
+    for (int i = 0; i < 301; ++i) var += (v[i] - mean) * (v[i] - mean);
+    var /= 301;
+    bora_layer_norm_f32(out, v, w, b, 301, 1e-5f);
+    double e_ln = 0;
+    for (int i = 0; i < 301; ++i) e_ln = fmax(e_ln, fabs(out[i] - ((v[i] - mean) / sqrt(var + 1e-5) * w[i] + b[i])));
+    float sm[301];
+    memcpy(sm, v, sizeof sm);
+    bora_softmax_f32(sm, 301, 0.5f);
+    double e_sm = 0, z = 0;
+    for (int i = 0; i < 301; ++i) z += exp(0.5 * (v[i] - m));
+    for (int i = 0; i < 301; ++i) e_sm = fmax(e_sm, fabs(sm[i] - exp(0.5 * (v[i] - m)) / z));
+    const int ok = e_erf < 5e-7 && e_exp < 5e-6 && e_gelu < 5e-6 && e_lse < 1e-5 && e_ln < 2e-5 && e_sm < 1e-6;
+    fail += !ok;
+    printf("%-10s %-5s %-15s %s (erf %.1e, exp rel %.1e, gelu %.1e, logsumexp %.1e, layer norm %.1e, softmax %.1e)\n",
+           "-", "f32", "math", ok ? "ok" : "FAIL", e_erf, e_exp, e_gelu, e_lse, e_ln, e_sm);
+    return fail;
+}
+
 // ---------------------------------------------------------------- main
 
 int main(int argc, char **argv) {
@@ -506,6 +573,7 @@ int main(int argc, char **argv) {
     if (do_bench) { bench(); return 0; }
 
     fail += check_f16();
+    fail += check_sgemm_and_math();
     for (int ti = 0; ti < N_WTYPES; ++ti) check_weight_type(&k_weight_types[ti]);
     const int atypes[] = {BORA_TYPE_Q8_0, BORA_TYPE_Q8_1, BORA_TYPE_Q8_K};
     for (int k = 0; k < 3; ++k) check_quantize(atypes[k]);

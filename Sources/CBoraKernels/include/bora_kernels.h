@@ -107,9 +107,9 @@ float bora_f16_to_f32(bora_f16 h);
 bora_f16 bora_f32_to_f16(float f);
 
 /// Elementwise math for transformer blocks (kernels_math.c), vectorized for the baseline ISA.
-/// bora_gelu_f32: x[i] = 0.5 x (1 + erf(x / sqrt 2)) in place (exact-erf GELU, |err| < 1e-6).
+/// bora_gelu_f32: x[i] = 0.5 x (1 + erf(x / sqrt 2)) in place (exact-erf GELU, |err| < 5e-6 for |x| ≤ 6).
 void bora_gelu_f32(float *x, size_t n);
-/// erf and exp approximations the kernels use (exposed for tests): |erf err| < 5e-7, exp ~2 ulp.
+/// erf and exp approximations the kernels use (exposed for tests): |erf err| < 5e-7, exp relative err < 5e-6.
 float bora_erf_f32(float x);
 float bora_exp_f32(float x);
 /// x = softmax(scale * x) in place over n > 0 elements (max-subtracted, sums to 1).
