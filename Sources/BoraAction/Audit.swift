@@ -127,7 +127,7 @@ public struct AuditRecord: Sendable, Equatable {
         func r(_ x: Double) -> Double { (x * 10).rounded() / 10 }
         var o: [String: Any] = [
             "time": time, "id": id, "transcript": transcript, "understood": understood, "intent": intent,
-            "slots": slots, "confidence": Double((confidence * 1000).rounded() / 1000), "decision": decision,
+            "slots": slots, "confidence": (Double(confidence) * 1000).rounded() / 1000, "decision": decision,
             "reason": reason, "start_ms": r(startMs), "audio_ms": r(audioMs), "recognize_ms": r(recognizeMs),
             "latency_ms": r(latencyMs), "timed_out": timedOut,
         ]
