@@ -1,0 +1,289 @@
+// BoraAction — actions file, policy, dispatch, audit trail, the listen loop.
+import BoraCore
+import BoraIntent
+import Foundation
+import Yams
+
+/// An actions file that cannot be used, with where (file, 1-based line and column) and what to do.
+/// `description` is one line: `FILE:LINE:COLUMN: problem; what to do`.
+public struct ActionsError: BoraInputError, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case unreadable
+        case malformedYAML
+        /// Valid YAML that is not shaped like an actions file (missing, unknown or wrongly typed key).
+        case structure
+        /// An entry names an intent the context does not define.
+        case unknownIntent(String)
+        /// A `when` condition or an `{slot}` substitution names a slot the intent never fills.
+        case unknownSlot(String)
+        /// A key that is recognised but not implemented by this build (`confirm: true`).
+        case unsupported(String)
+    }
+
+    public let kind: Kind
+    public let file: String
+    public let line: Int
+    public let column: Int
+    public let message: String
+
+    public init(_ kind: Kind, file: String, line: Int, column: Int, _ message: String) {
+        self.kind = kind; self.file = file; self.line = line; self.column = column; self.message = message
+    }
+
+    public var description: String { "\(file):\(line):\(column): \(message)" }
+}
+
+/// What an entry does when it matches.
+public enum ActionTarget: Sendable, Equatable {
+    /// Run a program: argv[0] is looked up in PATH when it has no `/`; `{slot}` elements are
+    /// replaced by the slot value as one whole argv element (never through a shell).
+    case exec([String])
+    /// Print one JSON line on stdout.
+    case emitJSON
+    /// Send one JSON line to a Unix socket (datagram, or stream when the socket is a stream socket).
+    case socket(String)
+    /// Do nothing but record the decision (an entry with no target: an explicit "ignore").
+    case none
+}
+
+/// One entry of an actions file. Defaults: no conditions, min_confidence 0, no cooldown,
+/// timeout 10 s, confirm false.
+public struct ActionEntry: Sendable, Equatable {
+    public var intent: String
+    /// Slot conditions: the recognized slot must equal the value exactly.
+    public var when: [String: String]
+    public var target: ActionTarget
+    public var minConfidence: Float
+    public var confirm: Bool
+    public var confirmTimeoutSeconds: Double
+    public var cooldownSeconds: Double
+    public var timeoutSeconds: Double
+    /// 1-based line and column of the entry in its file (for messages and the audit trail).
+    public var line: Int, column: Int
+
+    public init(intent: String, when: [String: String] = [:], target: ActionTarget, minConfidence: Float = 0,
+                confirm: Bool = false, confirmTimeoutSeconds: Double = 8, cooldownSeconds: Double = 0,
+                timeoutSeconds: Double = 10, line: Int = 0, column: Int = 0) {
+        self.intent = intent; self.when = when; self.target = target; self.minConfidence = minConfidence
+        self.confirm = confirm; self.confirmTimeoutSeconds = confirmTimeoutSeconds
+        self.cooldownSeconds = cooldownSeconds; self.timeoutSeconds = timeoutSeconds
+        self.line = line; self.column = column
+    }
+
+    /// A short human name: `intent@line`.
+    public var name: String { "\(intent)@\(line)" }
+
+    /// Slot names this entry reads: `when` keys and `{slot}` argv elements.
+    public var referencedSlots: [String] {
+        var names = Array(when.keys)
+        if case let .exec(argv) = target { names += argv.compactMap(ActionEntry.placeholder) }
+        return names
+    }
+
+    /// `{name}` → `name` when the whole element is a placeholder, else nil.
+    static func placeholder(_ element: String) -> String? {
+        guard element.count > 2, element.hasPrefix("{"), element.hasSuffix("}") else { return nil }
+        let inner = element.dropFirst().dropLast()
+        guard !inner.contains("{"), !inner.contains("}") else { return nil }
+        return String(inner)
+    }
+}
+
+/// A parsed actions file (see Models/actions/ for examples):
+/// ```yaml
+/// actions:
+///   - intent: lights
+///     when: {state: "on"}
+///     exec: ["/usr/local/bin/lights", "--car", "{car}", "on"]
+///     min_confidence: 0.7
+///     cooldown_s: 0
+///     timeout_s: 10
+///   - intent: announce
+///     emit: json
+///   - intent: status
+///     socket: /run/bora/events.sock
+/// dry_run: false
+/// ```
+/// The first entry whose intent and conditions match wins.
+public struct ActionsFile: Sendable, Equatable {
+    public var entries: [ActionEntry]
+    /// Decide and audit, but run nothing.
+    public var dryRun: Bool
+    public var file: String
+
+    public init(entries: [ActionEntry], dryRun: Bool = false, file: String = "<actions>") {
+        self.entries = entries; self.dryRun = dryRun; self.file = file
+    }
+
+    /// Reads and parses `path`. Throws `ActionsError` with the line and column of the problem.
+    public static func load(path: String) throws(ActionsError) -> ActionsFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ActionsError(.unreadable, file: path, line: 1, column: 1, "cannot read the actions file; check the path and permissions")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ActionsError(.unreadable, file: path, line: 1, column: 1, "the actions file is not UTF-8; save it as UTF-8")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses actions YAML text; `file` names it in errors.
+    public static func parse(yaml: String, file: String = "<actions>") throws(ActionsError) -> ActionsFile {
+        func failKind(_ kind: ActionsError.Kind, _ mark: Mark?, _ message: String) -> ActionsError {
+            ActionsError(kind, file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message)
+        }
+        func fail(_ mark: Mark?, _ message: String) -> ActionsError { failKind(.structure, mark, message) }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let e as YamlError {
+            var line = 1, column = 1
+            let text = "\(e)"
+            // Yams reports "line L column C" or "L:C" inside its message; take the first pair.
+            if let m = text.firstMatch(of: /(\d+):(\d+)/) { line = Int(m.1) ?? 1; column = Int(m.2) ?? 1 }
+            throw ActionsError(.malformedYAML, file: file, line: line, column: column,
+                               "malformed YAML (\(text.split(separator: "\n").first ?? "")); fix the syntax")
+        } catch {
+            throw ActionsError(.malformedYAML, file: file, line: 1, column: 1, "malformed YAML (\(error)); fix the syntax")
+        }
+        guard let root, let top = root.mapping else {
+            throw fail(root?.mark, "an actions file is a mapping with the key 'actions' (and optional 'dry_run'); see Models/actions")
+        }
+        var dryRun = false
+        var entries: [ActionEntry] = []
+        var sawActions = false
+        for (key, value) in top {
+            switch key.string {
+            case "dry_run":
+                guard let b = value.bool else { throw fail(value.mark, "'dry_run' must be true or false") }
+                dryRun = b
+            case "actions":
+                sawActions = true
+                guard let list = value.sequence else { throw fail(value.mark, "'actions' must be a list of entries, each starting with '- intent:'") }
+                for item in list { entries.append(try parseEntry(item, fail: failKind)) }
+            default:
+                throw fail(key.mark, "unknown top-level key '\(key.string ?? "?")'; allowed: actions, dry_run")
+            }
+        }
+        guard sawActions else { throw fail(root.mark, "missing 'actions:' list at the top; add at least one entry") }
+        return ActionsFile(entries: entries, dryRun: dryRun, file: file)
+    }
+
+    private static func parseEntry(_ node: Node, fail: (ActionsError.Kind, Mark?, String) -> ActionsError) throws(ActionsError) -> ActionEntry {
+        guard let map = node.mapping else { throw fail(.structure, node.mark, "each action is a mapping starting with 'intent:'") }
+        let mark = node.mark
+        var intent: String?
+        var when: [String: String] = [:]
+        var targets: [ActionTarget] = []
+        var entry = ActionEntry(intent: "", target: .none, line: mark?.line ?? 0, column: mark?.column ?? 0)
+        func number(_ v: Node, _ key: String, min: Double, max: Double) throws(ActionsError) -> Double {
+            guard let x = v.float ?? v.int.map(Double.init), x >= min, x <= max else {
+                throw fail(.structure, v.mark, "'\(key)' must be a number from \(min) to \(max)")
+            }
+            return x
+        }
+        for (key, value) in map {
+            let k = key.string ?? "?"
+            switch k {
+            case "intent":
+                guard let s = value.string, !s.isEmpty, value.scalar != nil else { throw fail(.structure, value.mark, "'intent' must be an intent name") }
+                intent = s
+            case "when":
+                guard let m = value.mapping else { throw fail(.structure, value.mark, "'when' must be a mapping of slot names to values, e.g. {state: \"on\"}") }
+                for (sk, sv) in m {
+                    guard let name = sk.string, let v = sv.scalar?.string else {
+                        throw fail(.structure, sv.mark, "each 'when' condition is slot: value (a scalar); quote values like \"on\"")
+                    }
+                    when[name] = v
+                }
+            case "exec":
+                guard let seq = value.sequence, !seq.isEmpty else {
+                    throw fail(.structure, value.mark, "'exec' must be a non-empty list: [program, arg, \"{slot}\", …] (no shell is used)")
+                }
+                var argv: [String] = []
+                for a in seq {
+                    guard let s = a.scalar?.string else { throw fail(.structure, a.mark, "each 'exec' element must be a string") }
+                    if s.contains("{"), ActionEntry.placeholder(s) == nil, s.contains("}") {
+                        throw fail(.structure, a.mark, "slot substitutions must be whole argv elements like \"{car}\", not part of '\(s)'; split the element")
+                    }
+                    argv.append(s)
+                }
+                if ActionEntry.placeholder(argv[0]) != nil {
+                    throw fail(.structure, seq[0].mark, "the program (first 'exec' element) cannot be a slot value; name the program")
+                }
+                targets.append(.exec(argv))
+            case "emit":
+                guard value.string == "json" else { throw fail(.structure, value.mark, "'emit' supports only 'json'") }
+                targets.append(.emitJSON)
+            case "socket":
+                guard let s = value.string, s.hasPrefix("/") else { throw fail(.structure, value.mark, "'socket' must be an absolute path to a Unix socket") }
+                guard s.utf8.count < 108 else { throw fail(.structure, value.mark, "'socket' path is longer than 107 bytes; use a shorter path") }
+                targets.append(.socket(s))
+            case "min_confidence": entry.minConfidence = Float(try number(value, k, min: 0, max: 1))
+            case "confirm":
+                guard let b = value.bool else { throw fail(.structure, value.mark, "'confirm' must be true or false") }
+                if b {
+                    throw fail(.unsupported("confirm"), value.mark,
+                               "'confirm: true' is not implemented in this build (spoken confirmation); remove it or set it to false")
+                }
+                entry.confirm = b
+            case "confirm_timeout_s": entry.confirmTimeoutSeconds = try number(value, k, min: 0, max: 3600)
+            case "cooldown_s": entry.cooldownSeconds = try number(value, k, min: 0, max: 86_400)
+            case "timeout_s": entry.timeoutSeconds = try number(value, k, min: 0.001, max: 86_400)
+            default:
+                throw fail(.structure, key.mark,
+                           "unknown key '\(k)' in action; allowed: intent, when, exec, emit, socket, min_confidence, confirm, confirm_timeout_s, cooldown_s, timeout_s")
+            }
+        }
+        guard let intent else { throw fail(.structure, mark, "action without 'intent:'; name the intent it handles") }
+        guard targets.count <= 1 else { throw fail(.structure, mark, "an action has at most one of exec, emit, socket; split it into two entries") }
+        entry.intent = intent
+        entry.when = when
+        entry.target = targets.first ?? .none
+        return entry
+    }
+
+    /// Checks every entry against a context: unknown intents and slot names the intent never
+    /// fills are errors. Returns all problems (empty when the file is valid).
+    public func problems(against context: Context) -> [ActionsError] {
+        var slotsByIntent: [String: Set<String>] = [:]
+        for intent in context.intents {
+            var names = Set<String>()
+            for e in intent.expressions { collectSlots(e.elements, into: &names) }
+            slotsByIntent[intent.name] = names
+        }
+        var out: [ActionsError] = []
+        for entry in entries {
+            guard let slots = slotsByIntent[entry.intent] else {
+                let known = context.intents.map(\.name).joined(separator: ", ")
+                out.append(ActionsError(.unknownIntent(entry.intent), file: file, line: entry.line, column: entry.column,
+                                        "unknown intent '\(entry.intent)' (context '\(context.name)' has: \(known))"))
+                continue
+            }
+            for name in entry.referencedSlots.sorted() where !slots.contains(name) {
+                out.append(ActionsError(.unknownSlot(name), file: file, line: entry.line, column: entry.column,
+                                        "intent '\(entry.intent)' has no slot '\(name)' (it has: \(slots.sorted().joined(separator: ", ")))"))
+            }
+        }
+        return out
+    }
+
+    /// Throws the first problem of `problems(against:)`.
+    public func validate(against context: Context) throws(ActionsError) {
+        if let first = problems(against: context).first { throw first }
+    }
+
+    /// The first entry whose intent matches and whose `when` conditions all hold, or nil.
+    public func firstMatch(intent: String, slots: [String: String]) -> ActionEntry? {
+        entries.first { $0.intent == intent && $0.when.allSatisfy { slots[$0.key] == $0.value } }
+    }
+}
+
+private func collectSlots(_ elements: [ExpressionElement], into names: inout Set<String>) {
+    for e in elements {
+        switch e {
+        case let .slot(_, name): names.insert(name)
+        case let .choice(alts), let .optional(alts): for a in alts { collectSlots(a, into: &names) }
+        default: break
+        }
+    }
+}

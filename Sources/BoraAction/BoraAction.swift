@@ -1,1 +1,0 @@
-// BoraAction — actions file, policy, dispatch, audit trail, the listen loop.

@@ -1,0 +1,53 @@
+import ArgumentParser
+import BoraAction
+import BoraIntent
+import Foundation
+
+/// `bora actions check FILE --context CTX`: validates an actions file against a context.
+struct ActionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "actions",
+        abstract: "Work with actions files (the policy of `bora listen`).",
+        subcommands: [Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "Validate an actions file against a context: syntax, keys, intents and slot names.",
+            discussion: """
+            Prints one line per action ("intent@line → exec …") and "ok", or every problem as \
+            FILE:LINE:COLUMN: message and exits 3. Unknown intents and slot names an intent never fills \
+            (in `when` or as "{slot}" exec arguments) are errors. `confirm: true` is not implemented yet \
+            and is rejected.
+            """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Context file the actions refer to.") var context: String
+        @Argument(help: "Actions file (YAML).") var file: String
+
+        func run() throws {
+            _ = global.bootstrapLogging()
+            let ctx = try Context.load(path: context)
+            let actions = try ActionsFile.load(path: file)
+            let problems = actions.problems(against: ctx)
+            if !problems.isEmpty {
+                for p in problems { FileHandle.standardError.write(Data("bora: \(p.description)\n".utf8)) }
+                throw ExitCode(3)
+            }
+            for e in actions.entries {
+                let cond = e.when.isEmpty ? "" : " when " + e.when.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                let target: String
+                switch e.target {
+                case let .exec(argv): target = "exec " + argv.joined(separator: " ")
+                case .emitJSON: target = "emit json"
+                case let .socket(p): target = "socket \(p)"
+                case .none: target = "nothing"
+                }
+                var policy: [String] = []
+                if e.minConfidence > 0 { policy.append("min_confidence \(e.minConfidence)") }
+                if e.cooldownSeconds > 0 { policy.append("cooldown \(e.cooldownSeconds) s") }
+                print("\(e.name)\(cond) → \(target)\(policy.isEmpty ? "" : " (" + policy.joined(separator: ", ") + ")")")
+            }
+            print("ok: \(actions.entries.count) action\(actions.entries.count == 1 ? "" : "s")\(actions.dryRun ? " (dry run)" : "")")
+        }
+    }
+}

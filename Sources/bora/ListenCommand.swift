@@ -1,0 +1,155 @@
+import ArgumentParser
+import BoraAction
+import BoraAudio
+import BoraCore
+import BoraIntent
+import BoraSpeech
+import Foundation
+import Synchronization
+
+/// Signal flags set by async-signal-safe handlers (an atomic store, nothing else).
+private let stopRequested = Atomic<Bool>(false)
+private let reloadRequested = Atomic<Bool>(false)
+
+private func installListenSignalHandlers() {
+    signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+    signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+    signal(SIGHUP) { _ in reloadRequested.store(true, ordering: .relaxed) }
+    signal(SIGPIPE, SIG_IGN)
+}
+
+/// Writes one line to stdout in a single `write` (lines from several threads never interleave).
+@Sendable private func writeLine(_ fd: Int32, _ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    bytes.withUnsafeBytes { raw in
+        var off = 0
+        while off < raw.count {
+            let n = write(fd, raw.baseAddress! + off, raw.count - off)
+            if n < 0 { if errno == EINTR { continue }; return }
+            off += n
+        }
+    }
+}
+
+/// `bora listen`: the always-on voice-to-action loop.
+struct ListenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "listen",
+        abstract: "Listen for spoken commands and run the actions they map to (voice-to-action loop).",
+        discussion: """
+        Audio (an ALSA capture --device, or a recording --file streamed at real-time pace, or as fast as \
+        possible with --fast) goes through the VAD and endpointer; each utterance is recognized against \
+        the --context grammar, the --actions policy decides (first matching entry wins; not understood, \
+        unmatched conditions, low confidence and cooldowns run nothing) and the action runs: exec \
+        (posix_spawn, no shell, {slot} as whole argv elements, killed after timeout_s), a JSON line on \
+        stdout, or a JSON line to a Unix socket. With --audit DIR every utterance appends one fsync'd \
+        JSON line to DIR/audit.jsonl and its audio to DIR/clips/ID.opus. One status line per utterance \
+        on stderr; --json prints one event per line on stdout. SIGINT/SIGTERM finish the utterance in \
+        flight and exit 0; SIGHUP reloads the actions file (a broken file keeps the running one).
+        """)
+    enum Detector: String, ExpressibleByArgument, CaseIterable { case silero, energy }
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
+    @Option(help: "Actions file (YAML, see Models/actions/).") var actions: String
+    @Option(help: "ALSA capture device.") var device: String?
+    @Option(help: "Stream a recording instead of a device (WAV, Ogg Opus).") var file: String?
+    @Flag(help: "With --file: feed the recording as fast as possible instead of in real time.") var fast = false
+    @Option(help: "With --device: stop after this many seconds.") var maxSeconds: Double?
+    @Flag(help: "With --device: pace a file-backed ALSA device at the nominal rate.") var realtime = false
+    @Option(help: "Whisper GGUF path or catalog name.") var model = "whisper-tiny.en"
+    @Option(help: "Audit directory (audit.jsonl and clips/).") var audit: String?
+    @Option(help: "Voice activity detector: silero or energy.") var vad: Detector = .silero
+    @Option(help: "Silero model: catalog name or GGUF path.") var vadModel = "silero-vad"
+    @Option(help: "Silence that ends an utterance (ms).") var endMs = 400
+    @Option(help: "0…1: higher accepts more (fewer misses, more false accepts).") var sensitivity: Float = 0.5
+    @Option(help: "Beam width of the grammar search.") var beam = 3
+    @Option(name: .short, help: "Threads (default: all cores).") var t: Int?
+    @Flag(help: "Print one JSON event per line on stdout.") var json = false
+
+    func validate() throws {
+        guard (device == nil) != (file == nil) else { throw ValidationError("give exactly one of --device NAME or --file AUDIO") }
+        guard sensitivity >= 0 && sensitivity <= 1 else { throw ValidationError("--sensitivity must be between 0 and 1") }
+        guard beam >= 1 && beam <= 16 else { throw ValidationError("--beam must be between 1 and 16") }
+        guard endMs >= 64 && endMs <= 5000 else { throw ValidationError("--end-ms must be between 64 and 5000") }
+        if let t, t <= 0 || t > 256 { throw ValidationError("-t must be between 1 and 256") }
+    }
+
+    func run() throws {
+        let log = global.bootstrapLogging()
+        let t0 = now()
+        let ctx = try Context.load(path: context)
+        let actionsFile = try ActionsFile.load(path: actions)
+        try actionsFile.validate(against: ctx)
+        let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
+        let compiled = try CompiledContext(context: ctx, tokenizer: try session.model.makeTokenizer())
+        let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
+        let detector: any VoiceActivityDetector
+        switch vad {
+        case .silero:
+            let kernels: KernelSet
+            do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+            detector = try SileroVAD(path: try resolveModelPath(vadModel), kernels: kernels)
+        case .energy:
+            detector = try EnergyVAD()
+        }
+        var endpointOptions = Endpointer.Options()
+        endpointOptions.endMs = endMs
+        endpointOptions.maxUtteranceMs = 15_000
+        let segmenter = try SpeechSegmenter(detector: detector, options: endpointOptions)
+        let auditLog = try audit.map { (dir) throws(AuditError) in try AuditLog(directory: dir) }
+        log.info("loaded \(model), \(context), \(actions) (\(actionsFile.entries.count) actions) in \(Int((now() - t0) * 1000)) ms")
+
+        let loop = ListenLoop(segmenter: segmenter, recognizer: recognizer, actions: actionsFile, audit: auditLog,
+                              stdoutLine: { writeLine(1, $0) }, statusLine: { writeLine(2, $0) })
+        loop.jsonEvents = json
+        loop.shouldStop = { stopRequested.load(ordering: .relaxed) }
+        let actionsPath = actions
+        loop.pendingReload = {
+            guard reloadRequested.exchange(false, ordering: .relaxed) else { return nil }
+            do {
+                let fresh = try ActionsFile.load(path: actionsPath)
+                try fresh.validate(against: ctx)
+                writeLine(2, "bora: reloaded \(actionsPath) (\(fresh.entries.count) actions)")
+                return fresh
+            } catch {
+                writeLine(2, "bora: reload of \(actionsPath) failed, keeping the running actions: \(error)")
+                return nil
+            }
+        }
+        installListenSignalHandlers()
+
+        let source: any SampleSource
+        var capture: AudioCapture?
+        if let file {
+            let clip = try AudioDecoder.load(path: file)
+            source = FileSource(samples: clip.samples, realtime: !fast)
+        } else {
+            var options = CaptureOptions()
+            options.maxSeconds = maxSeconds
+            options.realtime = realtime
+            do {
+                let c = try AudioCapture(device: device!, options: options)
+                try c.start()
+                capture = c
+                source = c
+            } catch {
+                if error.isInputError { throw error }
+                throw BoraRuntimeError(error.description)
+            }
+        }
+        let summary = try loop.run(source: source)
+        capture?.stop()
+        var line = "bora listen: \(summary.utterances) utterance\(summary.utterances == 1 ? "" : "s"), \(summary.actionsRun) action\(summary.actionsRun == 1 ? "" : "s") run, \(String(format: "%.1f", Double(summary.samples) / 16000)) s of audio"
+        let lat = summary.actionLatenciesMs.sorted()
+        if !lat.isEmpty {
+            let p = { (q: Double) in lat[min(lat.count - 1, Int((Double(lat.count - 1) * q).rounded()))] }
+            line += String(format: "; endpoint → action p50 %.0f ms, p95 %.0f ms, max %.0f ms", p(0.5), p(0.95), lat.last!)
+        }
+        if let stats = capture?.stats, stats.droppedSamples > 0 || stats.overruns > 0 {
+            line += "; \(stats.overruns) overruns, \(stats.droppedSamples) samples dropped"
+        }
+        writeLine(2, line)
+        if summary.auditErrors > 0 { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,143 @@
+import BoraIntent
+import Foundation
+import Testing
+@testable import BoraAction
+
+let contextYAML = """
+context:
+  expressions:
+    lights:
+      - "turn $state:state the lights (in car $pv.SingleDigitInteger:car)"
+    status:
+      - "status report"
+  slots:
+    state: ["on", "off"]
+"""
+
+func tempDir() -> String {
+    let dir = NSTemporaryDirectory() + "bora-action-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func testContext() throws -> Context {
+    let path = tempDir() + "/ctx.yaml"
+    try contextYAML.write(toFile: path, atomically: true, encoding: .utf8)
+    return try Context.load(path: path)
+}
+
+@Suite struct ActionsFileTests {
+    @Test func parsesEntriesAndDefaults() throws {
+        let a = try ActionsFile.parse(yaml: """
+        actions:
+          - intent: lights
+            when: {state: "on"}
+            exec: ["/usr/local/bin/lights", "--car", "{car}", "on"]
+            min_confidence: 0.7
+            cooldown_s: 3
+            timeout_s: 2.5
+          - intent: status
+            emit: json
+          - intent: status
+            socket: /run/bora/events.sock
+        dry_run: true
+        """)
+        #expect(a.dryRun)
+        #expect(a.entries.count == 3)
+        let e = a.entries[0]
+        #expect(e.intent == "lights" && e.when == ["state": "on"])
+        #expect(e.target == .exec(["/usr/local/bin/lights", "--car", "{car}", "on"]))
+        #expect(e.minConfidence == 0.7 && e.cooldownSeconds == 3 && e.timeoutSeconds == 2.5)
+        #expect(e.line == 2)
+        #expect(a.entries[1].target == .emitJSON && a.entries[1].minConfidence == 0 && a.entries[1].timeoutSeconds == 10)
+        #expect(a.entries[2].target == .socket("/run/bora/events.sock"))
+        #expect(Set(e.referencedSlots) == ["state", "car"])
+    }
+
+    func error(_ yaml: String) -> ActionsError? {
+        do { _ = try ActionsFile.parse(yaml: yaml, file: "a.yaml"); return nil } catch { return error }
+    }
+
+    @Test func structureErrorsCarryLineAndColumn() {
+        let unknownKey = error("actions:\n  - intent: x\n    exce: [\"a\"]\n")
+        #expect(unknownKey?.kind == .structure)
+        #expect(unknownKey?.line == 3 && unknownKey?.column == 5)
+        #expect(unknownKey?.description.hasPrefix("a.yaml:3:5: unknown key 'exce'") == true)
+
+        let partial = error("actions:\n  - intent: x\n    exec: [\"echo\", \"car-{car}\"]\n")
+        #expect(partial?.line == 3 && partial?.description.contains("whole argv elements") == true)
+
+        let programSlot = error("actions:\n  - intent: x\n    exec: [\"{prog}\"]\n")
+        #expect(programSlot?.kind == .structure)
+
+        let noIntent = error("actions:\n  - emit: json\n")
+        #expect(noIntent?.line == 2)
+
+        let two = error("actions:\n  - intent: x\n    emit: json\n    socket: /tmp/s\n")
+        #expect(two?.description.contains("at most one") == true)
+
+        let confirm = error("actions:\n  - intent: x\n    confirm: true\n")
+        #expect(confirm?.kind == .unsupported("confirm") && confirm?.line == 3)
+
+        let badNumber = error("actions:\n  - intent: x\n    min_confidence: 2\n")
+        #expect(badNumber?.line == 3)
+
+        #expect(error("dry_run: false\n")?.description.contains("missing 'actions:'") == true)
+        #expect(error("actions: [\n")?.kind == .malformedYAML)
+        #expect(error("- a\n- b\n")?.kind == .structure)
+    }
+
+    @Test func validatesAgainstContext() throws {
+        let ctx = try testContext()
+        let good = try ActionsFile.parse(yaml: "actions:\n  - intent: lights\n    when: {state: \"on\"}\n    exec: [\"x\", \"{car}\"]\n  - intent: status\n    emit: json\n")
+        #expect(good.problems(against: ctx).isEmpty)
+
+        let bad = try ActionsFile.parse(yaml: """
+        actions:
+          - intent: lihgts
+            emit: json
+          - intent: lights
+            when: {colour: red}
+            exec: ["x", "{room}"]
+        """, file: "bad.yaml")
+        let problems = bad.problems(against: ctx)
+        #expect(problems.map(\.kind) == [.unknownIntent("lihgts"), .unknownSlot("colour"), .unknownSlot("room")])
+        #expect(problems[0].line == 2 && problems[1].line == 4)
+        #expect(throws: ActionsError.self) { try bad.validate(against: ctx) }
+    }
+}
+
+@Suite struct PolicyTests {
+    let actions = try! ActionsFile.parse(yaml: """
+    actions:
+      - intent: lights
+        when: {state: "on"}
+        exec: ["on"]
+        min_confidence: 0.8
+        cooldown_s: 5
+      - intent: lights
+        when: {state: "off"}
+        exec: ["off"]
+    """)
+
+    func rec(_ intent: String, _ slots: [String: String], _ confidence: Float, understood: Bool = true) -> Recognition {
+        Recognition(understood: understood, intent: intent, slots: slots, confidence: confidence)
+    }
+
+    @Test func decisions() {
+        var p = Policy(actions: actions)
+        #expect(p.decide(rec("", [:], 0.01, understood: false), now: 0) == .notUnderstood)
+        #expect(p.decide(rec("status", [:], 1), now: 0) == .noAction)
+        #expect(p.decide(rec("lights", ["state": "dim"], 1), now: 0) == .conditionsUnmatched)
+        #expect(p.decide(rec("lights", ["state": "on"], 0.79), now: 0).reason == "low-confidence")
+        // First matching entry wins, and running it starts its cooldown.
+        let first = p.decide(rec("lights", ["state": "on"], 0.9), now: 10)
+        #expect(first.ran && first.entry?.target == .exec(["on"]))
+        let cooling = p.decide(rec("lights", ["state": "on"], 0.9), now: 12)
+        guard case let .coolingDown(_, remaining) = cooling else { Issue.record("expected cooldown, got \(cooling)"); return }
+        #expect(abs(remaining - 3) < 1e-9)
+        // Another entry has its own clock; the cooldown ends after cooldown_s.
+        #expect(p.decide(rec("lights", ["state": "off"], 0.1), now: 12).entry?.target == .exec(["off"]))
+        #expect(p.decide(rec("lights", ["state": "on"], 0.9), now: 15.01).ran)
+    }
+}
