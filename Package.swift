@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "BoraSpeech", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraAudio"]),
         // Context grammars (Rhino-style YAML) → word graph → Whisper token automaton; intent results.
         // Voice-to-action: actions file, policy, dispatch (argv exec / JSON / socket), audit trail, listen loop.
-        .target(name: "BoraAction", dependencies: ["BoraCore", "BoraAudio", "BoraSpeech", "BoraIntent",
+        .target(name: "BoraAction", dependencies: ["BoraCore", "BoraModels", "BoraAudio", "BoraSpeech", "BoraIntent",
                                                    .product(name: "Yams", package: "Yams")]),
         .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraSpeech",
                                                    .product(name: "Yams", package: "Yams")]),

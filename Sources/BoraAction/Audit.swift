@@ -1,5 +1,6 @@
 import BoraAudio
 import BoraCore
+import BoraModels
 import Foundation
 import Synchronization
 
@@ -14,32 +15,86 @@ public struct AuditError: BoraInputError, Equatable {
 /// Append-only audit trail in a directory: `audit.jsonl` (one JSON object per utterance, each
 /// written with a single `write` on an `O_APPEND` descriptor and `fsync`'d) and `clips/ID.opus`
 /// (the utterance audio, Ogg Opus at 16 kbit/s, written atomically by `OpusFileWriter`).
+/// **Hash chain**: every record carries `"prev"`, the sha256 (hex) of the previous record's line
+/// (64 zeros for the first record ever), so `verify` detects a deleted, reordered or edited record.
+/// A crash mid-write leaves at most a partial last line: `verify` reports the log valid up to the
+/// last whole record, and reopening truncates the partial line and continues the chain.
+/// **Rotation**: when `audit.jsonl` would exceed `maxBytes` it is renamed to
+/// `audit-<UTC time>.jsonl` and a new file continues the chain.
 /// Thread-safe: exec actions complete their record from a waiter thread.
 public final class AuditLog: Sendable {
     public let directory: String
     public var logPath: String { directory + "/audit.jsonl" }
-    private let fd: Int32
-    private let lock = Mutex<Int>(0)  // records written
+    public let maxBytes: Int
+    private struct State { var fd: Int32; var records = 0; var previous: String; var size: Int }
+    private let lock: Mutex<State>
 
-    /// Opens (creating when needed) `directory`, `directory/clips` and `directory/audit.jsonl`.
-    public init(directory: String) throws(AuditError) {
+    /// The hash of "no previous record".
+    public static let genesis = String(repeating: "0", count: 64)
+
+    /// Opens (creating when needed) `directory`, `directory/clips` and `directory/audit.jsonl`;
+    /// a partial last line (a crash mid-write) is cut off and the chain continues from the last
+    /// whole record. Rotates at `maxBytes` (default 64 MiB).
+    public init(directory: String, maxBytes: Int = 64 << 20) throws(AuditError) {
         self.directory = directory
+        self.maxBytes = maxBytes
         do {
             try FileManager.default.createDirectory(atPath: directory + "/clips", withIntermediateDirectories: true)
         } catch {
             throw AuditError(path: directory, "cannot create the audit directory (\(error.localizedDescription)); choose a writable --audit DIR")
         }
-        let fd = open(directory + "/audit.jsonl", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else {
-            throw AuditError(path: directory + "/audit.jsonl", "cannot open for appending (\(String(cString: strerror(errno)))); check permissions")
+        let path = directory + "/audit.jsonl"
+        // Continue the chain: from this file's last whole line, else from the newest rotated file.
+        var previous = AuditLog.genesis
+        var size = 0
+        if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
+            let bytes = [UInt8](data)
+            let end = (bytes.lastIndex(of: 0x0A) ?? -1) + 1  // bytes after `end` are a partial line
+            if end < bytes.count && truncate(path, off_t(end)) != 0 {
+                throw AuditError(path: path, "cannot cut the partial last record (\(String(cString: strerror(errno)))); check permissions")
+            }
+            size = end
+            if let last = AuditLog.lines(bytes[0..<end]).last { previous = AuditLog.hash(last) }
+        } else if let rotated = AuditLog.logFiles(directory).dropLast().last,
+                  let data = FileManager.default.contents(atPath: directory + "/" + rotated),
+                  let last = AuditLog.lines([UInt8](data)[...]).last {
+            previous = AuditLog.hash(last)
         }
-        self.fd = fd
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            throw AuditError(path: path, "cannot open for appending (\(String(cString: strerror(errno)))); check permissions")
+        }
+        lock = Mutex(State(fd: fd, previous: previous, size: size))
     }
 
-    deinit { close(fd) }
+    deinit { lock.withLock { close($0.fd) } }
 
     /// Records appended since this log was opened.
-    public var recordsWritten: Int { lock.withLock { $0 } }
+    public var recordsWritten: Int { lock.withLock { $0.records } }
+
+    /// sha256 (hex) of one record line (without its newline).
+    static func hash<C: Collection<UInt8>>(_ line: C) -> String {
+        var h = SHA256()
+        h.update(Array(line))
+        return h.finalizeHex()
+    }
+
+    /// Whole lines (without newlines) of `bytes`; a trailing partial line is not included.
+    static func lines(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = [], start = bytes.startIndex
+        for i in bytes.indices where bytes[i] == 0x0A {
+            out.append(bytes[start..<i])
+            start = i + 1
+        }
+        return out
+    }
+
+    /// The log files of `directory` in chain order: rotated `audit-*.jsonl` by name, then `audit.jsonl`.
+    static func logFiles(_ directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix("audit-") && $0.hasSuffix(".jsonl") }.sorted()
+            + (names.contains("audit.jsonl") ? ["audit.jsonl"] : [])
+    }
 
     /// The clip path for an utterance id.
     public func clipPath(id: String) -> String { directory + "/clips/\(id).opus" }
@@ -50,15 +105,33 @@ public final class AuditLog: Sendable {
         return "clips/\(id).opus"
     }
 
-    /// Appends one record (a JSON object, keys sorted) as one line and fsyncs it.
+    /// Appends one record (a JSON object, keys sorted, plus `"prev"`) as one line and fsyncs it.
     public func append(_ record: [String: Any]) throws(AuditError) {
-        let data: Data
-        do { data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) } catch {
-            throw AuditError(path: logPath, "record is not JSON-serializable (\(error)); this is a Bora bug")
-        }
-        var line = [UInt8](data)
-        line.append(0x0A)
-        try lock.withLock { (count: inout Int) throws(AuditError) in
+        try lock.withLock { (state: inout State) throws(AuditError) in
+            var chained = record
+            chained["prev"] = state.previous
+            let data: Data
+            do { data = try JSONSerialization.data(withJSONObject: chained, options: [.sortedKeys]) } catch {
+                throw AuditError(path: logPath, "record is not JSON-serializable (\(error)); this is a Bora bug")
+            }
+            var line = [UInt8](data)
+            let digest = AuditLog.hash(line)
+            line.append(0x0A)
+            if state.size > 0 && state.size + line.count > maxBytes {
+                // Rotate: the chain continues into the new file through `previous`.
+                let stamp = directory + "/audit-" + AuditLog.timestamp().replacingOccurrences(of: ":", with: "")
+                var rotated = stamp + ".jsonl", n = 1
+                while FileManager.default.fileExists(atPath: rotated) { rotated = stamp + "-\(n).jsonl"; n += 1 }
+                close(state.fd)
+                guard rename(logPath, rotated) == 0 else {
+                    throw AuditError(path: logPath, "cannot rotate (\(String(cString: strerror(errno)))); check permissions")
+                }
+                let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+                guard fd >= 0 else { throw AuditError(path: logPath, "cannot reopen after rotation (\(String(cString: strerror(errno))))") }
+                state.fd = fd
+                state.size = 0
+            }
+            let fd = state.fd
             var off = 0
             while off < line.count {
                 let n = line.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
@@ -69,8 +142,62 @@ public final class AuditLog: Sendable {
                 off += n
             }
             if fsync(fd) != 0 { throw AuditError(path: logPath, "fsync failed (\(String(cString: strerror(errno))))") }
-            count += 1
+            state.records += 1
+            state.size += line.count
+            state.previous = digest
         }
+    }
+
+    /// What `verify` found.
+    public struct Verification: Sendable, Equatable {
+        /// Whole records checked, over all log files.
+        public var records = 0
+        /// Files checked, in chain order.
+        public var files: [String] = []
+        /// The first problem ("file:line: …"), nil when the chain is intact.
+        public var problem: String?
+        /// True when the last file ends in a partial line (a crash during a write); the records
+        /// before it are still verified.
+        public var incompleteTail = false
+        /// Clips named by records but missing on disk.
+        public var missingClips: [String] = []
+        public var ok: Bool { problem == nil }
+    }
+
+    /// Checks the hash chain of every log file in `directory`: each record is JSON with a
+    /// `"prev"` equal to the sha256 of the record before it. The first record's `"prev"` is not
+    /// checked (64 zeros for a new log; a rotated-away predecessor's hash otherwise).
+    public static func verify(directory: String) throws(AuditError) -> Verification {
+        var v = Verification()
+        let files = logFiles(directory)
+        guard !files.isEmpty else { throw AuditError(path: directory, "no audit.jsonl here; pass the --audit DIR of bora listen") }
+        var previous: String?
+        for (index, name) in files.enumerated() {
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
+                throw AuditError(path: directory + "/" + name, "cannot read; check permissions")
+            }
+            v.files.append(name)
+            let bytes = [UInt8](data)
+            if index == files.count - 1, let lastByte = bytes.last, lastByte != 0x0A { v.incompleteTail = true }
+            for (n, line) in lines(bytes[...]).enumerated() {
+                let whereAt = "\(name):\(n + 1)"
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                      let prev = object["prev"] as? String else {
+                    v.problem = "\(whereAt): not a JSON record with \"prev\" (edited or corrupted)"
+                    return v
+                }
+                if let expected = previous, prev != expected {
+                    v.problem = "\(whereAt): \"prev\" does not match the record before it (a record was deleted, reordered or edited)"
+                    return v
+                }
+                if let clip = object["clip"] as? String, !FileManager.default.fileExists(atPath: directory + "/" + clip) {
+                    v.missingClips.append(clip)
+                }
+                previous = hash(line)
+                v.records += 1
+            }
+        }
+        return v
     }
 
     /// ISO 8601 UTC with milliseconds.

@@ -17,7 +17,7 @@ struct Bora: ParsableCommand {
         """,
         version: BoraVersion.string,
         subcommands: [RunCommand.self, TranscribeCommand.self, IntentCommand.self, VADCommand.self, ModelsCommand.self, InspectCommand.self,
-                      BenchCommand.self, DevicesCommand.self, RecordCommand.self, ContextCommand.self, ListenCommand.self, ActionsCommand.self]
+                      BenchCommand.self, DevicesCommand.self, RecordCommand.self, ContextCommand.self, ListenCommand.self, ActionsCommand.self, AuditCommand.self]
     )
 
     /// Parses, runs, and maps errors to the documented exit codes.
