@@ -52,14 +52,15 @@ struct ListenCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
     @Option(help: "Actions file (YAML, see Models/actions/).") var actions: String
-    @Option(help: "ALSA capture device.") var device: String?
+    @Option(help: "Board defaults from Targets/NAME/target.json (or a path to one): ALSA device, threads, ASR model and VAD; explicit options win.") var target: String?
+    @Option(help: "ALSA capture device (default: the --target's).") var device: String?
     @Option(help: "Stream a recording instead of a device (WAV, Ogg Opus).") var file: String?
     @Flag(help: "With --file: feed the recording as fast as possible instead of in real time.") var fast = false
     @Option(help: "With --device: stop after this many seconds.") var maxSeconds: Double?
     @Flag(help: "With --device: pace a file-backed ALSA device at the nominal rate.") var realtime = false
-    @Option(help: "Whisper GGUF path or catalog name.") var model = "whisper-tiny.en"
+    @Option(help: "Whisper GGUF path or catalog name (default: the --target's, else whisper-tiny.en).") var model: String?
     @Option(help: "Audit directory (audit.jsonl and clips/).") var audit: String?
-    @Option(help: "Voice activity detector: silero or energy.") var vad: Detector = .silero
+    @Option(help: "Voice activity detector: silero or energy (default: the --target's, else silero).") var vad: Detector?
     @Option(help: "Silero model: catalog name or GGUF path.") var vadModel = "silero-vad"
     @Option(help: "Silence that ends an utterance (ms).") var endMs = 400
     @Option(help: "0…1: higher accepts more (fewer misses, more false accepts).") var sensitivity: Float = 0.5
@@ -68,7 +69,9 @@ struct ListenCommand: ParsableCommand {
     @Flag(help: "Print one JSON event per line on stdout.") var json = false
 
     func validate() throws {
-        guard (device == nil) != (file == nil) else { throw ValidationError("give exactly one of --device NAME or --file AUDIO") }
+        guard device == nil || file == nil, device != nil || file != nil || target != nil else {
+            throw ValidationError("give exactly one of --device NAME or --file AUDIO (or --target NAME for its device)")
+        }
         guard sensitivity >= 0 && sensitivity <= 1 else { throw ValidationError("--sensitivity must be between 0 and 1") }
         guard beam >= 1 && beam <= 16 else { throw ValidationError("--beam must be between 1 and 16") }
         guard endMs >= 64 && endMs <= 5000 else { throw ValidationError("--end-ms must be between 64 and 5000") }
@@ -78,6 +81,12 @@ struct ListenCommand: ParsableCommand {
     func run() throws {
         let log = global.bootstrapLogging()
         let t0 = now()
+        let board = try target.map { try TargetConfig.load(name: $0) }
+        let model = self.model ?? board?.asrModel ?? "whisper-tiny.en"
+        let t = self.t ?? board?.threads
+        let vad = self.vad ?? board.flatMap { Detector(rawValue: $0.vad) } ?? .silero
+        let device = self.device ?? (file == nil ? board?.alsaDevice : nil)
+        if let board { log.info("target \(board.name): device \(device ?? "-"), \(t ?? 0) threads, \(model), VAD \(vad.rawValue)") }
         let ctx = try Context.load(path: context)
         let actionsFile = try ActionsFile.load(path: actions)
         try actionsFile.validate(against: ctx)
