@@ -43,12 +43,12 @@ enum OggOpusReader {
         var mono = [Float]()
         var page = ogg_page()
         var packet = ogg_packet()
-        var skipped = 0
+        var skipped = 0, damaged = 0  // unsynced stretches; those after the Opus stream began
 
         while true {
             let r = ogg_sync_pageout(&sync, &page)
             if r == 0 { break }
-            if r < 0 { skipped += 1; continue }
+            if r < 0 { skipped += 1; if serial != nil { damaged += 1 }; continue }
             if serial == nil {
                 guard ogg_page_bos(&page) != 0 else { continue }
                 let body = UnsafeRawBufferPointer(start: page.body, count: page.body_len)
@@ -101,6 +101,8 @@ enum OggOpusReader {
             throw .oggCorrupt(name: name, detail: skipped > 0 ? "no Ogg pages found" : "no Opus stream (no OpusHead packet)")
         }
         guard sawTags else { throw .oggCorrupt(name: name, detail: "stream ends before the OpusTags packet") }
+        // A bad page checksum inside the stream means lost audio: report it rather than decode around it.
+        if damaged > 0 { throw .oggCorrupt(name: name, detail: "\(damaged) damaged Ogg page(s) (bad checksum); the file is corrupt") }
         let preSkip = (h.preSkip + granuleRatio / 2) / granuleRatio
         var end = mono.count
         if lastGranule >= 0 {
