@@ -67,7 +67,7 @@ public final class AuditLog: Sendable {
         lock = Mutex(State(fd: fd, previous: previous, size: size))
     }
 
-    deinit { lock.withLock { close($0.fd) } }
+    deinit { _ = lock.withLock { close($0.fd) } }
 
     /// Records appended since this log was opened.
     public var recordsWritten: Int { lock.withLock { $0.records } }

@@ -49,18 +49,12 @@ public final class IntentRecognizer: @unchecked Sendable {
                                   melMilliseconds: r.melMilliseconds, encodeMilliseconds: r.encodeMilliseconds,
                                   decodeMilliseconds: r.decodeMilliseconds)
         guard r.scores.found else { return result }
-        result.grammarText = session.model.tokenizer.decode(r.tokens).trimmingSpaces()
+        result.grammarText = trimmed(session.model.tokenizer.decode(r.tokens))
         if r.scores.confidence >= threshold, let match = context.interpret(tokens: r.tokens) {
             result.understood = true
             result.intent = match.intent
             result.slots = match.slots
         }
         return result
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
     }
 }

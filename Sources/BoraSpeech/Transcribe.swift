@@ -27,8 +27,8 @@ public struct Transcript: Sendable, Equatable {
     }
 }
 
-/// `text` without leading and trailing spaces and newlines.
-func trimmed(_ text: String) -> String {
+/// `text` without leading and trailing spaces and newlines (Whisper text starts with a space).
+public func trimmed(_ text: String) -> String {
     String(text.drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
 }
 

@@ -108,7 +108,8 @@ extension WhisperSession {
     /// Masks suppressed tokens of beam b's logits (and the begin set on the first step).
     func suppress(beam b: Int, firstStep: Bool) {
         let row = logits + b * vocab
-        for t in 0..<vocab where suppressed[t] || (firstStep && suppressedBegin[t]) { row[t] = -.infinity }
+        for i in 0..<suppressedCount { row[Int(suppressed[i])] = -.infinity }
+        if firstStep { for i in 0..<suppressedBeginCount { row[Int(suppressedBegin[i])] = -.infinity } }
     }
 
     /// Runs the prompt (start of transcript … no timestamps) as one hypothesis in cache set 0,

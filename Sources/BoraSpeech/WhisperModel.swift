@@ -108,7 +108,7 @@ public final class WhisperModel: @unchecked Sendable {
         var enc: [EncoderLayer] = []
         for i in 0..<config.audioLayers {
             let p = "enc.blk.\(i)."
-            let ffn = try tensor(p + "ffn_up.weight", [d, file.tensor(named: p + "ffn_up.weight")?.shape.last ?? ff]).shape[1]
+            let ffn = file.tensor(named: p + "ffn_up.weight")?.shape.last ?? ff  // linear() checks the shape
             enc.append(EncoderLayer(
                 attentionNorm: try norm(p + "attn_norm", d),
                 query: try linear(p + "attn_q", inputs: d, outputs: d, bias: true),
@@ -131,7 +131,7 @@ public final class WhisperModel: @unchecked Sendable {
         var dec: [DecoderLayer] = []
         for i in 0..<config.textLayers {
             let p = "dec.blk.\(i)."
-            let ffn = try tensor(p + "ffn_up.weight", [d, file.tensor(named: p + "ffn_up.weight")?.shape.last ?? ff]).shape[1]
+            let ffn = file.tensor(named: p + "ffn_up.weight")?.shape.last ?? ff  // linear() checks the shape
             dec.append(DecoderLayer(
                 attentionNorm: try norm(p + "attn_norm", d),
                 query: try linear(p + "attn_q", inputs: d, outputs: d, bias: true),

@@ -78,8 +78,10 @@ public final class WhisperSession: @unchecked Sendable {
     let dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>
     let dattn: UnsafeMutablePointer<Float>, dhidden: UnsafeMutablePointer<Float>
     let logits: UnsafeMutablePointer<Float>    // maxBeam × vocab
-    let suppressed: UnsafeMutablePointer<Bool>  // vocab
-    let suppressedBegin: UnsafeMutablePointer<Bool>
+    let suppressed: UnsafeMutablePointer<Int32>       // token ids masked at every step
+    let suppressedCount: Int
+    let suppressedBegin: UnsafeMutablePointer<Int32>  // token ids masked at the first step too
+    let suppressedBeginCount: Int
     let hypTokens: UnsafeMutablePointer<Int32> // 2 × maxBeam × textContext
     let hypScore: UnsafeMutablePointer<Float>  // 2 × maxBeam
     let hypState: UnsafeMutablePointer<Int32>  // 2 × maxBeam automaton states
@@ -128,7 +130,8 @@ public final class WhisperSession: @unchecked Sendable {
             maxFrames * c.melCount * f, maxPositions * d * f, unionFloats * f, chunk * convCols * f,
             chunk * ffn * f, threads * scoreRows * maxPositions * f, scratchBytes,
             cacheFloats * f, cacheFloats * f, cacheFloats * f, cacheFloats * f,
-            6 * maxBeam * d * f, maxBeam * ffn * f, maxBeam * vocab * f, 2 * vocab,
+            6 * maxBeam * d * f, maxBeam * ffn * f, maxBeam * vocab * f, 4 * (c.suppressTokens.count + 6),
+            4 * c.suppressAtBegin.count,
             2 * maxBeam * textContext * 4, 2 * maxBeam * f, 2 * maxBeam * 4, vocab * f, textContext * 4,
             maxBeam * (maxBeam + 1) * MemoryLayout<Candidate>.stride, maxBeam * MemoryLayout<Int>.stride,
             maxBeam * 4, maxBeam * textContext * 4, maxBeam * MemoryLayout<Candidate>.stride, textContext * 4,
@@ -148,8 +151,19 @@ public final class WhisperSession: @unchecked Sendable {
         dv = arena.allocate(count: maxBeam * d); dattn = arena.allocate(count: maxBeam * d)
         dhidden = arena.allocate(count: maxBeam * ffn)
         logits = arena.allocate(count: maxBeam * vocab)
-        suppressed = arena.allocate(count: vocab)
-        suppressedBegin = arena.allocate(count: vocab)
+        // faster-whisper's suppress list: the model's non-speech tokens plus the task specials.
+        let vocabSize = c.vocabSize
+        var always = Set(c.suppressTokens.filter { Int($0) < vocabSize })
+        for t in [c.transcribe, c.translate, Optional(c.sot), c.sotPrev, c.sotLM, c.noSpeech] {
+            if let t, Int(t) < vocabSize { always.insert(t) }
+        }
+        let alwaysSorted = always.sorted(), begin = c.suppressAtBegin.filter { Int($0) < vocabSize }
+        suppressed = arena.allocate(count: max(alwaysSorted.count, 1))
+        suppressed.initialize(from: alwaysSorted, count: alwaysSorted.count)
+        suppressedCount = alwaysSorted.count
+        suppressedBegin = arena.allocate(count: max(begin.count, 1))
+        suppressedBegin.initialize(from: begin, count: begin.count)
+        suppressedBeginCount = begin.count
         hypTokens = arena.allocate(count: 2 * maxBeam * textContext)
         hypScore = arena.allocate(count: 2 * maxBeam)
         hypState = arena.allocate(count: 2 * maxBeam)
@@ -166,14 +180,6 @@ public final class WhisperSession: @unchecked Sendable {
         var p = [c.sot]
         if c.isMultilingual, let t = c.transcribe { p += [c.sot + 1, t] }
         promptTokens = p + [c.noTimestamps]
-        suppressed.initialize(repeating: false, count: vocab)
-        suppressedBegin.initialize(repeating: false, count: vocab)
-        // faster-whisper's suppress list: the model's non-speech tokens plus the task specials.
-        for t in c.suppressTokens { suppressed[Int(t)] = true }
-        for t in [c.transcribe, c.translate, Optional(c.sot), c.sotPrev, c.sotLM, c.noSpeech] {
-            if let t, Int(t) < vocab { suppressed[Int(t)] = true }
-        }
-        for t in c.suppressAtBegin { suppressedBegin[Int(t)] = true }
     }
 
     /// The decoder prompt: start of transcript (+ English and transcribe for multilingual models)
@@ -207,46 +213,9 @@ public final class WhisperSession: @unchecked Sendable {
         precondition(frames >= 2 && frames % 2 == 0 && frames <= maxFrames)
         let positions = frames / 2, nMel = config.melCount
         let conv1Out = union
-        // conv1: kernel 3, stride 1, padding 1, then GELU.
-        var t0 = 0
-        while t0 < frames {
-            let n = min(chunk, frames - t0)
-            let cols = nMel * 3
-            for t in 0..<n {
-                let row = im2col + t * cols
-                for k in 0..<3 {
-                    let src = t0 + t + k - 1
-                    if src < 0 || src >= frames {
-                        for c in 0..<nMel { row[c * 3 + k] = 0 }
-                    } else {
-                        let m = mel + src * nMel
-                        for c in 0..<nMel { row[c * 3 + k] = m[c] }
-                    }
-                }
-            }
-            linear(model.conv1, input: im2col, vectors: n, output: conv1Out + t0 * d, gelu: true)
-            t0 += n
-        }
-        // conv2: kernel 3, stride 2, padding 1, then GELU, plus positions.
-        var p0 = 0
-        while p0 < positions {
-            let n = min(chunk, positions - p0)
-            let cols = d * 3
-            for p in 0..<n {
-                let row = im2col + p * cols
-                for k in 0..<3 {
-                    let src = 2 * (p0 + p) + k - 1
-                    if src < 0 || src >= frames {
-                        for c in 0..<d { row[c * 3 + k] = 0 }
-                    } else {
-                        let m = conv1Out + src * d
-                        for c in 0..<d { row[c * 3 + k] = m[c] }
-                    }
-                }
-            }
-            linear(model.conv2, input: im2col, vectors: n, output: x + p0 * d, gelu: true)
-            p0 += n
-        }
+        // conv1 (stride 1) then conv2 (stride 2): kernel 3, padding 1, GELU; then positions.
+        convolve(model.conv1, input: mel, channels: nMel, inputRows: frames, stride: 1, output: conv1Out, outputRows: frames)
+        convolve(model.conv2, input: conv1Out, channels: d, inputRows: frames, stride: 2, output: x, outputRows: positions)
         Ops.add(x, model.encoderPositions, count: positions * d)
 
         let h = union, q = union + maxPositions * d, k = q + maxPositions * d, v = k + maxPositions * d
@@ -266,6 +235,32 @@ public final class WhisperSession: @unchecked Sendable {
     }
 
     // MARK: - Building blocks
+
+    /// Kernel-3, padding-1 convolution over time as im2col GEMMs in chunks of `chunk` output rows,
+    /// then bias and GELU: output row p sees input rows stride·p − 1 … stride·p + 1 (zeros outside),
+    /// im2col columns ordered [channel][k] as the converter flattens the weights.
+    func convolve(_ conv: Linear, input: UnsafePointer<Float>, channels: Int, inputRows: Int, stride: Int,
+                  output: UnsafeMutablePointer<Float>, outputRows: Int) {
+        let cols = channels * 3
+        var p0 = 0
+        while p0 < outputRows {
+            let n = min(chunk, outputRows - p0)
+            for p in 0..<n {
+                let row = im2col + p * cols
+                for k in 0..<3 {
+                    let src = stride * (p0 + p) + k - 1
+                    if src < 0 || src >= inputRows {
+                        for c in 0..<channels { row[c * 3 + k] = 0 }
+                    } else {
+                        let m = input + src * channels
+                        for c in 0..<channels { row[c * 3 + k] = m[c] }
+                    }
+                }
+            }
+            linear(conv, input: im2col, vectors: n, output: output + p0 * conv.weight.rows, gelu: true)
+            p0 += n
+        }
+    }
 
     func layerNorm(_ out: UnsafeMutablePointer<Float>, _ input: UnsafeMutablePointer<Float>, _ norm: Norm, rows: Int) {
         for r in 0..<rows {

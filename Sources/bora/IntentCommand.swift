@@ -43,7 +43,7 @@ struct IntentCommand: ParsableCommand {
         let compiled = try CompiledContext(context: ctx, tokenizer: try session.model.makeTokenizer())
         let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
         log.info("loaded \(model) and \(context) (\(compiled.automaton.stateCount) automaton states) in \(Int((now() - start) * 1000)) ms")
-        var failed: (any Error)?
+        var failures = FileFailures()
         for file in audio {
             do {
                 let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate)
@@ -66,15 +66,9 @@ struct IntentCommand: ParsableCommand {
                     }
                 }
             } catch {
-                failed = error
-                let message = (error as? CustomStringConvertible)?.description ?? "\(error)"
-                if json { try? printJSON(["file": file, "error": message]) }
-                FileHandle.standardError.write(Data("bora: \(file): \(message)\n".utf8))
+                failures.record(error, file: file, json: json)
             }
         }
-        if let failed {
-            if failed is BoraInputError { throw ExitCode(3) }
-            throw ExitCode(1)
-        }
+        try failures.exit()
     }
 }

@@ -61,7 +61,7 @@ struct TranscribeCommand: ParsableCommand {
         options.frameMultiple = frameMultiple
         options.trailingFrames = padMs / 10
         options.padWithSilence = ProcessInfo.processInfo.environment["BORA_PAD_SILENCE"] == "1"
-        var failed: (any Error)?
+        var failures = FileFailures()
         for file in audio {
             do {
                 let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate)
@@ -89,16 +89,29 @@ struct TranscribeCommand: ParsableCommand {
                 }
                 log.info("\(file): \(String(format: "%.2f", clip.duration)) s audio, \(String(format: "%.1f", latency * 1000)) ms")
             } catch {
-                failed = error
-                let message = (error as? CustomStringConvertible)?.description ?? "\(error)"
-                if json { try? printJSON(["file": file, "error": message]) }
-                FileHandle.standardError.write(Data("bora: \(file): \(message)\n".utf8))
+                failures.record(error, file: file, json: json)
             }
         }
-        if let failed {
-            if failed is BoraInputError { throw ExitCode(3) }
-            throw ExitCode(1)
-        }
+        try failures.exit()
+    }
+}
+
+/// Failures of a batch of input files: each is reported at once (stderr, and a {"file","error"}
+/// line with --json) so the other files still run; `exit()` then ends with code 3 when the last
+/// failure was bad input, else 1.
+struct FileFailures {
+    private var last: (any Error)?
+
+    mutating func record(_ error: any Error, file: String, json: Bool) {
+        last = error
+        let message = String(describing: error)  // the error's one-line description
+        if json { try? printJSON(["file": file, "error": message]) }
+        FileHandle.standardError.write(Data("bora: \(file): \(message)\n".utf8))
+    }
+
+    func exit() throws {
+        guard let last else { return }
+        throw ExitCode(last is BoraInputError ? 3 : 1)
     }
 }
 
