@@ -16,8 +16,6 @@ public struct ActionsError: BoraInputError, Equatable {
         case unknownIntent(String)
         /// A `when` condition or an `{slot}` substitution names a slot the intent never fills.
         case unknownSlot(String)
-        /// A key that is recognised but not implemented by this build (`confirm: true`).
-        case unsupported(String)
     }
 
     public let kind: Kind
@@ -221,12 +219,8 @@ public struct ActionsFile: Sendable, Equatable {
             case "min_confidence": entry.minConfidence = Float(try number(value, k, min: 0, max: 1))
             case "confirm":
                 guard let b = value.bool else { throw fail(.structure, value.mark, "'confirm' must be true or false") }
-                if b {
-                    throw fail(.unsupported("confirm"), value.mark,
-                               "'confirm: true' is not implemented in this build (spoken confirmation); remove it or set it to false")
-                }
                 entry.confirm = b
-            case "confirm_timeout_s": entry.confirmTimeoutSeconds = try number(value, k, min: 0, max: 3600)
+            case "confirm_timeout_s": entry.confirmTimeoutSeconds = try number(value, k, min: 0.5, max: 3600)
             case "cooldown_s": entry.cooldownSeconds = try number(value, k, min: 0, max: 86_400)
             case "timeout_s": entry.timeoutSeconds = try number(value, k, min: 0.001, max: 86_400)
             default:

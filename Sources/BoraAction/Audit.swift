@@ -218,7 +218,9 @@ public struct AuditRecord: Sendable, Equatable {
     public var intent: String
     public var slots: [String: String]
     public var confidence: Float
-    /// `ran`, `dry-run`, `refused` or `error`.
+    /// `executed`, `dry-run`, `awaiting-confirm`, `confirmed`, `expired`, `not-understood`,
+    /// `rejected-low-confidence`, `rejected-no-action`, `rejected-conditions-unmatched`,
+    /// `rejected-cooldown` or `error` (see `ListenLoop`).
     public var decision: String
     /// `Decision.reason`, or the error text.
     public var reason: String
@@ -241,6 +243,9 @@ public struct AuditRecord: Sendable, Equatable {
     public var latencyMs: Double
     /// The Opus clip, relative to the audit directory.
     public var clip: String?
+    /// For `confirmed`/`expired` records and answers heard while waiting: the id of the
+    /// utterance whose action awaited confirmation.
+    public var confirms: String?
 
     public init(time: String, id: String, recognition: Recognition, decision: String, reason: String,
                 startMs: Double, audioMs: Double, latencyMs: Double) {
@@ -266,7 +271,19 @@ public struct AuditRecord: Sendable, Equatable {
         if let execMs { o["exec_ms"] = r(execMs) }
         if let error { o["error"] = error }
         if let clip { o["clip"] = clip }
+        if let confirms { o["confirms"] = confirms }
         return o
+    }
+
+    /// Fills `action` and `actionKind` from the entry the decision is about.
+    public mutating func describe(_ entry: ActionEntry) {
+        action = entry.name
+        switch entry.target {
+        case .exec: actionKind = "exec"
+        case .emitJSON: actionKind = "emit"
+        case .socket: actionKind = "socket"
+        case .none: actionKind = "none"
+        }
     }
 }
 

@@ -9,33 +9,47 @@ public protocol SampleSource: AnyObject {
     func read(into output: UnsafeMutableBufferPointer<Float>, timeoutMs: Int) throws -> Int
     /// True when no more samples will come.
     var isFinished: Bool { get }
+    /// 16 kHz samples lost because the consumer fell behind (0 for sources that wait for it).
+    var droppedSamples: Int { get }
 }
 
-extension AudioCapture: SampleSource {}
+extension AudioCapture: SampleSource {
+    public var droppedSamples: Int { stats.droppedSamples }
+}
 
-/// A decoded recording served as a stream: at the nominal rate (`realtime`, samples become
-/// readable as wall time passes) or as fast as it is read.
+/// A decoded recording served as a stream: paced (`pace` × the nominal rate: samples become
+/// readable as wall time passes; 1 = real time) or, with `pace` nil, as fast as it is read.
+/// Never drops: the reader is the clock.
 public final class FileSource: SampleSource {
     public let samples: [Float]
-    public let realtime: Bool
+    public let pace: Double?
     private var position = 0
     private var startTime: Double?
 
-    public init(samples: [Float], realtime: Bool) { self.samples = samples; self.realtime = realtime }
+    /// Precondition: `pace` is nil or > 0.
+    public init(samples: [Float], pace: Double?) {
+        precondition(pace.map { $0 > 0 } ?? true)
+        self.samples = samples; self.pace = pace
+    }
+
+    /// `realtime` true is `pace` 1, false is unpaced.
+    public convenience init(samples: [Float], realtime: Bool) { self.init(samples: samples, pace: realtime ? 1 : nil) }
 
     public var isFinished: Bool { position >= samples.count }
+    public var droppedSamples: Int { 0 }
 
     public func read(into output: UnsafeMutableBufferPointer<Float>, timeoutMs: Int) throws -> Int {
         var available = samples.count - position
-        if realtime {
+        if let pace {
             let start = startTime ?? monotonicSeconds()
             startTime = start
-            var due = Int((monotonicSeconds() - start) * 16000) - position
+            let rate = 16000 * pace
+            var due = Int((monotonicSeconds() - start) * rate) - position
             if due <= 0 {
                 // Sleep until one output buffer is due (bounded by the timeout).
-                let waitS = min(Double(output.count) / 16000, Double(timeoutMs) / 1000)
+                let waitS = min(Double(output.count) / rate, Double(timeoutMs) / 1000)
                 usleep(UInt32(waitS * 1_000_000))
-                due = Int((monotonicSeconds() - start) * 16000) - position
+                due = Int((monotonicSeconds() - start) * rate) - position
             }
             available = min(available, max(due, 0))
         }
@@ -50,25 +64,26 @@ public final class FileSource: SampleSource {
     }
 }
 
-/// Speech to intent for one utterance (the loop's view of `IntentRecognizer`, replaceable in tests).
-public protocol UtteranceRecognizer: AnyObject {
-    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>) throws -> Recognition
-}
-
-extension IntentRecognizer: UtteranceRecognizer {
-    public func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>) throws -> Recognition {
-        Recognition(try recognize(samples))
-    }
-}
-
 /// What `ListenLoop.run` did.
 public struct ListenSummary: Sendable {
     public var utterances = 0
     public var actionsRun = 0
+    /// Actions that waited for a spoken answer, were confirmed, or expired (cancel, timeout, reload, stop).
+    public var awaitingConfirm = 0, confirmed = 0, expired = 0
     public var samples = 0
+    /// 16 kHz samples the source lost because the loop fell behind (capture ring overflow).
+    public var droppedSamples = 0
     /// Endpoint → action started, ms, for every utterance that ran an action.
     public var actionLatenciesMs: [Double] = []
     public var auditErrors = 0
+}
+
+/// A configuration swapped in between frames (SIGHUP reload): new actions, and a new recognizer
+/// when the context changed. Built completely before it is handed over, so a reload is atomic.
+public struct ListenReload {
+    public var actions: ActionsFile
+    public var recognizer: (any UtteranceRecognizer)?
+    public init(actions: ActionsFile, recognizer: (any UtteranceRecognizer)?) { self.actions = actions; self.recognizer = recognizer }
 }
 
 /// The voice-to-action loop: source → frames → VAD/endpointer (audio history kept in a
@@ -77,10 +92,20 @@ public struct ListenSummary: Sendable {
 /// (up to 5 s more audio, then closed with silence). Exec actions are waited for on their own
 /// threads; `run` returns after all of them have ended and their records are written.
 ///
+/// **Confirmation**: an entry with `confirm: true` does not run when matched; the utterance is
+/// recorded `awaiting-confirm` and the next utterances are recognized against the built-in
+/// yes/no grammar. "confirm" runs the action (`confirmed`); "cancel" expires it (`expired`,
+/// reason `cancelled`); no answer within `confirm_timeout_s` of stream time expires it
+/// (`timeout`), as do a reload and the end of the run. Anything else heard meanwhile runs nothing.
+///
+/// Audit decisions: `executed`, `dry-run`, `awaiting-confirm`, `confirmed`, `expired`,
+/// `not-understood`, `rejected-low-confidence`, `rejected-no-action`,
+/// `rejected-conditions-unmatched`, `rejected-cooldown`, `error`.
+///
 /// The per-frame path (read, copy into history, VAD, endpointer) allocates nothing.
 public final class ListenLoop: @unchecked Sendable {
     public let segmenter: SpeechSegmenter
-    public let recognizer: any UtteranceRecognizer
+    public private(set) var recognizer: any UtteranceRecognizer
     public var policy: Policy
     public let audit: AuditLog?
     /// Receives one JSON line per event (`--json`) and the lines of `emit: json` actions.
@@ -91,8 +116,16 @@ public final class ListenLoop: @unchecked Sendable {
     public var jsonEvents = false
     /// Called between frames; returning true starts a clean shutdown.
     public var shouldStop: () -> Bool = { false }
-    /// Called between frames; a returned `ActionsFile` replaces the running policy (SIGHUP reload).
-    public var pendingReload: () -> ActionsFile? = { nil }
+    /// Called between frames; a returned reload replaces the running actions (and recognizer).
+    public var pendingReload: () -> ListenReload? = { nil }
+
+    /// An action waiting for "confirm"/"cancel".
+    private struct Pending {
+        let id: String
+        let entry: ActionEntry
+        let recognition: Recognition
+        let deadline: Int   // absolute sample position
+    }
 
     private let frameSamples: Int
     private let history: UnsafeMutableBufferPointer<Float>   // ring indexed by absolute sample position
@@ -101,6 +134,7 @@ public final class ListenLoop: @unchecked Sendable {
     private let frame: UnsafeMutableBufferPointer<Float>
     private var position = 0   // samples pushed through the segmenter
     private var sequence = 0
+    private var pending: Pending?
     private let sessionId: String
     private let waiters = DispatchGroup()
     private let outcome = Mutex(ListenSummary())
@@ -134,7 +168,11 @@ public final class ListenLoop: @unchecked Sendable {
         while true {
             if stopAt == nil, shouldStop() { stopAt = monotonicSeconds() }
             if let s = stopAt, !segmenter.endpointer.isSpeaking || monotonicSeconds() - s > 5 { break }
-            if let reload = pendingReload() { policy.replace(actions: reload) }
+            if let reload = pendingReload() {
+                if let p = pending { expire(p, reason: "reloaded") }
+                policy.replace(actions: reload.actions)
+                if let r = reload.recognizer { recognizer = r }
+            }
             if source.isFinished { break }
             let n = try source.read(into: readBuffer, timeoutMs: 100)
             var i = 0
@@ -156,18 +194,24 @@ public final class ListenLoop: @unchecked Sendable {
             try pushFrame()
             guardFrames += 1
         }
+        if let p = pending { expire(p, reason: "stopped") }
         waiters.wait()
-        return outcome.withLock { s in s.samples = position; return s }
+        let dropped = source.droppedSamples
+        return outcome.withLock { s in s.samples = position; s.droppedSamples = dropped; return s }
     }
 
     /// One frame: into the history ring, through the detector and endpointer. Allocates nothing
-    /// unless the frame ends an utterance.
+    /// unless the frame ends an utterance or a confirmation expires.
     private func pushFrame() throws {
         let cap = history.count
         for j in 0..<frameSamples { history[(position + j) % cap] = frame[j] }
         position += frameSamples
         let (_, event) = try segmenter.process(frame: UnsafeBufferPointer(frame))
-        if case let .speechEnded(segment) = event { handle(segment) }
+        if case let .speechEnded(segment) = event {
+            handle(segment)
+        } else if let p = pending, position > p.deadline, !segmenter.endpointer.isSpeaking {
+            expire(p, reason: "timeout")
+        }
     }
 
     private func handle(_ segment: SpeechSegment) {
@@ -179,54 +223,82 @@ public final class ListenLoop: @unchecked Sendable {
         for j in 0..<count { utterance[j] = history[(start + j) % history.count] }
         let audio = UnsafeBufferPointer(rebasing: utterance[0..<count])
         let time = AuditLog.timestamp()
+        // An answer must start before the deadline; speech that starts later is a new command.
+        if let p = pending, segment.startSample > p.deadline { expire(p, reason: "timeout") }
 
         var recognition: Recognition
         var failure: String?
-        do { recognition = try recognizer.recognizeUtterance(audio) } catch {
+        do { recognition = try recognizer.recognizeUtterance(audio, grammar: pending == nil ? .commands : .confirmation) } catch {
             failure = "\(error)"
             recognition = Recognition(understood: false, intent: "", confidence: 0)
         }
-        let decision = policy.decide(recognition, now: monotonicSeconds())
-        let dryRun = policy.actions.dryRun
-        var record = AuditRecord(time: time, id: id, recognition: recognition,
-                                 decision: failure != nil ? "error" : decision.ran ? (dryRun ? "dry-run" : "ran") : "refused",
-                                 reason: failure ?? decision.reason, startMs: segment.startMs,
-                                 audioMs: Double(count) * 1000 / 16000, latencyMs: 0)
-        if let entry = decision.entry {
-            record.action = entry.name
-            switch entry.target {
-            case .exec: record.actionKind = "exec"
-            case .emitJSON: record.actionKind = "emit"
-            case .socket: record.actionKind = "socket"
-            case .none: record.actionKind = "none"
+        var record = AuditRecord(time: time, id: id, recognition: recognition, decision: "error", reason: failure ?? "",
+                                 startMs: segment.startMs, audioMs: Double(count) * 1000 / 16000, latencyMs: 0)
+        var toRun: (entry: ActionEntry, recognition: Recognition)?
+        if failure != nil {
+            // recorded as an error; a pending confirmation keeps waiting
+        } else if let p = pending {
+            record.confirms = p.id
+            record.describe(p.entry)
+            if recognition.understood && recognition.intent == ConfirmationContext.confirmIntent {
+                pending = nil
+                record.intent = p.recognition.intent; record.slots = p.recognition.slots
+                record.decision = "confirmed"; record.reason = "confirmed"
+                toRun = (p.entry, p.recognition)
+                outcome.withLock { $0.confirmed += 1 }
+            } else if recognition.understood && recognition.intent == ConfirmationContext.cancelIntent {
+                pending = nil
+                record.decision = "expired"; record.reason = "cancelled"
+                outcome.withLock { $0.expired += 1 }
+            } else {
+                record.decision = "not-understood"; record.reason = "awaiting confirmation of \(p.id): say confirm or cancel"
+            }
+        } else {
+            let decision = policy.decide(recognition, now: monotonicSeconds())
+            record.decision = decision.auditDecision; record.reason = decision.reason
+            if let entry = decision.entry { record.describe(entry) }
+            if case let .run(entry) = decision {
+                if entry.confirm {
+                    pending = Pending(id: id, entry: entry, recognition: recognition,
+                                      deadline: position + Int(entry.confirmTimeoutSeconds * 16000))
+                    record.decision = "awaiting-confirm"
+                    record.reason = String(format: "say confirm or cancel within %g s", entry.confirmTimeoutSeconds)
+                    if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: recognition.slots) }
+                    outcome.withLock { $0.awaitingConfirm += 1 }
+                } else {
+                    toRun = (entry, recognition)
+                }
             }
         }
         var pid: pid_t?
         var timeout = 0.0
         var startedAt = 0.0
-        if case let .run(entry) = decision, !dryRun {
-            let event = actionEvent(id: id, time: time, recognition: recognition)
-            switch entry.target {
-            case let .exec(argv):
-                let args = Dispatcher.substitute(argv, slots: recognition.slots)
-                record.argv = args
-                startedAt = monotonicSeconds()
-                do { pid = try Dispatcher.spawn(args); timeout = entry.timeoutSeconds } catch {
-                    record.decision = "error"; record.error = error.description
+        if let (entry, command) = toRun {
+            if policy.actions.dryRun {
+                if record.decision == "executed" { record.decision = "dry-run" }
+                if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: command.slots) }
+            } else {
+                let event = actionEvent(id: id, time: time, recognition: command)
+                switch entry.target {
+                case let .exec(argv):
+                    let args = Dispatcher.substitute(argv, slots: command.slots)
+                    record.argv = args
+                    startedAt = monotonicSeconds()
+                    do { pid = try Dispatcher.spawn(args); timeout = entry.timeoutSeconds } catch {
+                        record.decision = "error"; record.error = error.description
+                    }
+                case .emitJSON:
+                    stdoutLine(event)
+                case let .socket(path):
+                    do { try Dispatcher.send(line: event, toSocket: path) } catch {
+                        record.decision = "error"; record.error = error.description
+                    }
+                case .none: break
                 }
-            case .emitJSON:
-                stdoutLine(event)
-            case let .socket(path):
-                do { try Dispatcher.send(line: event, toSocket: path) } catch {
-                    record.decision = "error"; record.error = error.description
-                }
-            case .none: break
             }
-        } else if case let .run(entry) = decision, case let .exec(argv) = entry.target {
-            record.argv = Dispatcher.substitute(argv, slots: recognition.slots)
         }
         record.latencyMs = (monotonicSeconds() - endpointAt) * 1000
-        let ran = decision.ran && !dryRun && record.error == nil
+        let ran = toRun != nil && !policy.actions.dryRun && record.error == nil
         if let audit {
             do { record.clip = try audit.writeClip(id: id, samples: audio) } catch {
                 record.error = (record.error.map { $0 + "; " } ?? "") + "clip: \(error)"
@@ -252,6 +324,19 @@ public final class ListenLoop: @unchecked Sendable {
         }
     }
 
+    /// Ends a pending confirmation without running it: one `expired` record (same id as the
+    /// utterance that asked, no clip).
+    private func expire(_ p: Pending, reason: String) {
+        pending = nil
+        var record = AuditRecord(time: AuditLog.timestamp(), id: p.id, recognition: p.recognition, decision: "expired",
+                                 reason: reason, startMs: Double(position) * 1000 / 16000, audioMs: 0, latencyMs: 0)
+        record.recognizeMs = 0
+        record.confirms = p.id
+        record.describe(p.entry)
+        outcome.withLock { $0.expired += 1 }
+        finish(record)
+    }
+
     private func finish(_ record: AuditRecord) {
         if let audit {
             do { try audit.append(record: record) } catch {
@@ -274,7 +359,7 @@ public final class ListenLoop: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// One human line: `ID  ran|refused|…  intent {slots} (confidence) — reason/exit, latency`.
+    /// One human line: `ID  decision  intent {slots} (confidence)  action  [reason/exit]  latency`.
     static func status(_ r: AuditRecord) -> String {
         let slots = r.slots.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let what = r.understood ? "\(r.intent) {\(slots)} (\(String(format: "%.2f", r.confidence)))" : "not understood (heard \"\(r.transcript)\")"

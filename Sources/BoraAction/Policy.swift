@@ -38,7 +38,7 @@ public enum Decision: Sendable, Equatable {
     /// The first matching entry ran less than `cooldown_s` ago.
     case coolingDown(ActionEntry, remainingSeconds: Double)
 
-    /// `ran`/`dry-run`/`refused` for the audit trail.
+    /// True for `.run`.
     public var ran: Bool { if case .run = self { return true } else { return false } }
 
     /// The audit trail's reason string.
@@ -50,6 +50,19 @@ public enum Decision: Sendable, Equatable {
         case .conditionsUnmatched: return "conditions-unmatched"
         case .lowConfidence: return "low-confidence"
         case .coolingDown: return "cooldown"
+        }
+    }
+
+    /// The audit trail's decision: `executed` for `.run` (the loop refines it to `dry-run` or
+    /// `awaiting-confirm`), `not-understood`, or `rejected-<reason>`.
+    public var auditDecision: String {
+        switch self {
+        case .run: return "executed"
+        case .notUnderstood: return "not-understood"
+        case .noAction: return "rejected-no-action"
+        case .conditionsUnmatched: return "rejected-conditions-unmatched"
+        case .lowConfidence: return "rejected-low-confidence"
+        case .coolingDown: return "rejected-cooldown"
         }
     }
 

@@ -28,8 +28,15 @@ public struct CaptureOptions: Sendable {
     public var periodMs: Int = 20
     /// Ring size in seconds of 16 kHz audio; older audio is dropped (and counted) beyond it.
     public var ringSeconds: Double = 4
-    /// Pace reads to real time (file and null PCMs deliver as fast as they are read).
-    public var realtime = false
+    /// Pace reads at `pace` × the nominal rate (1 = real time); nil reads as fast as the device
+    /// delivers. File and null PCMs deliver as fast as they are read, so tests and the demo pace
+    /// them; a sound card paces itself.
+    public var pace: Double?
+    /// `pace == 1`; setting it true sets `pace` to 1, false to nil.
+    public var realtime: Bool {
+        get { pace == 1 }
+        set { pace = newValue ? 1 : nil }
+    }
     /// Stop after this many device frames (a `type file` PCM returns stale data after its end);
     /// the resampler is then flushed, so N device frames give exactly ceil(N·16000/rate) samples.
     public var maxDeviceFrames: Int?
@@ -296,8 +303,8 @@ public final class AudioCapture: @unchecked Sendable {
                 ring.write(UnsafeBufferPointer(start: converted, count: tail))
                 sem_post(wake)
             }
-            if options.realtime {
-                nextDeadline += frames * 1_000_000_000 / rate
+            if let pace = options.pace {
+                nextDeadline += Int(Double(frames) * 1e9 / (Double(rate) * pace))
                 var ts = timespec(tv_sec: nextDeadline / 1_000_000_000, tv_nsec: nextDeadline % 1_000_000_000)
                 while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
             }

@@ -44,10 +44,27 @@ struct ListenCommand: ParsableCommand {
         (posix_spawn, no shell, {slot} as whole argv elements, killed after timeout_s), a JSON line on \
         stdout, or a JSON line to a Unix socket. With --audit DIR every utterance appends one fsync'd \
         JSON line to DIR/audit.jsonl and its audio to DIR/clips/ID.opus. One status line per utterance \
-        on stderr; --json prints one event per line on stdout. SIGINT/SIGTERM finish the utterance in \
-        flight and exit 0; SIGHUP reloads the actions file (a broken file keeps the running one).
+        on stderr; --json prints one event per line on stdout. An entry with confirm: true waits for a \
+        spoken "confirm" (runs it) or "cancel" (expires it) within confirm_timeout_s. SIGINT/SIGTERM \
+        finish the utterance in flight and exit 0; SIGHUP reloads the context and the actions file \
+        together (if either is broken, the running pair is kept and the reason logged). The last \
+        line reports utterances, actions, latencies and dropped audio.
         """)
     enum Detector: String, ExpressibleByArgument, CaseIterable { case silero, energy }
+    /// `--pace`: nil multiplier = as fast as read.
+    struct Pace: ExpressibleByArgument {
+        let multiplier: Double?
+        init?(argument: String) {
+            switch argument {
+            case "realtime": multiplier = 1
+            case "fast": multiplier = nil
+            default:
+                let digits = argument.hasSuffix("x") ? String(argument.dropLast()) : argument
+                guard let m = Double(digits), m > 0, m <= 1000 else { return nil }
+                multiplier = m
+            }
+        }
+    }
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
@@ -55,9 +72,10 @@ struct ListenCommand: ParsableCommand {
     @Option(help: "Board defaults from Targets/NAME/target.json (or a path to one): ALSA device, threads, ASR model and VAD; explicit options win.") var target: String?
     @Option(help: "ALSA capture device (default: the --target's).") var device: String?
     @Option(help: "Stream a recording instead of a device (WAV, Ogg Opus).") var file: String?
-    @Flag(help: "With --file: feed the recording as fast as possible instead of in real time.") var fast = false
+    @Option(help: ArgumentHelp("Audio pace: realtime, fast (as fast as read) or NUMx (e.g. 8x real time). Default: realtime for --file; for --device the device's own clock (pace a file-backed ALSA PCM with realtime or NUMx).", valueName: "realtime|fast|NUMx"))
+    var pace: Pace?
+    @Flag(help: "With --file: same as --pace fast.") var fast = false
     @Option(help: "With --device: stop after this many seconds.") var maxSeconds: Double?
-    @Flag(help: "With --device: pace a file-backed ALSA device at the nominal rate.") var realtime = false
     @Option(help: "Whisper GGUF path or catalog name (default: the --target's, else whisper-tiny.en).") var model: String?
     @Option(help: "Audit directory (audit.jsonl and clips/).") var audit: String?
     @Option(help: "Voice activity detector: silero or energy (default: the --target's, else silero).") var vad: Detector?
@@ -76,6 +94,7 @@ struct ListenCommand: ParsableCommand {
         guard beam >= 1 && beam <= 16 else { throw ValidationError("--beam must be between 1 and 16") }
         guard endMs >= 64 && endMs <= 5000 else { throw ValidationError("--end-ms must be between 64 and 5000") }
         if let t, t <= 0 || t > 256 { throw ValidationError("-t must be between 1 and 256") }
+        if fast && pace != nil { throw ValidationError("give --fast or --pace, not both") }
     }
 
     func run() throws {
@@ -91,8 +110,8 @@ struct ListenCommand: ParsableCommand {
         let actionsFile = try ActionsFile.load(path: actions)
         try actionsFile.validate(against: ctx)
         let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
-        let compiled = try CompiledContext(context: ctx, tokenizer: try session.model.makeTokenizer())
-        let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
+        let (sensitivity, beam) = (self.sensitivity, self.beam)
+        let recognizer = try CommandRecognizer(session: session, context: ctx, sensitivity: sensitivity, beam: beam)
         let detector: any VoiceActivityDetector
         switch vad {
         case .silero:
@@ -113,16 +132,24 @@ struct ListenCommand: ParsableCommand {
                               stdoutLine: { writeLine(1, $0) }, statusLine: { writeLine(2, $0) })
         loop.jsonEvents = json
         loop.shouldStop = { stopRequested.load(ordering: .relaxed) }
-        let actionsPath = actions
+        let (contextPath, actionsPath) = (context, actions)
+        var running = try String(contentsOfFile: contextPath, encoding: .utf8)
         loop.pendingReload = {
             guard reloadRequested.exchange(false, ordering: .relaxed) else { return nil }
+            // Build the whole new configuration first; swap only when every part is valid.
             do {
+                let text = try String(contentsOfFile: contextPath, encoding: .utf8)
+                let freshContext = try Context.load(path: contextPath)
                 let fresh = try ActionsFile.load(path: actionsPath)
-                try fresh.validate(against: ctx)
-                writeLine(2, "bora: reloaded \(actionsPath) (\(fresh.entries.count) actions)")
-                return fresh
+                try fresh.validate(against: freshContext)
+                let changed = text != running
+                let freshRecognizer = changed
+                    ? try CommandRecognizer(session: session, context: freshContext, sensitivity: sensitivity, beam: beam) : nil
+                running = text
+                writeLine(2, "bora: reloaded \(actionsPath) (\(fresh.entries.count) actions)" + (changed ? " and \(contextPath) (\(freshContext.intents.count) intents)" : ""))
+                return ListenReload(actions: fresh, recognizer: freshRecognizer)
             } catch {
-                writeLine(2, "bora: reload of \(actionsPath) failed, keeping the running actions: \(error)")
+                writeLine(2, "bora: reload failed, keeping the running context and actions: \(error)")
                 return nil
             }
         }
@@ -132,11 +159,11 @@ struct ListenCommand: ParsableCommand {
         var capture: AudioCapture?
         if let file {
             let clip = try AudioDecoder.load(path: file)
-            source = FileSource(samples: clip.samples, realtime: !fast)
+            source = FileSource(samples: clip.samples, pace: fast ? nil : (pace ?? Pace(argument: "realtime")!).multiplier)
         } else {
             var options = CaptureOptions()
             options.maxSeconds = maxSeconds
-            options.realtime = realtime
+            options.pace = pace?.multiplier
             do {
                 let c = try AudioCapture(device: device!, options: options)
                 try c.start()
@@ -155,10 +182,22 @@ struct ListenCommand: ParsableCommand {
             let p = { (q: Double) in lat[min(lat.count - 1, Int((Double(lat.count - 1) * q).rounded()))] }
             line += String(format: "; endpoint → action p50 %.0f ms, p95 %.0f ms, max %.0f ms", p(0.5), p(0.95), lat.last!)
         }
-        if let stats = capture?.stats, stats.droppedSamples > 0 || stats.overruns > 0 {
-            line += "; \(stats.overruns) overruns, \(stats.droppedSamples) samples dropped"
+        if summary.awaitingConfirm > 0 {
+            line += "; \(summary.awaitingConfirm) awaited confirmation (\(summary.confirmed) confirmed, \(summary.expired) expired)"
         }
+        let overruns = capture?.stats.overruns ?? 0
+        line += "; \(summary.droppedSamples) samples dropped, \(overruns) overruns"
         writeLine(2, line)
+        if json {
+            var o: [String: Any] = ["event": "summary", "utterances": summary.utterances, "actions_run": summary.actionsRun,
+                                    "awaiting_confirm": summary.awaitingConfirm, "confirmed": summary.confirmed,
+                                    "expired": summary.expired, "audio_s": Double(summary.samples) / 16000,
+                                    "dropped_samples": summary.droppedSamples, "overruns": overruns]
+            if !lat.isEmpty { o["action_latency_ms"] = ["p50": lat[lat.count / 2], "max": lat.last!] }
+            if let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) {
+                writeLine(1, String(decoding: data, as: UTF8.self))
+            }
+        }
         if summary.auditErrors > 0 { throw ExitCode(1) }
     }
 }

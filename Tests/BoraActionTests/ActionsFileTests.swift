@@ -58,7 +58,7 @@ func testContext() throws -> Context {
         do { _ = try ActionsFile.parse(yaml: yaml, file: "a.yaml"); return nil } catch { return error }
     }
 
-    @Test func structureErrorsCarryLineAndColumn() {
+    @Test func structureErrorsCarryLineAndColumn() throws {
         let unknownKey = error("actions:\n  - intent: x\n    exce: [\"a\"]\n")
         #expect(unknownKey?.kind == .structure)
         #expect(unknownKey?.line == 3 && unknownKey?.column == 5)
@@ -76,8 +76,12 @@ func testContext() throws -> Context {
         let two = error("actions:\n  - intent: x\n    emit: json\n    socket: /tmp/s\n")
         #expect(two?.description.contains("at most one") == true)
 
-        let confirm = error("actions:\n  - intent: x\n    confirm: true\n")
-        #expect(confirm?.kind == .unsupported("confirm") && confirm?.line == 3)
+        let confirm = error("actions:\n  - intent: x\n    confirm: yes please\n")
+        #expect(confirm?.kind == .structure && confirm?.line == 3)
+        let tooShort = error("actions:\n  - intent: x\n    confirm: true\n    confirm_timeout_s: 0.1\n")
+        #expect(tooShort?.line == 4)
+        let confirmed = try ActionsFile.parse(yaml: "actions:\n  - intent: x\n    confirm: true\n    confirm_timeout_s: 5\n    emit: json\n")
+        #expect(confirmed.entries[0].confirm && confirmed.entries[0].confirmTimeoutSeconds == 5)
 
         let badNumber = error("actions:\n  - intent: x\n    min_confidence: 2\n")
         #expect(badNumber?.line == 3)

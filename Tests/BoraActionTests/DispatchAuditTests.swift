@@ -78,7 +78,7 @@ func argvScript(in dir: String, out: String) throws -> String {
         var r = AuditRecord(time: AuditLog.timestamp(), id: "u1",
                             recognition: Recognition(understood: true, intent: "lights", slots: ["state": "on"], confidence: 0.8765,
                                                      transcript: "turn on the lights", recognizeMs: 120),
-                            decision: "ran", reason: "matched", startMs: 1000, audioMs: 500, latencyMs: 130)
+                            decision: "executed", reason: "matched", startMs: 1000, audioMs: 500, latencyMs: 130)
         r.action = "lights@2"; r.actionKind = "exec"; r.argv = ["x", "on"]; r.exitCode = 0; r.clip = clip
         try log.append(record: r)
         try log.append(record: r)
@@ -89,7 +89,7 @@ func argvScript(in dir: String, out: String) throws -> String {
         #expect(o["id"] as? String == "u1" && o["intent"] as? String == "lights")
         #expect(o["slots"] as? [String: String] == ["state": "on"])
         #expect(o["confidence"] as? Double == 0.877)
-        #expect(o["decision"] as? String == "ran" && o["reason"] as? String == "matched")
+        #expect(o["decision"] as? String == "executed" && o["reason"] as? String == "matched")
         #expect(o["exit_code"] as? Int == 0 && o["argv"] as? [String] == ["x", "on"])
         #expect(o["latency_ms"] as? Double == 130 && o["transcript"] as? String == "turn on the lights")
         #expect(o["clip"] as? String == "clips/u1.opus" && (o["time"] as? String)?.hasSuffix("Z") == true)
@@ -105,7 +105,7 @@ func argvScript(in dir: String, out: String) throws -> String {
 /// A recognizer that reads the utterance length: > 0.8 s is "lights on", shorter is not understood.
 final class LengthRecognizer: UtteranceRecognizer {
     var calls = 0
-    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>) throws -> Recognition {
+    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> Recognition {
         calls += 1
         let long = samples.count > 12800
         return Recognition(understood: long, intent: long ? "lights" : "", slots: long ? ["state": "on", "car": "3; rm -rf /"] : [:],
@@ -113,16 +113,100 @@ final class LengthRecognizer: UtteranceRecognizer {
     }
 }
 
-/// Silence (low noise) with tone bursts of the given lengths (seconds), 1 s apart.
-func bursts(_ lengths: [Double]) -> [Float] {
+/// Silence (low noise) with tone bursts of the given lengths (seconds), `gap` seconds apart.
+func bursts(_ lengths: [Double], gap: Double = 1) -> [Float] {
     var out = [Float](repeating: 0, count: 16000)
     var rng = SystemRandomNumberGenerator()
     for i in out.indices { out[i] = Float.random(in: -0.001...0.001, using: &rng) }
     for l in lengths {
         out += (0..<Int(l * 16000)).map { Float(sin(Double($0) * 2 * .pi * 440 / 16000) * 0.3) }
-        out += (0..<16000).map { _ in Float.random(in: -0.001...0.001, using: &rng) }
+        out += (0..<Int(gap * 16000)).map { _ in Float.random(in: -0.001...0.001, using: &rng) }
     }
     return out
+}
+
+/// Plays back a script of recognitions in order, recording the grammar of every call.
+final class ScriptedRecognizer: UtteranceRecognizer {
+    var script: [Recognition]
+    var grammars: [UtteranceGrammar] = []
+    init(_ script: [Recognition]) { self.script = script }
+    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> Recognition {
+        grammars.append(grammar)
+        return script.isEmpty ? Recognition(understood: false, intent: "", confidence: 0) : script.removeFirst()
+    }
+}
+
+let lightsOn = Recognition(understood: true, intent: "lights", slots: ["state": "on", "car": "$(reboot)"], confidence: 0.9, transcript: "lights on")
+let saidConfirm = Recognition(understood: true, intent: ConfirmationContext.confirmIntent, confidence: 0.95, transcript: "Confirm.")
+let saidCancel = Recognition(understood: true, intent: ConfirmationContext.cancelIntent, confidence: 0.95, transcript: "Cancel.")
+let mumble = Recognition(understood: false, intent: "", confidence: 0.01, transcript: "hmm")
+
+/// Runs `samples` through a loop with one confirm-required exec entry; returns the argv lines the
+/// action wrote, the audit records, the summary and the recognizer.
+func runConfirmLoop(_ samples: [Float], _ script: [Recognition], timeout: Double = 8,
+                    reload: ((ScriptedRecognizer) -> ListenReload?)? = nil) throws -> (argv: String?, records: [[String: Any]], summary: ListenSummary, recognizer: ScriptedRecognizer) {
+    let dir = tempDir()
+    let out = dir + "/argv.txt"
+    let script0 = try argvScript(in: dir, out: out)
+    let actions = try ActionsFile.parse(yaml: "actions:\n  - intent: lights\n    confirm: true\n    confirm_timeout_s: \(timeout)\n    exec: [\"/bin/sh\", \"\(script0)\", \"{state}\", \"{car}\"]\n")
+    let audit = try AuditLog(directory: dir + "/audit")
+    let recognizer = ScriptedRecognizer(script)
+    let loop = ListenLoop(segmenter: try SpeechSegmenter(detector: try EnergyVAD()), recognizer: recognizer, actions: actions,
+                          audit: audit, stdoutLine: { _ in }, statusLine: { _ in })
+    if let reload { loop.pendingReload = { reload(recognizer) } }
+    let summary = try loop.run(source: FileSource(samples: samples, pace: nil))
+    let lines = try String(contentsOfFile: dir + "/audit/audit.jsonl", encoding: .utf8).split(separator: "\n")
+    let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    let verification = try AuditLog.verify(directory: dir + "/audit")
+    #expect(verification.ok && verification.missingClips.isEmpty && verification.records == records.count)
+    return (try? String(contentsOfFile: out, encoding: .utf8), records, summary, recognizer)
+}
+
+@Suite struct ConfirmationTests {
+    @Test func confirmRunsTheActionOnTheAnswer() throws {
+        let r = try runConfirmLoop(bursts([1.2, 0.6]), [lightsOn, saidConfirm])
+        #expect(r.recognizer.grammars == [.commands, .confirmation])
+        #expect(r.argv == "on\n$(reboot)\n")
+        #expect(r.records.map { $0["decision"] as? String } == ["awaiting-confirm", "confirmed"])
+        #expect(r.records[1]["confirms"] as? String == r.records[0]["id"] as? String)
+        #expect(r.records[1]["exit_code"] as? Int == 0 && r.records[1]["intent"] as? String == "lights")
+        #expect(r.summary.actionsRun == 1 && r.summary.confirmed == 1 && r.summary.awaitingConfirm == 1)
+    }
+
+    @Test func cancelExpiresWithoutRunning() throws {
+        let r = try runConfirmLoop(bursts([1.2, 0.6, 1.2]), [lightsOn, saidCancel, mumble])
+        #expect(r.argv == nil && r.summary.actionsRun == 0)
+        #expect(r.recognizer.grammars == [.commands, .confirmation, .commands])
+        #expect(r.records.map { $0["decision"] as? String } == ["awaiting-confirm", "expired", "not-understood"])
+        #expect(r.records[1]["reason"] as? String == "cancelled")
+    }
+
+    @Test func otherSpeechWhileWaitingRunsNothingAndSilenceExpires() throws {
+        // Wait 4 s: a mumble 3 s after the command is no answer; the silence after it passes the
+        // deadline; the next command (6.6 s after) is heard against the command grammar again.
+        let r = try runConfirmLoop(bursts([1.2, 0.6, 1.2], gap: 3), [lightsOn, mumble, lightsOn], timeout: 4)
+        #expect(r.argv == nil && r.summary.actionsRun == 0)
+        #expect(r.recognizer.grammars == [.commands, .confirmation, .commands])
+        #expect(r.records.map { $0["decision"] as? String } == ["awaiting-confirm", "not-understood", "expired", "awaiting-confirm", "expired"])
+        #expect(r.records.map { $0["reason"] as? String }[2] == "timeout")
+        #expect(r.records.map { $0["reason"] as? String }[4] == "stopped")
+        #expect(r.summary.expired == 2)
+    }
+
+    @Test func aReloadExpiresThePendingActionAndSwapsTheRecognizer() throws {
+        let swapped = ScriptedRecognizer([lightsOn])
+        var reloaded = false
+        let r = try runConfirmLoop(bursts([1.2, 0.6, 1.2]), [lightsOn, saidConfirm], reload: { first in
+            // Right after the first command (awaiting its answer).
+            guard first.grammars.count == 1, !reloaded else { return nil }
+            reloaded = true
+            return ListenReload(actions: try! ActionsFile.parse(yaml: "actions:\n  - intent: lights\n    emit: json\n"), recognizer: swapped)
+        })
+        #expect(r.records.map { $0["decision"] as? String } == ["awaiting-confirm", "expired", "executed", "not-understood"])
+        #expect(r.records[1]["reason"] as? String == "reloaded")
+        #expect(r.recognizer.grammars == [.commands] && swapped.grammars == [.commands, .commands])
+        #expect(r.argv == nil)
+    }
 }
 
 @Suite struct ListenLoopTests {
@@ -143,8 +227,8 @@ func bursts(_ lengths: [Double]) -> [Float] {
         let lines = try String(contentsOfFile: dir + "/audit/audit.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 2)
         let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        let ran = records.first { $0["decision"] as? String == "ran" }
-        let refused = records.first { $0["decision"] as? String == "refused" }
+        let ran = records.first { $0["decision"] as? String == "executed" }
+        let refused = records.first { $0["decision"] as? String == "not-understood" }
         #expect(ran?["exit_code"] as? Int == 0 && ran?["argv"] as? [String] == ["/bin/sh", script, "on", "3; rm -rf /"])
         #expect(refused?["reason"] as? String == "not-understood")
         for r in records {

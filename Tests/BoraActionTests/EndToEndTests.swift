@@ -51,8 +51,7 @@ func tool(_ argv: [String]) -> Bool {
         let kernels = try KernelSet.fromEnvironment()
         let whisper = try WhisperModel(path: model, kernels: kernels)
         let session = WhisperSession(model: whisper, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: 2)), maxBeam: 3)
-        let compiled = try CompiledContext(context: context, tokenizer: try whisper.makeTokenizer())
-        let recognizer = IntentRecognizer(session: session, context: compiled)
+        let recognizer = try CommandRecognizer(session: session, context: context)
         let audit = try AuditLog(directory: dir + "/audit")
         let loop = ListenLoop(segmenter: try SpeechSegmenter(detector: try EnergyVAD()), recognizer: recognizer,
                               actions: actions, audit: audit, stdoutLine: { _ in }, statusLine: { _ in })

@@ -1,0 +1,61 @@
+import BoraIntent
+import BoraSpeech
+
+/// Which grammar an utterance is recognized against: the user's context, or the built-in
+/// yes/no context used while an action waits for spoken confirmation.
+public enum UtteranceGrammar: Sendable, Equatable {
+    case commands
+    case confirmation
+}
+
+/// Speech to intent for one utterance (the loop's view of the recognizer, replaceable in tests).
+public protocol UtteranceRecognizer: AnyObject {
+    /// Recognizes 16 kHz mono `samples` against `grammar`. With `.confirmation`, an understood
+    /// result has intent `ConfirmationContext.confirmIntent` or `.cancelIntent`.
+    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> Recognition
+}
+
+/// The built-in confirmation context: "confirm" (yes, affirmative, go ahead, do it) or "cancel"
+/// (no, negative, abort, stop), optionally followed by "please".
+public enum ConfirmationContext {
+    public static let confirmIntent = "confirm"
+    public static let cancelIntent = "cancel"
+    public static let yaml = """
+    context:
+      expressions:
+        confirm:
+          - "[confirm, yes, affirmative, go ahead, do it] (please)"
+          - "yes confirm"
+        cancel:
+          - "[cancel, no, negative, abort, stop] (please)"
+          - "no cancel"
+    """
+
+    /// The parsed context (the YAML above is a constant: a parse failure is a programming error
+    /// caught by the tests, so it is reported as a `ContextError` like any other context).
+    public static func load() throws(ContextError) -> Context {
+        try Context.parse(yaml: yaml, name: "built-in confirmation context")
+    }
+}
+
+/// The listen loop's recognizer: one Whisper session, two compiled grammars (the user's context
+/// and the confirmation context), same beam and sensitivity. Not thread-safe (the loop calls it
+/// from one thread).
+public final class CommandRecognizer: UtteranceRecognizer, @unchecked Sendable {
+    public let commands: IntentRecognizer
+    public let confirmation: IntentRecognizer
+
+    /// Compiles `context` and the confirmation context for `session`'s tokenizer.
+    public init(session: WhisperSession, context: Context, sensitivity: Float = 0.5, beam: Int = 3) throws {
+        let tokenizer = try session.model.makeTokenizer()
+        commands = IntentRecognizer(session: session, context: try CompiledContext(context: context, tokenizer: tokenizer),
+                                    sensitivity: sensitivity, beam: beam)
+        confirmation = IntentRecognizer(session: session,
+                                        context: try CompiledContext(context: try ConfirmationContext.load(), tokenizer: tokenizer),
+                                        sensitivity: sensitivity, beam: beam)
+    }
+
+    public func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> Recognition {
+        Recognition(try (grammar == .commands ? commands : confirmation).recognize(samples))
+    }
+}
