@@ -164,6 +164,7 @@ struct ListenCommand: ParsableCommand {
             var options = CaptureOptions()
             options.maxSeconds = maxSeconds
             options.pace = pace?.multiplier
+            options.ringSeconds = 8   // room for a slow recognition while a paced file PCM runs ahead
             do {
                 let c = try AudioCapture(device: device!, options: options)
                 try c.start()
