@@ -10,9 +10,41 @@ struct LlamaLayer {
     let value: TensorView                    // (dim → kvHeads·headDim)
     let attentionOutput: TensorView          // (heads·headDim → dim)
     let ffnNorm: UnsafePointer<Float>        // (dim)
-    let gate: TensorView                     // (dim → ffn)
-    let up: TensorView                       // (dim → ffn)
-    let down: TensorView                     // (ffn → dim)
+    let ffn: FeedForward
+}
+
+/// A block's feed-forward: one SwiGLU, or a Mixture of Experts.
+enum FeedForward {
+    case dense(gate: TensorView, up: TensorView, down: TensorView)  // (dim → ffn), (dim → ffn), (ffn → dim)
+    case experts(ExpertWeights)
+}
+
+/// One per-expert matrix stacked over the experts, as GGUF stores `ffn_*_exps` (ggml shape
+/// [cols, rows, experts]): expert e's `rows` rows start at `data + e · expertBytes`.
+public struct ExpertTensor: @unchecked Sendable {
+    public let type: QuantType
+    public let data: UnsafeRawPointer
+    public let cols: Int
+    public let rows: Int
+    public let count: Int
+    /// Byte offset of expert 0 in the file.
+    public let fileOffset: Int
+    /// Bytes of one expert's matrix.
+    public var expertBytes: Int { TensorView(type: type, data: data, cols: cols, rows: rows).byteCount }
+    /// Expert `e` as a view into the mapping.
+    public func view(_ e: Int) -> TensorView { TensorView(type: type, data: data + e * expertBytes, cols: cols, rows: rows) }
+}
+
+/// The Mixture-of-Experts feed-forward of one block (llama.cpp's LLM_ARCH_LLAMA with experts):
+/// router `ffn_gate_inp` (dim → experts), then per expert a SwiGLU of `ffn_gate_exps`,
+/// `ffn_up_exps` (dim → ffn) and `ffn_down_exps` (ffn → dim).
+public struct ExpertWeights: @unchecked Sendable {
+    public let router: TensorView
+    public let gate: ExpertTensor
+    public let up: ExpertTensor
+    public let down: ExpertTensor
+    /// Bytes of one expert (gate + up + down).
+    public var expertBytes: Int { gate.expertBytes + up.expertBytes + down.expertBytes }
 }
 
 /// A llama-architecture model (llama.cpp's LLM_ARCH_LLAMA): RMSNorm, rotary embeddings on adjacent
@@ -55,6 +87,14 @@ public final class LlamaModel: @unchecked Sendable {
             }
             return TensorView(type: t.type, data: t.data, cols: inputs, rows: outputs)
         }
+        func experts(_ name: String, inputs: Int, outputs: Int) throws(LlamaError) -> ExpertTensor {
+            let t = try tensor(name, [inputs, outputs, config.expertCount])
+            guard kernels.supports(t.type) else {
+                throw .unsupportedTensorType(tensor: name, type: t.type.description, kernelSet: kernels.name)
+            }
+            return ExpertTensor(type: t.type, data: t.data, cols: inputs, rows: outputs, count: config.expertCount,
+                                fileOffset: file.dataOffset + t.offset)
+        }
         func vector(_ name: String, _ count: Int) throws(LlamaError) -> UnsafePointer<Float> {
             let t = try tensor(name, [count])
             if t.type == .f32 { return t.data.assumingMemoryBound(to: Float.self) }
@@ -88,6 +128,24 @@ public final class LlamaModel: @unchecked Sendable {
         var layers: [LlamaLayer] = []
         for l in 0..<config.layerCount {
             let p = "blk.\(l)."
+            let ffn: FeedForward
+            if config.isMixtureOfExperts {
+                let moe = ExpertWeights(router: try matrix(p + "ffn_gate_inp.weight", inputs: d, outputs: config.expertCount),
+                                        gate: try experts(p + "ffn_gate_exps.weight", inputs: d, outputs: ff),
+                                        up: try experts(p + "ffn_up_exps.weight", inputs: d, outputs: ff),
+                                        down: try experts(p + "ffn_down_exps.weight", inputs: ff, outputs: d))
+                guard moe.gate.type == moe.up.type else {
+                    throw .unsupportedTensorType(tensor: p + "ffn_up_exps.weight", type: "\(moe.up.type) mixed with \(moe.gate.type)", kernelSet: kernels.name)
+                }
+                ffn = .experts(moe)
+            } else {
+                let gate = try matrix(p + "ffn_gate.weight", inputs: d, outputs: ff)
+                let up = try matrix(p + "ffn_up.weight", inputs: d, outputs: ff)
+                guard gate.type == up.type else {
+                    throw .unsupportedTensorType(tensor: p + "ffn_up.weight", type: "\(up.type) mixed with \(gate.type)", kernelSet: kernels.name)
+                }
+                ffn = .dense(gate: gate, up: up, down: try matrix(p + "ffn_down.weight", inputs: ff, outputs: d))
+            }
             let layer = LlamaLayer(
                 attentionNorm: try vector(p + "attn_norm.weight", d),
                 query: try matrix(p + "attn_q.weight", inputs: d, outputs: qd),
@@ -95,15 +153,10 @@ public final class LlamaModel: @unchecked Sendable {
                 value: try matrix(p + "attn_v.weight", inputs: d, outputs: kv),
                 attentionOutput: try matrix(p + "attn_output.weight", inputs: qd, outputs: d),
                 ffnNorm: try vector(p + "ffn_norm.weight", d),
-                gate: try matrix(p + "ffn_gate.weight", inputs: d, outputs: ff),
-                up: try matrix(p + "ffn_up.weight", inputs: d, outputs: ff),
-                down: try matrix(p + "ffn_down.weight", inputs: ff, outputs: d))
-            // Fused Q/K/V and gate/up matmuls need one type per group.
+                ffn: ffn)
+            // Fused Q/K/V matmuls need one type per group.
             guard layer.query.type == layer.key.type, layer.key.type == layer.value.type else {
                 throw .unsupportedTensorType(tensor: p + "attn_k.weight", type: "\(layer.key.type) mixed with \(layer.query.type)", kernelSet: kernels.name)
-            }
-            guard layer.gate.type == layer.up.type else {
-                throw .unsupportedTensorType(tensor: p + "ffn_up.weight", type: "\(layer.up.type) mixed with \(layer.gate.type)", kernelSet: kernels.name)
             }
             layers.append(layer)
         }
@@ -114,20 +167,53 @@ public final class LlamaModel: @unchecked Sendable {
 
     deinit { for p in converted { p.deallocate() } }
 
-    /// Total bytes of the weight tensors the forward pass reads.
-    public var weightBytes: Int {
+    /// Total bytes of the weight tensors (all experts included).
+    public var weightBytes: Int { nonExpertWeightBytes + totalExpertBytes }
+
+    /// Bytes of every weight tensor except the experts' (attention, norms aside, routers,
+    /// embeddings, dense feed-forwards).
+    public var nonExpertWeightBytes: Int {
         var total = tiedOutput ? 0 : output.byteCount
         for l in layers {
             total += l.query.byteCount + l.key.byteCount + l.value.byteCount + l.attentionOutput.byteCount
-            total += l.gate.byteCount + l.up.byteCount + l.down.byteCount
+            switch l.ffn {
+            case let .dense(gate, up, down): total += gate.byteCount + up.byteCount + down.byteCount
+            case let .experts(m): total += m.router.byteCount
+            }
         }
         return total + tokenEmbedding.byteCount
+    }
+
+    /// Bytes of the largest expert (gate + up + down of one expert of one layer; layers may use
+    /// different types); 0 for a dense model.
+    public var maxExpertBytes: Int {
+        layers.indices.map { experts(layer: $0)?.expertBytes ?? 0 }.max() ?? 0
+    }
+
+    /// Bytes of all experts of all layers; 0 for a dense model.
+    public var totalExpertBytes: Int {
+        layers.indices.reduce(0) { $0 + (experts(layer: $1).map { $0.expertBytes * $0.gate.count } ?? 0) }
+    }
+
+    /// Experts over all layers (layers × experts per layer).
+    public var expertCount: Int { config.isMixtureOfExperts ? config.layerCount * config.expertCount : 0 }
+
+    /// The experts of `layer` (nil for a dense layer).
+    public func experts(layer: Int) -> ExpertWeights? {
+        if case let .experts(m) = layers[layer].ffn { return m }
+        return nil
     }
 
     /// All weight types the matmuls use (to size activation scratch).
     var matmulTypes: Set<QuantType> {
         var types: Set<QuantType> = [output.type]
-        for l in layers { types.formUnion([l.query.type, l.attentionOutput.type, l.gate.type, l.down.type]) }
+        for l in layers {
+            types.formUnion([l.query.type, l.attentionOutput.type])
+            switch l.ffn {
+            case let .dense(gate, _, down): types.formUnion([gate.type, down.type])
+            case let .experts(m): types.formUnion([m.router.type, m.gate.type, m.down.type])
+            }
+        }
         return types
     }
 }

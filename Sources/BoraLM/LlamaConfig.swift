@@ -45,7 +45,12 @@ public struct LlamaConfig: Sendable, Equatable {
     public let headCount: Int
     public let kvHeadCount: Int
     public let headDim: Int
+    /// Feed-forward hidden size; for a Mixture-of-Experts model, the size of one expert.
     public let ffnDim: Int
+    /// Experts per layer (`llama.expert_count`); 0 for a dense model.
+    public let expertCount: Int
+    /// Experts each token uses (`llama.expert_used_count`); 0 for a dense model.
+    public let expertUsedCount: Int
     public let vocabSize: Int
     /// The context length the model was trained for (`llama.context_length`).
     public let trainedContextLength: Int
@@ -56,6 +61,8 @@ public struct LlamaConfig: Sendable, Equatable {
     public let rmsEps: Float
 
     public var kvDim: Int { kvHeadCount * headDim }
+    /// True for a Mixture-of-Experts model.
+    public var isMixtureOfExperts: Bool { expertCount > 0 }
 
     public init(gguf: GGUFFile) throws(LlamaError) {
         let arch = gguf.architecture ?? "(none)"
@@ -76,6 +83,16 @@ public struct LlamaConfig: Sendable, Equatable {
         kvHeadCount = gguf.metadata["llama.attention.head_count_kv"] == nil ? headCount : try int("llama.attention.head_count_kv")
         ffnDim = try int("llama.feed_forward_length")
         trainedContextLength = try int("llama.context_length")
+        if gguf.metadata["llama.expert_count"] == nil || gguf.metadata["llama.expert_count"]?.int == 0 {
+            expertCount = 0; expertUsedCount = 0
+        } else {
+            expertCount = try int("llama.expert_count")
+            expertUsedCount = try int("llama.expert_used_count")
+            guard expertCount <= 256 else { throw .badMetadata(key: "llama.expert_count", reason: "\(expertCount) experts is more than 256") }
+            guard expertUsedCount <= expertCount else {
+                throw .badMetadata(key: "llama.expert_used_count", reason: "\(expertUsedCount) exceeds llama.expert_count \(expertCount)")
+            }
+        }
         guard dim % headCount == 0 else { throw .badMetadata(key: "llama.attention.head_count", reason: "\(headCount) does not divide embedding length \(dim)") }
         guard headCount % kvHeadCount == 0 else { throw .badMetadata(key: "llama.attention.head_count_kv", reason: "\(kvHeadCount) does not divide head count \(headCount)") }
         headDim = dim / headCount

@@ -20,6 +20,8 @@ public final class LlamaSession {
     public private(set) var position = 0
     /// Bytes reserved for the KV cache and activations.
     public var arenaBytes: Int { arena.capacity }
+    /// Where a Mixture-of-Experts model's experts come from: nil = the file mapping (all resident).
+    public let experts: ExpertStore?
 
     private let arena: Arena
     private let keyCache: UnsafeMutablePointer<UInt16>   // f16 (layer, context, kvDim)
@@ -39,14 +41,29 @@ public final class LlamaSession {
     private let inverseFrequencies: UnsafeMutablePointer<Float>  // (ropeDim / 2)
     private let scratch: UnsafeMutableRawPointer
     private let outputs: UnsafeMutablePointer<MatmulOutput>      // (3) fused matmul table
+    // Mixture of Experts (empty for dense models); k = experts used per token, E = experts.
+    private let routerLogits: UnsafeMutablePointer<Float>  // (batch, E)
+    private let selected: UnsafeMutablePointer<Int32>      // (batch, k) expert ids
+    private let selectedWeights: UnsafeMutablePointer<Float> // (batch, k) renormalized
+    private let expertRows: UnsafeMutablePointer<Int32>    // (E, batch·k): b·k + j entries routed to each expert
+    private let expertRowCounts: UnsafeMutablePointer<Int32> // (E)
+    private let expertList: UnsafeMutablePointer<Int32>    // (E) experts in use / guessed
+    private let gathered: UnsafeMutablePointer<Float>      // (batch, dim) inputs of one expert
+    private let expertDown: UnsafeMutablePointer<Float>    // (batch, dim) outputs of one expert
+    private let expertOut: UnsafeMutablePointer<Float>     // (batch, k, dim)
 
     /// Throws `LlamaError.contextTooLong` when `contextLength` exceeds the trained context.
-    public init(model: LlamaModel, matmul: Matmul, contextLength: Int, maxBatch: Int = 32) throws(LlamaError) {
+    /// `experts` (for a Mixture-of-Experts model) must be built for `model`; nil reads experts
+    /// from the mapping.
+    public init(model: LlamaModel, matmul: Matmul, contextLength: Int, maxBatch: Int = 32,
+                experts: ExpertStore? = nil) throws(LlamaError) {
         let c = model.config
         guard contextLength > 0, contextLength <= c.trainedContextLength else {
             throw .contextTooLong(requested: contextLength, maximum: c.trainedContextLength)
         }
         precondition(maxBatch > 0)
+        precondition(experts == nil || experts!.model === model, "the expert store belongs to another model")
+        self.experts = experts
         self.model = model
         self.matmul = matmul
         self.contextLength = contextLength
@@ -62,8 +79,12 @@ public final class LlamaSession {
             maxBatch * c.ffnDim, maxBatch * c.ffnDim, threads * contextLength, c.vocabSize, c.ropeDim / 2,
             threads * contextLength,
         ]
+        let e = c.expertCount, k = c.expertUsedCount
+        let moe = [maxBatch * e, maxBatch * k, maxBatch * k, e * maxBatch * k, e, e, maxBatch * c.dim, maxBatch * c.dim,
+                   maxBatch * k * c.dim]
         arena = Arena(capacity: Arena.bytesNeeded([halves * 2, halves * 2] + floats.map { $0 * 4 }
-                                                  + [scratchBytes, 3 * MemoryLayout<MatmulOutput>.stride]))
+                                                  + [scratchBytes, 3 * MemoryLayout<MatmulOutput>.stride]
+                                                  + moe.map { $0 * 4 }))
         keyCache = arena.allocate(count: halves)
         valueCache = arena.allocate(count: halves)
         newKeys = arena.allocate(count: floats[0])
@@ -81,6 +102,15 @@ public final class LlamaSession {
         weights = arena.allocate(count: floats[12])
         scratch = arena.allocateBytes(scratchBytes)
         outputs = arena.allocate(count: 3)
+        routerLogits = arena.allocate(count: moe[0])
+        selected = arena.allocate(count: moe[1])
+        selectedWeights = arena.allocate(count: moe[2])
+        expertRows = arena.allocate(count: moe[3])
+        expertRowCounts = arena.allocate(count: moe[4])
+        expertList = arena.allocate(count: moe[5])
+        gathered = arena.allocate(count: moe[6])
+        expertDown = arena.allocate(count: moe[7])
+        expertOut = arena.allocate(count: moe[8])
         for i in 0..<(c.ropeDim / 2) {
             // llama.cpp: theta_i = pos · freq_scale · base^(-2i/n_rot)
             inverseFrequencies[i] = c.ropeFrequencyScale * Float(pow(Double(c.ropeBase), -2 * Double(i) / Double(c.ropeDim)))
@@ -159,11 +189,16 @@ public final class LlamaSession {
             Ops.add(x, projected, count: batch * dim)
             // feed-forward
             for b in 0..<batch { Ops.rmsNorm(xn + b * dim, x + b * dim, weight: layer.ffnNorm, count: dim, eps: c.rmsEps) }
-            outputs[0] = MatmulOutput(y: gate, weight: layer.gate)
-            outputs[1] = MatmulOutput(y: up, weight: layer.up)
-            matmul.multiply(UnsafeBufferPointer(start: outputs, count: 2), x: xn, vectors: batch, scratch: scratch)
-            Ops.swiGLU(gate, up, count: batch * c.ffnDim)
-            matmul.multiply(projected, weight: layer.down, x: gate, vectors: batch, scratch: scratch)
+            switch layer.ffn {
+            case let .dense(gateWeight, upWeight, downWeight):
+                outputs[0] = MatmulOutput(y: gate, weight: gateWeight)
+                outputs[1] = MatmulOutput(y: up, weight: upWeight)
+                matmul.multiply(UnsafeBufferPointer(start: outputs, count: 2), x: xn, vectors: batch, scratch: scratch)
+                Ops.swiGLU(gate, up, count: batch * c.ffnDim)
+                matmul.multiply(projected, weight: downWeight, x: gate, vectors: batch, scratch: scratch)
+            case let .experts(weights):
+                mixtureOfExperts(layer: l, weights, batch: batch)
+            }
             Ops.add(x, projected, count: batch * dim)
         }
         position += batch
@@ -176,6 +211,92 @@ public final class LlamaSession {
             Ops.rmsNorm(xn, x + (batch - 1) * dim, weight: model.outputNorm, count: dim, eps: c.rmsEps)
             matmul.multiply(logits, weight: model.output, x: xn, vectors: 1, scratch: scratch)
         }
+    }
+
+    /// The Mixture-of-Experts feed-forward of layer `l` on `xn` into `projected`, as llama.cpp's
+    /// LLM_ARCH_LLAMA: softmax over the router logits, the top k experts, their probabilities
+    /// renormalized to sum 1 (sum clamped at 6.1e-5), Σ_j w_j · down_j(silu(gate_j x) ⊙ up_j x)
+    /// summed in rank order. Each expert runs once over all tokens routed to it; per-token results
+    /// land in rank slots and are summed afterwards, so the order experts arrive from the store
+    /// cannot change a bit of the output.
+    private func mixtureOfExperts(layer l: Int, _ weights: ExpertWeights, batch: Int) {
+        let c = model.config
+        let dim = c.dim, ffn = c.ffnDim, e = c.expertCount, k = c.expertUsedCount
+        matmul.multiply(routerLogits, weight: weights.router, x: xn, vectors: batch, scratch: scratch)
+        for i in 0..<e { expertRowCounts[i] = 0 }
+        for b in 0..<batch {
+            let probs = routerLogits + b * e
+            Ops.softmax(probs, count: e)
+            var sum: Float = 0
+            for j in 0..<k {
+                var best = -1
+                for i in 0..<e where best < 0 || probs[i] > probs[best] {
+                    var taken = false
+                    for t in 0..<j where selected[b * k + t] == Int32(i) { taken = true }
+                    if !taken { best = i }
+                }
+                selected[b * k + j] = Int32(best)
+                selectedWeights[b * k + j] = probs[best]
+                sum += probs[best]
+                expertRows[best * batch * k + Int(expertRowCounts[best])] = Int32(b * k + j)
+                expertRowCounts[best] += 1
+            }
+            let divisor = max(sum, 6.103515625e-5)
+            for j in 0..<k { selectedWeights[b * k + j] /= divisor }
+        }
+        var used = 0
+        for i in 0..<e where expertRowCounts[i] > 0 { expertList[used] = Int32(i); used += 1 }
+        if let store = experts {
+            store.request(layer: l, experts: UnsafeBufferPointer(start: expertList, count: used))
+            if store.options.prefetch, l + 1 < model.layers.count, let next = model.experts(layer: l + 1) {
+                prefetchGuess(layer: l + 1, next, batch: batch)
+            }
+        }
+        for u in 0..<used {
+            let expert = Int(expertList[u])
+            let rows = Int(expertRowCounts[expert])
+            let list = expertRows + expert * batch * k
+            for r in 0..<rows { gathered.advanced(by: r * dim).update(from: xn + Int(list[r]) / k * dim, count: dim) }
+            let v = experts?.acquire(layer: l, expert: expert)
+                ?? ExpertViews(gate: weights.gate.view(expert), up: weights.up.view(expert), down: weights.down.view(expert))
+            outputs[0] = MatmulOutput(y: gate, weight: v.gate)
+            outputs[1] = MatmulOutput(y: up, weight: v.up)
+            matmul.multiply(UnsafeBufferPointer(start: outputs, count: 2), x: gathered, vectors: rows, scratch: scratch)
+            Ops.swiGLU(gate, up, count: rows * ffn)
+            matmul.multiply(expertDown, weight: v.down, x: gate, vectors: rows, scratch: scratch)
+            experts?.release(layer: l, expert: expert)
+            for r in 0..<rows { expertOut.advanced(by: Int(list[r]) * dim).update(from: expertDown + r * dim, count: dim) }
+        }
+        for b in 0..<batch {
+            let out = projected + b * dim
+            for d in 0..<dim { out[d] = expertOut[(b * k) * dim + d] * selectedWeights[b * k] }
+            for j in 1..<max(k, 1) {
+                let w = selectedWeights[b * k + j], src = expertOut + (b * k + j) * dim
+                for d in 0..<dim { out[d] += src[d] * w }
+            }
+        }
+    }
+
+    /// Read-ahead: the next layer's router applied to this layer's normalized input guesses the
+    /// experts the next layer will pick (top k per token); the store starts reading those it lacks.
+    private func prefetchGuess(layer next: Int, _ weights: ExpertWeights, batch: Int) {
+        let c = model.config
+        let e = c.expertCount, k = c.expertUsedCount
+        // routerLogits of this layer are consumed already (selection is done): reuse the buffer.
+        matmul.multiply(routerLogits, weight: weights.router, x: xn, vectors: batch, scratch: scratch)
+        for i in 0..<e { expertRowCounts[i] = 0 }
+        for b in 0..<batch {
+            let logits = routerLogits + b * e
+            for _ in 0..<k {
+                var best = -1
+                for i in 0..<e where (best < 0 || logits[i] > logits[best]) && logits[i] > -.infinity { best = i }
+                expertRowCounts[best] = 1
+                logits[best] = -.infinity
+            }
+        }
+        var guessed = 0
+        for i in 0..<e where expertRowCounts[i] > 0 { expertList[guessed] = Int32(i); guessed += 1 }
+        experts!.prefetch(layer: next, experts: UnsafeBufferPointer(start: expertList, count: guessed))
     }
 
     /// Causal grouped-query attention for `batch` new tokens whose keys/values are already in the

@@ -9,8 +9,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Bora on this machine: warm-up, N runs, median/p90/min, heap allocations.",
-        discussion: "Suites: kernels, llm, asr, vad. More suites (intent, moe, loop) arrive with their features.",
-        subcommands: [KernelsBench.self, LLMBench.self, ASRBench.self, VADBench.self]
+        discussion: "Suites: kernels, llm, asr, vad, moe. The voice loop's soak benchmark is tools/bench/loop.",
+        subcommands: [KernelsBench.self, LLMBench.self, ASRBench.self, VADBench.self, MoEBench.self]
     )
 }
 

@@ -31,11 +31,21 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1 = off).") var repeatPenalty: Float = 1.0
     @Flag(help: "Format the prompt with the model's chat template.") var chat = false
     @Flag(help: "Print a JSON object with text and timings instead of streaming.") var json = false
+    @Option(help: "Mixture-of-Experts models: keep experts on storage and at most this many MiB of them in RAM (default: all mapped).")
+    var expertCacheMb: Double?
+    @Flag(help: "With --expert-cache-mb: do not read the next layer's guessed experts ahead.") var noPrefetch = false
+    @Option(help: "With --expert-cache-mb, for benchmarks: model storage speed in MB/s (SD ≈ 40, eMMC ≈ 150, NVMe ≈ 1500).")
+    var ioLimit: Double?
+    @Flag(help: ArgumentHelp("With --json: add a 64-bit FNV-1a hash of every logits vector (bit-identity checks).", visibility: .hidden))
+    var hashLogits = false
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be ≥ 0") }
         guard c > 0 else { throw ValidationError("-c must be positive") }
         if let t, t <= 0 || t > 256 { throw ValidationError("-t must be between 1 and 256") }
+        if let m = expertCacheMb, !(m > 0) { throw ValidationError("--expert-cache-mb must be positive") }
+        if let r = ioLimit, !(r > 0) { throw ValidationError("--io-limit must be positive (MB/s)") }
+        if expertCacheMb == nil && (noPrefetch || ioLimit != nil) { throw ValidationError("--no-prefetch and --io-limit need --expert-cache-mb") }
         guard temp >= 0, topP > 0, topP <= 1, minP >= 0, minP < 1, repeatPenalty > 0 else {
             throw ValidationError("sampling options out of range: --temp ≥ 0, 0 < --top-p ≤ 1, 0 ≤ --min-p < 1, --repeat-penalty > 0")
         }
@@ -49,15 +59,24 @@ struct RunCommand: ParsableCommand {
         let path = try resolveModelPath(model)
         var phase = now()
         func lap(_ what: String) { let t = now(); log.debug("\(what): \(String(format: "%.1f", (t - phase) * 1e3)) ms"); phase = t }
-        let file = try GGUFFile(path: path, hint: .willNeed)
+        // With an expert cache, only the pages the forward pass touches may enter RSS: no pre-faulting.
+        let file = try GGUFFile(path: path, hint: expertCacheMb == nil ? .willNeed : .random)
         lap("map + parse GGUF")
         let llama = try LlamaModel(file: file, kernels: kernels)
         lap("model views")
+        var store: ExpertStore?
+        if let mb = expertCacheMb {
+            var o = ExpertStoreOptions(budgetBytes: Int(mb * 1_048_576))
+            o.prefetch = !noPrefetch
+            o.ioLimitBytesPerSecond = ioLimit.map { $0 * 1e6 }
+            store = try ExpertStore(model: llama, path: path, options: o)
+            log.info("expert cache: \(store!.slotCount) of \(llama.expertCount) experts (\(store!.slotBytes) bytes each), prefetch \(o.prefetch ? "on" : "off")")
+        }
         let tokenizer = try Tokenizer(gguf: file)
         lap("tokenizer")
         let threads = t ?? ThreadPool.defaultThreadCount
         let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
-                                       contextLength: min(c, llama.config.trainedContextLength))
+                                       contextLength: min(c, llama.config.trainedContextLength), experts: store)
         lap("session")
         let loadSeconds = now() - start
         log.info("loaded \(path) in \(Int(loadSeconds * 1000)) ms, kernels \(kernels.name), \(threads) threads")
@@ -87,6 +106,14 @@ struct RunCommand: ParsableCommand {
         let promptStart = now()
         var logits = try session.evaluate(promptTokens)
         let promptSeconds = now() - promptStart
+        var logitsHash: UInt64 = 0xcbf2_9ce4_8422_2325
+        let vocab = llama.config.vocabSize
+        func addToHash(_ p: UnsafePointer<Float>) {
+            let raw = UnsafeRawPointer(p)
+            for i in 0..<(vocab / 2) { logitsHash = (logitsHash ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x100_0000_01b3 }
+        }
+        if hashLogits { addToHash(logits) }
+        store?.resetMetrics()   // per-token figures cover decoding
         var generated = 0
         var firstTokenSeconds = 0.0
         var decodeSeconds = 0.0
@@ -114,13 +141,28 @@ struct RunCommand: ParsableCommand {
             var tok = token
             logits = try withUnsafePointer(to: &tok) { try session.evaluate(UnsafeBufferPointer(start: $0, count: 1)) }
             bora_alloc_count_enable(0)
+            if hashLogits { addToHash(logits) }
             decodeAllocations += bora_alloc_count_allocations()
             decodeSeconds += now() - t0
         }
         let tail = decoder.flush()
         if json {
             output += tail
-            try printJSON([
+            var moe: [String: Any] = [:]
+            if hashLogits { moe["logits_hash"] = String(format: "%016llx", logitsHash) }
+            if let store {
+                let m = store.metrics
+                let perToken = Double(max(generated, 1))
+                moe = ["expert_cache_bytes": store.slotCount * store.slotBytes, "expert_slots": store.slotCount,
+                       "experts_total": llama.expertCount, "expert_bytes_total": llama.totalExpertBytes,
+                       "non_expert_weight_bytes": llama.nonExpertWeightBytes, "prefetch": store.options.prefetch,
+                       "direct_io": store.usesDirectIO, "io_limit_mb_per_s": ioLimit ?? 0,
+                       "expert_hit_rate": m.hitRate, "expert_misses_per_token": Double(m.misses) / perToken,
+                       "expert_bytes_read_per_token": Double(m.bytesRead) / perToken,
+                       "prefetch_accuracy": m.prefetchAccuracy, "prefetch_issued_per_token": Double(m.prefetchIssued) / perToken,
+                       "stall_ms_per_token": Double(m.stallNanos) / 1e6 / perToken]
+            }
+            try printJSON(moe.merging([
                 "model": path, "kernel_set": kernels.name, "threads": threads, "text": output,
                 "prompt_tokens": promptTokens.count, "generated_tokens": generated,
                 "load_ms": loadSeconds * 1e3, "prompt_ms": promptSeconds * 1e3,
@@ -130,7 +172,7 @@ struct RunCommand: ParsableCommand {
                 "peak_rss_bytes": peakRSSBytes(), "model_bytes": file.byteCount, "arena_bytes": session.arenaBytes,
                 "heap_allocations_per_decoded_token": generated > 0 ? Double(decodeAllocations) / Double(generated) : 0,
                 "alloc_counting": bora_alloc_count_supported() != 0,
-            ])
+            ]) { a, _ in a })
         } else {
             stdout.write(Data((tail + "\n").utf8))
             log.info("prompt \(promptTokens.count) tokens in \(Int(promptSeconds * 1000)) ms; \(generated) tokens at \(String(format: "%.1f", Double(generated) / max(decodeSeconds, 1e-9))) t/s")

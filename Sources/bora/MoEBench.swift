@@ -1,0 +1,165 @@
+import ArgumentParser
+import BoraCore
+import BoraGGUF
+import BoraLM
+import Foundation
+
+/// `bora bench moe`: decode speed and peak RSS of a Mixture-of-Experts model with experts kept on
+/// storage under RAM budgets, with and without read-ahead, at modelled storage speeds.
+struct MoEBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "moe",
+        abstract: "Expert offload: decode tokens/s, peak RSS, hit rate, bytes read, prefetch accuracy and stalls per expert budget.",
+        discussion: """
+        Every case runs `bora run MODEL --temp 0 --json --hash-logits` in a fresh process after dropping \
+        the model file from the page cache (posix_fadvise DONTNEED), so peak RSS (the child's ru_maxrss) \
+        and reads are those of a cold start. Cases: all experts mapped (plain mmap, the reference), then \
+        budgets of 100, 50, 25 and 12.5 % of the expert bytes, with and without prefetch, at each \
+        --io-limit class. Every case's logits hash must equal the all-mapped run's (bit-identical \
+        output); a mismatch is reported and exits 1. With llama.cpp's llama-bench in the cache \
+        (tools/llamacpp/build), its decode speed and peak RSS on the same file (plain mmap) are added.
+        """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "A Mixture-of-Experts GGUF path or catalog name.") var model = "smollm2-moe"
+    @Option(name: .short, help: "Tokens to decode per case.") var n = 32
+    @Option(name: .short, help: "Threads.") var t = 2
+    @Option(help: "Budgets in percent of all expert bytes, comma-separated.") var budgets = "100,50,25,12.5"
+    @Option(help: "Storage classes in MB/s, comma-separated (SD card, eMMC, NVMe).") var ioLimits = "40,150,1500"
+    @Flag(help: "Print one JSON object instead of a table.") var json = false
+
+    func run() throws {
+        _ = global.bootstrapLogging()
+        let path = try resolveModelPath(model)
+        let file = try GGUFFile(path: path, hint: .random)
+        let kernels: KernelSet
+        do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+        let llama = try LlamaModel(file: file, kernels: kernels)
+        guard llama.config.isMixtureOfExperts else { throw ValidationError("\(path) has no experts; bench moe needs a Mixture-of-Experts model (e.g. smollm2-moe)") }
+        let percents = budgets.split(separator: ",").compactMap { Double($0) }
+        let classes = ioLimits.split(separator: ",").compactMap { Double($0) }
+        guard !percents.isEmpty, percents.allSatisfy({ $0 > 0 && $0 <= 100 }), !classes.isEmpty, classes.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--budgets takes percentages in (0, 100], --io-limits positive MB/s, comma-separated")
+        }
+        let expertBytes = llama.totalExpertBytes
+        let prompt = "The little robot rolled into the kitchen and"
+        let exe = CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe"
+        func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        func runCase(_ extra: [String]) throws -> [String: Any] {
+            dropFromPageCache(path)
+            let (out, rss, status) = try spawnCapturing(exe, ["run", path, "-p", prompt, "-n", String(n), "-t", String(t),
+                                                             "--temp", "0", "--json", "--hash-logits", "-c", "256"] + extra)
+            guard status == 0, var o = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] else {
+                throw BoraRuntimeError("bora run \(extra.joined(separator: " ")) failed (exit \(status))")
+            }
+            o["peak_rss_child_bytes"] = rss
+            return o
+        }
+        note("\((path as NSString).lastPathComponent): \(llama.config.layerCount) layers × \(llama.config.expertCount) experts (top \(llama.config.expertUsedCount)), experts \(expertBytes >> 20) MiB, other weights \(llama.nonExpertWeightBytes >> 20) MiB; \(n) tokens per case, \(t) threads")
+        var rows: [[String: Any]] = []
+        let reference = try runCase([])
+        let referenceHash = reference["logits_hash"] as? String ?? ""
+        let residentSpeed = reference["decode_tokens_per_s"] as? Double ?? 0
+        rows.append(["case": "all mapped (mmap)", "budget_percent": 100.0, "prefetch": false, "io_limit_mb_per_s": 0.0,
+                     "decode_tokens_per_s": residentSpeed, "peak_rss_bytes": reference["peak_rss_child_bytes"] ?? 0,
+                     "identical": true])
+        var mismatches = 0
+        for pct in percents {
+            let mb = Double(expertBytes) * pct / 100 / 1_048_576
+            for io in classes {
+                for prefetch in [true, false] {
+                    var extra = ["--expert-cache-mb", String(format: "%.3f", mb), "--io-limit", String(io)]
+                    if !prefetch { extra.append("--no-prefetch") }
+                    let o = try runCase(extra)
+                    let identical = (o["logits_hash"] as? String) == referenceHash
+                    if !identical { mismatches += 1 }
+                    var row: [String: Any] = ["case": "budget \(fmt(pct)) %", "budget_percent": pct, "budget_bytes": o["expert_cache_bytes"] ?? 0,
+                                              "prefetch": prefetch, "io_limit_mb_per_s": io, "identical": identical,
+                                              "peak_rss_bytes": o["peak_rss_child_bytes"] ?? 0]
+                    for k in ["decode_tokens_per_s", "expert_hit_rate", "expert_bytes_read_per_token", "prefetch_accuracy",
+                              "stall_ms_per_token", "direct_io"] { row[k] = o[k] }
+                    rows.append(row)
+                    if !json {
+                        note(String(format: "budget %5@ %%  io %5.0f MB/s  prefetch %@  %6.1f t/s (%3.0f %% of mapped)  RSS %4d MiB  hit %3.0f %%  read %5.2f MB/tok  pf-acc %3.0f %%  stall %6.1f ms/tok  %@",
+                                    fmt(pct), io, prefetch ? "on " : "off", row["decode_tokens_per_s"] as? Double ?? 0,
+                                    100 * (row["decode_tokens_per_s"] as? Double ?? 0) / max(residentSpeed, 1e-9),
+                                    ((row["peak_rss_bytes"] as? Int) ?? 0) >> 20, 100 * (row["expert_hit_rate"] as? Double ?? 0),
+                                    (row["expert_bytes_read_per_token"] as? Double ?? 0) / 1e6, 100 * (row["prefetch_accuracy"] as? Double ?? 0),
+                                    row["stall_ms_per_token"] as? Double ?? 0, identical ? "identical" : "DIFFERENT OUTPUT"))
+                    }
+                }
+            }
+        }
+        var llamaRow: [String: Any] = ["case": "llama.cpp (mmap)"]
+        let cache = ProcessInfo.processInfo.environment["BORA_CACHE"] ?? NSHomeDirectory() + "/.cache/bora"
+        let bench = cache + "/llamacpp/0.3.36/bin/llama-bench"
+        if FileManager.default.isExecutableFile(atPath: bench) {
+            dropFromPageCache(path)
+            let (out, rss, status) = try spawnCapturing(bench, ["-m", path, "-p", "0", "-n", String(n), "-t", String(t), "-r", "1", "-o", "json"])
+            if status == 0, let data = out.data(using: .utf8), let arr = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
+               let first = arr.first {
+                llamaRow["decode_tokens_per_s"] = first["avg_ts"]
+                llamaRow["peak_rss_bytes"] = rss
+            } else {
+                llamaRow["missing"] = "llama-bench exited \(status)"
+            }
+        } else {
+            llamaRow["missing"] = "\(bench) not built (tools/llamacpp/build)"
+        }
+        rows.append(llamaRow)
+        let result: [String: Any] = ["suite": "moe", "model": path, "cpu": cpuModelName(), "threads": t, "tokens": n,
+                                     "expert_bytes": expertBytes, "non_expert_weight_bytes": llama.nonExpertWeightBytes,
+                                     "resident_decode_tokens_per_s": residentSpeed, "mismatches": mismatches, "cases": rows]
+        if json {
+            try printJSON(result)
+        } else {
+            note(String(format: "all mapped: %.1f t/s, peak RSS %d MiB; llama.cpp: %@", residentSpeed,
+                        ((reference["peak_rss_child_bytes"] as? Int) ?? 0) >> 20,
+                        llamaRow["missing"] as? String ?? String(format: "%.1f t/s, peak RSS %d MiB", llamaRow["decode_tokens_per_s"] as? Double ?? 0,
+                                                                  ((llamaRow["peak_rss_bytes"] as? Int) ?? 0) >> 20)))
+        }
+        if mismatches > 0 { throw BoraRuntimeError("\(mismatches) case(s) produced different logits than the all-mapped run") }
+    }
+
+    private func fmt(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
+}
+
+/// Asks the kernel to drop `path`'s cached pages (clean pages of a file nobody maps go at once).
+func dropFromPageCache(_ path: String) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    fdatasync(fd)
+    posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+    close(fd)
+}
+
+/// Runs `path arguments` with stdout captured; returns stdout, the child's peak RSS in bytes
+/// (ru_maxrss) and its exit status.
+func spawnCapturing(_ path: String, _ arguments: [String]) throws -> (String, Int, Int32) {
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { throw BoraRuntimeError("pipe failed") }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+    posix_spawn_file_actions_addclose(&actions, fds[0])
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { for a in argv { free(a) } }
+    var pid = pid_t()
+    let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    posix_spawn_file_actions_destroy(&actions)
+    close(fds[1])
+    guard rc == 0 else { close(fds[0]); throw BoraRuntimeError("cannot start \(path): \(String(cString: strerror(rc)))") }
+    var output = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let got = read(fds[0], &buffer, buffer.count)
+        if got < 0 && errno == EINTR { continue }
+        if got <= 0 { break }
+        output.append(buffer, count: got)
+    }
+    close(fds[0])
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return (String(decoding: output, as: UTF8.self), usage.ru_maxrss * 1024, exit)
+}
