@@ -34,10 +34,23 @@ public struct ExpertStoreOptions: Sendable {
     /// Bench only: model storage of this many bytes per second (each read takes at least
     /// bytes / rate), e.g. 40 MB/s for an SD card, 150 MB/s eMMC, 1500 MB/s NVMe.
     public var ioLimitBytesPerSecond: Double?
+    /// Which cached expert makes room for a new one.
+    public var eviction = ExpertEviction.layerPartitioned
     /// Read with O_DIRECT where the filesystem allows it (otherwise buffered reads followed by
     /// POSIX_FADV_DONTNEED, so the page cache cannot hide the cost).
     public var directIO = true
     public init(budgetBytes: Int) { self.budgetBytes = budgetBytes }
+}
+
+/// Eviction policies of `ExpertStore`.
+public enum ExpertEviction: String, Sendable, CaseIterable {
+    /// Least recently used over all slots.
+    case lru
+    /// Each layer owns an equal share of the slots (least recently used within the share; a
+    /// layer that needs more than its share at once borrows the globally least recently used
+    /// slot). A forward pass visits layers in a cycle, which global LRU turns into evicting
+    /// exactly the experts the next layers would reuse.
+    case layerPartitioned = "layer"
 }
 
 /// What the store did (cumulative since creation or `resetMetrics`).
@@ -112,6 +125,8 @@ public final class ExpertStore: @unchecked Sendable {
     private let pins: UnsafeMutablePointer<Int32>
     private let lastUse: UnsafeMutablePointer<UInt64>
     private let unusedPrefetch: UnsafeMutablePointer<Bool>
+    private let countedMiss: UnsafeMutablePointer<Bool>  // a `request` counted this read as a miss already
+    private let requested: UnsafeMutablePointer<Bool>    // pinned by `request` until its `acquire`
     private let table: UnsafeMutablePointer<Int32>      // per key: slot or -1
     private var demand: SlotQueue
     private var ahead: SlotQueue
@@ -161,6 +176,8 @@ public final class ExpertStore: @unchecked Sendable {
         pins = .allocate(capacity: slotCount); pins.initialize(repeating: 0, count: slotCount)
         lastUse = .allocate(capacity: slotCount); lastUse.initialize(repeating: 0, count: slotCount)
         unusedPrefetch = .allocate(capacity: slotCount); unusedPrefetch.initialize(repeating: false, count: slotCount)
+        countedMiss = .allocate(capacity: slotCount); countedMiss.initialize(repeating: false, count: slotCount)
+        requested = .allocate(capacity: slotCount); requested.initialize(repeating: false, count: slotCount)
         table = .allocate(capacity: model.expertCount); table.initialize(repeating: -1, count: model.expertCount)
         demand = SlotQueue(capacity: 2 * slotCount + 1)
         ahead = SlotQueue(capacity: 2 * slotCount + 1)
@@ -186,7 +203,7 @@ public final class ExpertStore: @unchecked Sendable {
         pthread_cond_destroy(readDone); readDone.deallocate()
         pthread_mutex_destroy(mutex); mutex.deallocate()
         owner.deallocate(); state.deallocate(); pins.deallocate(); lastUse.deallocate()
-        unusedPrefetch.deallocate(); table.deallocate()
+        unusedPrefetch.deallocate(); countedMiss.deallocate(); requested.deallocate(); table.deallocate()
         demand.deallocate(); ahead.deallocate()
     }
 
@@ -201,12 +218,23 @@ public final class ExpertStore: @unchecked Sendable {
         pthread_mutex_lock(mutex); counters = ExpertStoreMetrics(); pthread_mutex_unlock(mutex)
     }
 
-    /// Starts reading every listed expert of `layer` that is not in the store yet (demand
-    /// priority, no waiting): the forward pass calls it with all the experts a layer needs, then
-    /// `acquire`s them one by one while the rest are still being read.
+    /// Pins every listed expert of `layer` and starts reading those not in the store yet (demand
+    /// priority, no waiting), as far as slots allow: the forward pass calls it with all the
+    /// experts a layer needs, then `acquire`s them **in the same order** while later ones are
+    /// still being read (an expert that found no slot here is read by its `acquire`).
     public func request(layer: Int, experts: UnsafeBufferPointer<Int32>) {
         pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }
-        for e in experts { _ = startRead(key: layer * expertsPerLayer + Int(e), demand: true) }
+        for e in experts {
+            let key = layer * expertsPerLayer + Int(e)
+            var s = Int(table[key])
+            if s < 0 {
+                s = startRead(key: key, demand: true)
+                if s < 0 { break }   // every slot pinned or being read
+                counters.misses += 1
+                countedMiss[s] = true
+            }
+            if !requested[s] { requested[s] = true; pins[s] += 1 }
+        }
     }
 
     /// Read-ahead: like `request` at low priority, skipped when no slot is free to evict.
@@ -228,7 +256,7 @@ public final class ExpertStore: @unchecked Sendable {
         tick += 1
         var s = Int(table[key])
         if s >= 0 {
-            if state[s] == .ready { counters.hits += 1 } else { counters.inFlightHits += 1 }
+            if countedMiss[s] { countedMiss[s] = false } else if state[s] == .ready { counters.hits += 1 } else { counters.inFlightHits += 1 }
             if unusedPrefetch[s] { unusedPrefetch[s] = false; counters.prefetchUsed += 1 }
             if state[s] == .queued { demand.push(Int32(s)) }   // promote a queued read-ahead
         } else {
@@ -239,7 +267,7 @@ public final class ExpertStore: @unchecked Sendable {
                 pthread_cond_wait(readDone, mutex)   // every slot pinned or being read: wait for one
             }
         }
-        pins[s] += 1
+        if requested[s] { requested[s] = false } else { pins[s] += 1 }   // a request's pin carries over
         lastUse[s] = tick
         if state[s] != .ready {
             let t0 = monotonicNanos()
@@ -265,11 +293,11 @@ public final class ExpertStore: @unchecked Sendable {
     private func startRead(key: Int, demand isDemand: Bool) -> Int {
         if table[key] >= 0 { return Int(table[key]) }
         var victim = -1
-        var oldest = UInt64.max
-        for s in 0..<slotCount where pins[s] == 0 && state[s] != .queued && state[s] != .reading {
-            if state[s] == .empty { victim = s; break }
-            if lastUse[s] < oldest { oldest = lastUse[s]; victim = s }
+        if options.eviction == .layerPartitioned {
+            let layer = key / expertsPerLayer
+            victim = leastRecentlyUsed(in: slotRange(layer: layer))
         }
+        if victim < 0 { victim = leastRecentlyUsed(in: 0..<slotCount) }
         guard victim >= 0 else { return -1 }
         if owner[victim] >= 0 {
             table[Int(owner[victim])] = -1
@@ -281,8 +309,27 @@ public final class ExpertStore: @unchecked Sendable {
         tick += 1
         lastUse[victim] = tick
         unusedPrefetch[victim] = !isDemand
+        countedMiss[victim] = false
+        requested[victim] = false
         if isDemand { demand.push(Int32(victim)) } else { ahead.push(Int32(victim)) }
         pthread_cond_signal(ioWake)
+        return victim
+    }
+
+    /// The slots layer `layer` owns under `.layerPartitioned` (an equal share, remainder spread).
+    private func slotRange(layer: Int) -> Range<Int> {
+        let n = layers.count
+        return (layer * slotCount / n)..<((layer + 1) * slotCount / n)
+    }
+
+    /// An empty slot, else the least recently used one that is neither pinned nor being read; -1 if none.
+    private func leastRecentlyUsed(in range: Range<Int>) -> Int {
+        var victim = -1
+        var oldest = UInt64.max
+        for s in range where pins[s] == 0 && state[s] != .queued && state[s] != .reading {
+            if state[s] == .empty { return s }
+            if lastUse[s] < oldest { oldest = lastUse[s]; victim = s }
+        }
         return victim
     }
 

@@ -47,7 +47,9 @@ public final class LlamaSession {
     private let selectedWeights: UnsafeMutablePointer<Float> // (batch, k) renormalized
     private let expertRows: UnsafeMutablePointer<Int32>    // (E, batch·k): b·k + j entries routed to each expert
     private let expertRowCounts: UnsafeMutablePointer<Int32> // (E)
-    private let expertList: UnsafeMutablePointer<Int32>    // (E) experts in use / guessed
+    private let expertList: UnsafeMutablePointer<Int32>    // (E) experts in use
+    private let guessList: UnsafeMutablePointer<Int32>     // (E) next layer's guessed experts
+    private let guessLogits: UnsafeMutablePointer<Float>   // (batch, E) next layer's router logits
     private let gathered: UnsafeMutablePointer<Float>      // (batch, dim) inputs of one expert
     private let expertDown: UnsafeMutablePointer<Float>    // (batch, dim) outputs of one expert
     private let expertOut: UnsafeMutablePointer<Float>     // (batch, k, dim)
@@ -81,7 +83,7 @@ public final class LlamaSession {
         ]
         let e = c.expertCount, k = c.expertUsedCount
         let moe = [maxBatch * e, maxBatch * k, maxBatch * k, e * maxBatch * k, e, e, maxBatch * c.dim, maxBatch * c.dim,
-                   maxBatch * k * c.dim]
+                   maxBatch * k * c.dim, e, maxBatch * e]
         arena = Arena(capacity: Arena.bytesNeeded([halves * 2, halves * 2] + floats.map { $0 * 4 }
                                                   + [scratchBytes, 3 * MemoryLayout<MatmulOutput>.stride]
                                                   + moe.map { $0 * 4 }))
@@ -111,6 +113,8 @@ public final class LlamaSession {
         gathered = arena.allocate(count: moe[6])
         expertDown = arena.allocate(count: moe[7])
         expertOut = arena.allocate(count: moe[8])
+        guessList = arena.allocate(count: moe[9])
+        guessLogits = arena.allocate(count: moe[10])
         for i in 0..<(c.ropeDim / 2) {
             // llama.cpp: theta_i = pos · freq_scale · base^(-2i/n_rot)
             inverseFrequencies[i] = c.ropeFrequencyScale * Float(pow(Double(c.ropeBase), -2 * Double(i) / Double(c.ropeDim)))
@@ -282,21 +286,21 @@ public final class LlamaSession {
     private func prefetchGuess(layer next: Int, _ weights: ExpertWeights, batch: Int) {
         let c = model.config
         let e = c.expertCount, k = c.expertUsedCount
-        // routerLogits of this layer are consumed already (selection is done): reuse the buffer.
-        matmul.multiply(routerLogits, weight: weights.router, x: xn, vectors: batch, scratch: scratch)
-        for i in 0..<e { expertRowCounts[i] = 0 }
+        // Touches only its own buffers: the current layer's selection is still in use.
+        matmul.multiply(guessLogits, weight: weights.router, x: xn, vectors: batch, scratch: scratch)
+        var guessed = 0
         for b in 0..<batch {
-            let logits = routerLogits + b * e
+            let logits = guessLogits + b * e
             for _ in 0..<k {
                 var best = -1
                 for i in 0..<e where (best < 0 || logits[i] > logits[best]) && logits[i] > -.infinity { best = i }
-                expertRowCounts[best] = 1
                 logits[best] = -.infinity
+                var known = false
+                for g in 0..<guessed where guessList[g] == Int32(best) { known = true }
+                if !known { guessList[guessed] = Int32(best); guessed += 1 }
             }
         }
-        var guessed = 0
-        for i in 0..<e where expertRowCounts[i] > 0 { expertList[guessed] = Int32(i); guessed += 1 }
-        experts!.prefetch(layer: next, experts: UnsafeBufferPointer(start: expertList, count: guessed))
+        experts!.prefetch(layer: next, experts: UnsafeBufferPointer(start: guessList, count: guessed))
     }
 
     /// Causal grouped-query attention for `batch` new tokens whose keys/values are already in the

@@ -57,6 +57,14 @@ func peakRSSBytes() -> Int {
 }
 
 /// "AMD EPYC …" from /proc/cpuinfo, or the architecture name.
+/// Resident set size now (VmRSS), bytes; 0 when /proc is unavailable.
+func currentRSSBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb * 1024
+}
+
 func cpuModelName() -> String {
     if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
         for line in text.split(separator: "\n") where line.hasPrefix("model name") || line.hasPrefix("Model") {

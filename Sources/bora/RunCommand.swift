@@ -36,6 +36,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "With --expert-cache-mb: do not read the next layer's guessed experts ahead.") var noPrefetch = false
     @Option(help: "With --expert-cache-mb, for benchmarks: model storage speed in MB/s (SD ≈ 40, eMMC ≈ 150, NVMe ≈ 1500).")
     var ioLimit: Double?
+    @Option(help: "With --expert-cache-mb: eviction policy, layer (each layer owns an equal share of the cache) or lru.")
+    var eviction = "layer"
     @Flag(help: ArgumentHelp("With --json: add a 64-bit FNV-1a hash of every logits vector (bit-identity checks).", visibility: .hidden))
     var hashLogits = false
 
@@ -58,7 +60,11 @@ struct RunCommand: ParsableCommand {
         do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
         let path = try resolveModelPath(model)
         var phase = now()
-        func lap(_ what: String) { let t = now(); log.debug("\(what): \(String(format: "%.1f", (t - phase) * 1e3)) ms"); phase = t }
+        func lap(_ what: String) {
+            let t = now()
+            log.debug("\(what): \(String(format: "%.1f", (t - phase) * 1e3)) ms, RSS \(currentRSSBytes() >> 20) MiB (peak \(peakRSSBytes() >> 20))")
+            phase = t
+        }
         // With an expert cache, only the pages the forward pass touches may enter RSS: no pre-faulting.
         let file = try GGUFFile(path: path, hint: expertCacheMb == nil ? .willNeed : .random)
         lap("map + parse GGUF")
@@ -68,6 +74,8 @@ struct RunCommand: ParsableCommand {
         if let mb = expertCacheMb {
             var o = ExpertStoreOptions(budgetBytes: Int(mb * 1_048_576))
             o.prefetch = !noPrefetch
+            guard let policy = ExpertEviction(rawValue: eviction) else { throw ValidationError("--eviction must be layer or lru") }
+            o.eviction = policy
             o.ioLimitBytesPerSecond = ioLimit.map { $0 * 1e6 }
             store = try ExpertStore(model: llama, path: path, options: o)
             log.info("expert cache: \(store!.slotCount) of \(llama.expertCount) experts (\(store!.slotBytes) bytes each), prefetch \(o.prefetch ? "on" : "off")")
@@ -149,19 +157,19 @@ struct RunCommand: ParsableCommand {
         if json {
             output += tail
             var moe: [String: Any] = [:]
-            if hashLogits { moe["logits_hash"] = String(format: "%016llx", logitsHash) }
             if let store {
                 let m = store.metrics
                 let perToken = Double(max(generated, 1))
                 moe = ["expert_cache_bytes": store.slotCount * store.slotBytes, "expert_slots": store.slotCount,
                        "experts_total": llama.expertCount, "expert_bytes_total": llama.totalExpertBytes,
-                       "non_expert_weight_bytes": llama.nonExpertWeightBytes, "prefetch": store.options.prefetch,
+                       "non_expert_weight_bytes": llama.nonExpertWeightBytes, "prefetch": store.options.prefetch, "eviction": store.options.eviction.rawValue,
                        "direct_io": store.usesDirectIO, "io_limit_mb_per_s": ioLimit ?? 0,
                        "expert_hit_rate": m.hitRate, "expert_misses_per_token": Double(m.misses) / perToken,
                        "expert_bytes_read_per_token": Double(m.bytesRead) / perToken,
                        "prefetch_accuracy": m.prefetchAccuracy, "prefetch_issued_per_token": Double(m.prefetchIssued) / perToken,
                        "stall_ms_per_token": Double(m.stallNanos) / 1e6 / perToken]
             }
+            if hashLogits { moe["logits_hash"] = String(format: "%016llx", logitsHash) }
             try printJSON(moe.merging([
                 "model": path, "kernel_set": kernels.name, "threads": threads, "text": output,
                 "prompt_tokens": promptTokens.count, "generated_tokens": generated,
