@@ -50,18 +50,19 @@ def silu(x):
 
 def route(logits, n_used):
     """llama.cpp softmax gating + top-k + renormalisation. logits: (T, n_expert).
-    Returns selected (T, n_used) expert ids, in descending probability, and weights (T, n_used)."""
+    Returns selected (T, n_used) expert ids in descending probability, weights (T, n_used) and
+    the probabilities of all experts (T, n_expert)."""
     m = logits.max(axis=-1, keepdims=True)
     p = np.exp(logits - m)
     p /= p.sum(axis=-1, keepdims=True)
     sel = np.argsort(-p, axis=-1, kind="stable")[:, :n_used]
     w = np.take_along_axis(p, sel, axis=-1)
     w = w / np.maximum(w.sum(axis=-1, keepdims=True), ROUTER_SUM_CLAMP)
-    return sel, w
+    return sel, w, p
 
 
 def moe_ffn(xn, W, p, n_used, dtype):
-    sel, w = route(xn @ W[p + "ffn_gate_inp.weight"].T.astype(dtype), n_used)
+    sel, w, probs = route(xn @ W[p + "ffn_gate_inp.weight"].T.astype(dtype), n_used)
     G, U, D = W[p + "ffn_gate_exps.weight"], W[p + "ffn_up_exps.weight"], W[p + "ffn_down_exps.weight"]
     out = np.zeros_like(xn)
     for e in np.unique(sel):
@@ -69,12 +70,12 @@ def moe_ffn(xn, W, p, n_used, dtype):
         xe = xn[rows]
         h = silu(xe @ G[e].T.astype(dtype)) * (xe @ U[e].T.astype(dtype))
         out[rows] += w[rows, slot][:, None] * (h @ D[e].T.astype(dtype))
-    return out, sel, w
+    return out, (sel, w, probs)
 
 
 def forward(hp, W, tokens, dtype=np.float32, last_only=False, routing=None):
     """Logits (T, vocab) for the token sequence (causal, positions 0..T-1).
-    routing: optional list that receives, per layer, (selected ids (T, k), weights (T, k))."""
+    routing: optional list that receives, per MoE layer, (selected (T, k), weights (T, k), probs (T, E))."""
     d, H, KV = hp["dim"], hp["heads"], hp["kv_heads"]
     hd, rot, eps = d // H, hp["rot"], hp["eps"]
     T = len(tokens)
@@ -107,9 +108,9 @@ def forward(hp, W, tokens, dtype=np.float32, last_only=False, routing=None):
         x = x + att.reshape(T, d) @ W[p + "attn_output.weight"].T.astype(dtype)
         xn = rmsnorm(x, W[p + "ffn_norm.weight"].astype(dtype), eps)
         if p + "ffn_gate_inp.weight" in W:
-            y, sel, w = moe_ffn(xn, W, p, hp["n_used"], dtype)
+            y, r = moe_ffn(xn, W, p, hp["n_used"], dtype)
             if routing is not None:
-                routing.append((sel, w))
+                routing.append(r)
         else:
             y = (silu(xn @ W[p + "ffn_gate.weight"].T.astype(dtype)) * (xn @ W[p + "ffn_up.weight"].T.astype(dtype))) \
                 @ W[p + "ffn_down.weight"].T.astype(dtype)
