@@ -22,6 +22,8 @@ public final class LlamaSession {
     public var arenaBytes: Int { arena.capacity }
     /// Where a Mixture-of-Experts model's experts come from: nil = the file mapping (all resident).
     public let experts: ExpertStore?
+    /// Tests: called with (layer, selected expert ids [batch × k], batch) after each MoE routing.
+    var routingHook: ((Int, UnsafePointer<Int32>, Int) -> Void)?
 
     private let arena: Arena
     private let keyCache: UnsafeMutablePointer<UInt16>   // f16 (layer, context, kvDim)
@@ -248,6 +250,7 @@ public final class LlamaSession {
             let divisor = max(sum, 6.103515625e-5)
             for j in 0..<k { selectedWeights[b * k + j] /= divisor }
         }
+        routingHook?(l, selected, batch)
         var used = 0
         for i in 0..<e where expertRowCounts[i] > 0 { expertList[used] = Int32(i); used += 1 }
         if let store = experts {
