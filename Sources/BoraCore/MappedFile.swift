@@ -137,6 +137,17 @@ public final class MappedFile: @unchecked Sendable {
         _ = madvise(UnsafeMutableRawPointer(mutating: base), count, advice)
     }
 
+    /// Drops the resident pages of the first `byteCount` bytes from this process (MADV_DONTNEED on
+    /// the whole pages inside the range): they stop counting in RSS and are read again from the
+    /// file if touched later, so contents never change. For headers parsed once at load.
+    public func releasePages(upTo byteCount: Int) {
+        guard isMapped else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let length = min(byteCount, count) / page * page
+        guard length > 0 else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base), length, Int32(MADV_DONTNEED))
+    }
+
     /// `open(path, O_RDONLY | O_CLOEXEC)`, retried on `EINTR`.
     private static func openReadOnly(_ path: String) throws(MappedFileError) -> Int32 {
         while true {

@@ -63,12 +63,10 @@ public final class Tokenizer: Sendable {
         case .bytePairEncoding:
             kind = .bytePairEncoding
             preTokenizerName = vocabulary.preTokenizer?.name
-            var strings = vocabulary.strings
-            // Every byte's alphabet character gets a string index, token or not.
-            let symbolOfByte = (0 ..< 256).map { strings.insert(ByteLevel.utf8OfByte[$0]).index }
+            // The vocabulary's table already holds the byte symbols: shared, not copied.
             let singleByteToken = (0 ..< 256).map { $0 < 0x80 ? token(String(UnicodeScalar(UInt8($0)))) : -1 }
             bytePairs = BytePairEncoder(strings: strings, tokenCount: n, merges: vocabulary.merges,
-                                        symbolOfByte: symbolOfByte, singleByteToken: singleByteToken)
+                                        symbolOfByte: vocabulary.symbolOfByte, singleByteToken: singleByteToken)
             sentencePiece = nil
         case .sentencePiece:
             kind = .sentencePiece

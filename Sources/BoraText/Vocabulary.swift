@@ -42,6 +42,9 @@ struct Vocabulary: Sendable {
     var scores: [Float]
     var attributes: [TokenAttributes]
     var merges: [UInt64: BytePairEncoder.Merge] = [:]
+    /// Byte-level BPE with merges: the string index of every byte's alphabet character (added to
+    /// `strings` after the tokens and merge results, so the encoder shares this table); else empty.
+    var symbolOfByte: [Int32] = []
 
     var bosID: Int32?
     var eosID: Int32?
@@ -124,7 +127,8 @@ struct Vocabulary: Sendable {
             for i in 0 ..< n { attributes[i] = TokenAttributes(tokenType: types[i]) }
         }
 
-        strings = ByteStringTable(minimumCapacity: n * 3)
+        // Tokens, then merge results that are not tokens (a fraction of n), then 256 byte symbols.
+        strings = ByteStringTable(minimumCapacity: n * 3 / 2 + 256)
         for i in 0 ..< n {
             // llama.cpp renames empty tokens so every id keeps a distinct text.
             let (index, inserted) = tokenArray.withStringBytes(i) { bytes in
@@ -135,7 +139,11 @@ struct Vocabulary: Sendable {
             }
         }
 
-        if kind == .bytePairEncoding && withMerges { try loadMerges(metadata) }
+        if kind == .bytePairEncoding && withMerges {
+            try loadMerges(metadata)
+            // Every byte's alphabet character gets a string index, token or not.
+            symbolOfByte = (0 ..< 256).map { strings.insert(ByteLevel.utf8OfByte[$0]).index }
+        }
 
         // Special token ids: a default outside the vocabulary is dropped; a stored id outside it is ignored.
         func id(_ key: String, _ fallback: Int32?) throws(TokenizerError) -> Int32? {

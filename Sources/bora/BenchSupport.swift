@@ -98,3 +98,20 @@ func processAgeSeconds() -> Double? {
     guard fields.count > 19, let ticks = Double(fields[19]) else { return nil }
     return uptime - ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
+
+/// "anon X MiB, file Y MiB" from /proc/self/status (RssAnon, RssFile): heap and arenas vs mapped model pages.
+func memoryBreakdown() -> String {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return "" }
+    func kb(_ key: String) -> Int {
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+    return "anon \(kb("RssAnon") >> 10) MiB, file \(kb("RssFile") >> 10) MiB"
+}
+
+/// glibc's `malloc_trim` (not exported by the Glibc module): returns free heap pages to the OS.
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+
+/// Gives freed heap memory back to the OS (after a build phase with many temporaries), so RSS
+/// reflects what is live.
+func releaseFreeHeap() { _ = glibcMallocTrim(0) }

@@ -81,6 +81,8 @@ struct RunCommand: ParsableCommand {
             log.info("expert cache: \(store!.slotCount) of \(llama.expertCount) experts (\(store!.slotBytes) bytes each), prefetch \(o.prefetch ? "on" : "off")")
         }
         let tokenizer = try Tokenizer(gguf: file)
+        releaseFreeHeap()   // hand the tokenizer build's temporaries back to the OS (RSS on small boards)
+        file.mappedFile?.releasePages(upTo: file.dataOffset)   // the metadata (vocabulary) is parsed
         lap("tokenizer")
         let threads = t ?? ThreadPool.defaultThreadCount
         let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
@@ -154,6 +156,7 @@ struct RunCommand: ParsableCommand {
             decodeSeconds += now() - t0
         }
         let tail = decoder.flush()
+        lap("decode \(generated) tokens (\(memoryBreakdown()))")
         if json {
             output += tail
             var moe: [String: Any] = [:]
