@@ -31,6 +31,11 @@ public struct ExpertStoreOptions: Sendable {
     public var budgetBytes: Int
     /// Guess the next layer's experts from the current hidden state and read them ahead.
     public var prefetch = true
+    /// Read ahead only guesses whose next-layer router probability reaches this (0 = every top-k
+    /// guess; nil = twice the uniform probability, 2 / experts). A wrong guess costs a read and
+    /// evicts an expert that may be needed, which loses more than it hides when storage is the
+    /// bottleneck (`bora bench moe`).
+    public var prefetchMinProbability: Float?
     /// Bench only: model storage of this many bytes per second (each read takes at least
     /// bytes / rate), e.g. 40 MB/s for an SD card, 150 MB/s eMMC, 1500 MB/s NVMe.
     public var ioLimitBytesPerSecond: Double?

@@ -292,12 +292,15 @@ public final class LlamaSession {
         // Touches only its own buffers: the current layer's selection is still in use.
         matmul.multiply(guessLogits, weight: weights.router, x: xn, vectors: batch, scratch: scratch)
         var guessed = 0
+        let minimum = experts!.options.prefetchMinProbability ?? 2 / Float(e)
         for b in 0..<batch {
             let logits = guessLogits + b * e
+            Ops.softmax(logits, count: e)
             for _ in 0..<k {
                 var best = -1
-                for i in 0..<e where (best < 0 || logits[i] > logits[best]) && logits[i] > -.infinity { best = i }
-                logits[best] = -.infinity
+                for i in 0..<e where (best < 0 || logits[i] > logits[best]) && logits[i] >= 0 { best = i }
+                if best < 0 || logits[best] < minimum { break }
+                logits[best] = -1
                 var known = false
                 for g in 0..<guessed where guessList[g] == Int32(best) { known = true }
                 if !known { guessList[guessed] = Int32(best); guessed += 1 }

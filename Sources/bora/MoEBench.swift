@@ -47,7 +47,7 @@ struct MoEBench: ParsableCommand {
         func runCase(_ extra: [String]) throws -> [String: Any] {
             dropFromPageCache(path)
             let (out, rss, status) = try spawnCapturing(exe, ["run", path, "-p", prompt, "-n", String(n), "-t", String(t),
-                                                             "--temp", "0", "--json", "--hash-logits", "-c", "256"] + extra)
+                                                             "--temp", "0", "--json", "--hash-logits", "-c", String(n + 32)] + extra)
             guard status == 0, var o = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] else {
                 throw BoraRuntimeError("bora run \(extra.joined(separator: " ")) failed (exit \(status))")
             }

@@ -34,6 +34,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Mixture-of-Experts models: keep experts on storage and at most this many MiB of them in RAM (default: all mapped).")
     var expertCacheMb: Double?
     @Flag(help: "With --expert-cache-mb: do not read the next layer's guessed experts ahead.") var noPrefetch = false
+    @Option(help: "With --expert-cache-mb: read ahead only guesses whose router probability reaches this (0…1; default 2 / experts per layer).")
+    var prefetchMin: Float?
     @Option(help: "With --expert-cache-mb, for benchmarks: model storage speed in MB/s (SD ≈ 40, eMMC ≈ 150, NVMe ≈ 1500).")
     var ioLimit: Double?
     @Option(help: "With --expert-cache-mb: eviction policy, layer (each layer owns an equal share of the cache) or lru.")
@@ -74,6 +76,7 @@ struct RunCommand: ParsableCommand {
         if let mb = expertCacheMb {
             var o = ExpertStoreOptions(budgetBytes: Int(mb * 1_048_576))
             o.prefetch = !noPrefetch
+            o.prefetchMinProbability = prefetchMin
             guard let policy = ExpertEviction(rawValue: eviction) else { throw ValidationError("--eviction must be layer or lru") }
             o.eviction = policy
             o.ioLimitBytesPerSecond = ioLimit.map { $0 * 1e6 }
@@ -165,7 +168,8 @@ struct RunCommand: ParsableCommand {
                 let perToken = Double(max(generated, 1))
                 moe = ["expert_cache_bytes": store.slotCount * store.slotBytes, "expert_slots": store.slotCount,
                        "experts_total": llama.expertCount, "expert_bytes_total": llama.totalExpertBytes,
-                       "non_expert_weight_bytes": llama.nonExpertWeightBytes, "prefetch": store.options.prefetch, "eviction": store.options.eviction.rawValue,
+                       "non_expert_weight_bytes": llama.nonExpertWeightBytes, "prefetch": store.options.prefetch,
+                       "prefetch_min_probability": Double(store.options.prefetchMinProbability ?? 2 / Float(llama.config.expertCount)), "eviction": store.options.eviction.rawValue,
                        "direct_io": store.usesDirectIO, "io_limit_mb_per_s": ioLimit ?? 0,
                        "expert_hit_rate": m.hitRate, "expert_misses_per_token": Double(m.misses) / perToken,
                        "expert_bytes_read_per_token": Double(m.bytesRead) / perToken,

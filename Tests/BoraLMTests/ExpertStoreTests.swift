@@ -96,6 +96,7 @@ struct ExpertStoreTests {
                 for eviction in ExpertEviction.allCases {
                     var o = ExpertStoreOptions(budgetBytes: slots * model.maxExpertBytes)
                     o.prefetch = prefetch
+                    o.prefetchMinProbability = 0   // read ahead every guess: the most reads, evictions and races
                     o.eviction = eviction
                     let store = try ExpertStore(model: model, path: path, options: o)
                     #expect(store.slotCount == slots)
@@ -105,7 +106,7 @@ struct ExpertStoreTests {
                     let m = store.metrics
                     #expect(m.acquisitions > 0 && m.reads > 0 && m.bytesRead == m.reads * model.maxExpertBytes)
                     #expect(m.hits + m.inFlightHits + m.misses == m.acquisitions)
-                    if !prefetch { #expect(m.prefetchIssued == 0) }
+                    if !prefetch { #expect(m.prefetchIssued == 0) } else if slots < 18 { #expect(m.prefetchIssued > 0) }
                 }
             }
         }
