@@ -106,7 +106,7 @@ struct ExpertStoreTests {
                     let m = store.metrics
                     #expect(m.acquisitions > 0 && m.reads > 0 && m.bytesRead == m.reads * model.maxExpertBytes)
                     #expect(m.hits + m.inFlightHits + m.misses == m.acquisitions)
-                    if !prefetch { #expect(m.prefetchIssued == 0) } else if slots < 18 { #expect(m.prefetchIssued > 0) }
+                    if !prefetch { #expect(m.prefetchIssued == 0) } else if slots >= 5 && slots < 18 { #expect(m.prefetchIssued > 0) }   // 2-3 slots are all pinned by the layer's own requests
                 }
             }
         }
