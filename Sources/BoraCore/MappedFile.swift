@@ -124,6 +124,9 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// True when `base` is an mmap of the file (false for small files read into memory).
+    public var isMemoryMapped: Bool { isMapped }
+
     /// Passes a new access hint for the whole mapping to `madvise(2)`. Failures are ignored.
     public func advise(_ hint: AccessHint) {
         guard isMapped else { return }

@@ -77,6 +77,9 @@ public struct ExpertStoreMetrics: Sendable, Equatable {
     /// Time the forward pass waited for reads, nanoseconds.
     public var stallNanos = 0
     public var evictions = 0
+    /// Reads that failed even after retries (the slot is zero-filled; results are then wrong, so
+    /// callers report it as an error).
+    public var readErrors = 0
     /// Share of acquisitions that did not wait for a read started by that acquisition.
     public var hitRate: Double { acquisitions == 0 ? 0 : Double(hits + inFlightHits) / Double(acquisitions) }
     /// Share of read-ahead experts that were used.
@@ -401,15 +404,15 @@ public final class ExpertStore: @unchecked Sendable {
                 }
             }
         }
-        var done = 0
+        var done = 0, failures = 0
         while done < count {
             let got = pread(fd, destination + done, count - done, off_t(fileOffset + done))
             if got < 0 && errno == EINTR { continue }
             if got <= 0 {
-                // The mapping holds the same bytes; a failed read must not change results.
-                if let mapped = model.file.mappedFile {
-                    destination.advanced(by: done).copyMemory(from: mapped.base + fileOffset + done, byteCount: count - done)
-                }
+                failures += 1
+                if failures < 3 { usleep(1000); continue }
+                destination.advanced(by: done).initializeMemory(as: UInt8.self, repeating: 0, count: count - done)
+                pthread_mutex_lock(mutex); counters.readErrors += 1; pthread_mutex_unlock(mutex)
                 break
             }
             done += got

@@ -5,7 +5,7 @@
 /// results that are not tokens, so BPE symbols can be compared as integers.
 struct ByteStringTable: Sendable {
     private var storage: [UInt8] = []
-    private var starts: [Int] = [0]
+    private var starts: [Int32] = [0]   // byte offsets (a vocabulary is far below 2 GiB)
     /// Open-addressing slots: high 32 bits a hash tag, low 32 bits the string index; `empty` if
     /// unused. The tag rejects almost every non-matching probe without touching the strings
     /// (each touch is a cache miss on a 100k-entry vocabulary).
@@ -18,14 +18,15 @@ struct ByteStringTable: Sendable {
         while size < minimumCapacity * 2 { size <<= 1 }
         slots = [UInt64](repeating: Self.empty, count: size)
         mask = size - 1
+        starts.reserveCapacity(minimumCapacity + 1)
     }
 
     var count: Int { starts.count - 1 }
 
     /// Bytes of string `index`.
-    func bytes(_ index: Int) -> ArraySlice<UInt8> { storage[starts[index] ..< starts[index + 1]] }
+    func bytes(_ index: Int) -> ArraySlice<UInt8> { storage[Int(starts[index]) ..< Int(starts[index + 1])] }
 
-    func byteCount(_ index: Int) -> Int { starts[index + 1] - starts[index] }
+    func byteCount(_ index: Int) -> Int { Int(starts[index + 1] - starts[index]) }
 
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -49,7 +50,7 @@ struct ByteStringTable: Sendable {
                         if entry == Self.empty { return nil }
                         if entry >> 32 == tag {
                             let index = Int(entry & 0xFFFF_FFFF)
-                            let start = starts[index], end = starts[index + 1]
+                            let start = Int(starts[index]), end = Int(starts[index + 1])
                             if end - start == bytes.count, memEqual(all.baseAddress! + start, bytes) { return Int32(index) }
                         }
                         slot = (slot + 1) & mask
@@ -80,7 +81,7 @@ struct ByteStringTable: Sendable {
         if (count + 1) * 2 > slots.count { grow() }
         let index = Int32(count)
         storage.append(contentsOf: bytes)
-        starts.append(storage.count)
+        starts.append(Int32(storage.count))
         place(index, hash: hash)
         return (index, true)
     }
@@ -95,7 +96,7 @@ struct ByteStringTable: Sendable {
         slots = [UInt64](repeating: Self.empty, count: slots.count * 2)
         mask = slots.count - 1
         for index in 0 ..< count {
-            let start = starts[index], end = starts[index + 1]
+            let start = Int(starts[index]), end = Int(starts[index + 1])
             let h = storage.withUnsafeBufferPointer { Self.hash(UnsafeBufferPointer(rebasing: $0[start ..< end])) }
             place(Int32(index), hash: h)
         }

@@ -345,10 +345,11 @@ public struct TokenDecoder: Sendable {
 /// Rendered bytes of every token, in one buffer.
 struct ByteStringPieces: Sendable {
     private var storage: [UInt8] = []
-    private var starts: [Int] = [0]
+    private var starts: [Int32] = [0]
 
     init(vocabulary: Vocabulary) {
         let strings = vocabulary.strings
+        starts.reserveCapacity(vocabulary.tokenCount + 1)
         for id in 0 ..< vocabulary.tokenCount {
             let text = strings.bytes(id)
             let attributes = vocabulary.attributes[id]
@@ -366,11 +367,11 @@ struct ByteStringPieces: Sendable {
                     storage.append(byte)
                 }
             }
-            starts.append(storage.count)
+            starts.append(Int32(storage.count))
         }
     }
 
-    func bytes(_ id: Int) -> ArraySlice<UInt8> { storage[starts[id] ..< starts[id + 1]] }
+    func bytes(_ id: Int) -> ArraySlice<UInt8> { storage[Int(starts[id]) ..< Int(starts[id + 1])] }
 
     /// U+2581 (E2 96 81) → space.
     static func unescapeSpaces(_ text: ArraySlice<UInt8>) -> [UInt8] {

@@ -159,6 +159,9 @@ struct RunCommand: ParsableCommand {
             decodeSeconds += now() - t0
         }
         let tail = decoder.flush()
+        if let errors = store?.metrics.readErrors, errors > 0 {
+            throw BoraRuntimeError("\(errors) expert read(s) from \(path) failed; the output is not valid — check the storage device")
+        }
         lap("decode \(generated) tokens (\(memoryBreakdown()))")
         if json {
             output += tail
@@ -174,7 +177,7 @@ struct RunCommand: ParsableCommand {
                        "expert_hit_rate": m.hitRate, "expert_misses_per_token": Double(m.misses) / perToken,
                        "expert_bytes_read_per_token": Double(m.bytesRead) / perToken,
                        "prefetch_accuracy": m.prefetchAccuracy, "prefetch_issued_per_token": Double(m.prefetchIssued) / perToken,
-                       "stall_ms_per_token": Double(m.stallNanos) / 1e6 / perToken]
+                       "stall_ms_per_token": Double(m.stallNanos) / 1e6 / perToken, "expert_read_errors": m.readErrors]
             }
             if hashLogits { moe["logits_hash"] = String(format: "%016llx", logitsHash) }
             try printJSON(moe.merging([
