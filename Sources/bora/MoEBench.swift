@@ -2,6 +2,7 @@ import ArgumentParser
 import BoraCore
 import BoraGGUF
 import BoraLM
+import BoraText
 import Foundation
 
 /// `bora bench moe`: decode speed and peak RSS of a Mixture-of-Experts model with experts kept on
@@ -26,9 +27,28 @@ struct MoEBench: ParsableCommand {
     @Option(help: "Budgets in percent of all expert bytes, comma-separated.") var budgets = "100,50,25,12.5"
     @Option(help: "Storage classes in MB/s, comma-separated (SD card, eMMC, NVMe).") var ioLimits = "40,150,1500"
     @Flag(help: "Print one JSON object instead of a table.") var json = false
+    @Flag(help: "Decode the model's own greedy output instead of the built-in English text.") var greedy = false
+    // One case in this process (the parent spawns these, one fresh process per case).
+    @Flag(help: .hidden) var child = false
+    @Option(help: .hidden) var childBudgetMb: Double?
+    @Option(help: .hidden) var childIoLimit: Double?
+    @Flag(help: .hidden) var childNoPrefetch = false
+
+    /// The decode workload: each next token is the text's next token (teacher forcing), so the
+    /// experts routed are those of natural text rather than of the model's own (for this test
+    /// model, degenerate) output. The forward pass per token is the same as in generation.
+    static let text = """
+    The night train left the valley a little after ten. In the last carriage a conductor checked \
+    the tickets of two farmers, a student with a heavy bag of books and an old woman who was \
+    knitting a blue scarf. Outside, the river followed the tracks for a while, then turned away \
+    into the dark fields. Nobody spoke much. When the lights of the city finally appeared, the \
+    student closed her book, the farmers stood up to fetch their coats, and the old woman put \
+    her needles away and smiled at the window as if she had been waiting for this moment all day.
+    """
 
     func run() throws {
         _ = global.bootstrapLogging()
+        if child { return try runChild() }
         let path = try resolveModelPath(model)
         let file = try GGUFFile(path: path, hint: .random)
         let kernels: KernelSet
@@ -46,15 +66,20 @@ struct MoEBench: ParsableCommand {
         func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
         func runCase(_ extra: [String]) throws -> [String: Any] {
             dropFromPageCache(path)
-            let (out, rss, status) = try spawnCapturing(exe, ["run", path, "-p", prompt, "-n", String(n), "-t", String(t),
-                                                             "--temp", "0", "--json", "--hash-logits", "-c", String(n + 32)] + extra)
+            var extra = extra
+            if !greedy {
+                extra = extra.map { $0 == "--expert-cache-mb" ? "--child-budget-mb" : $0 == "--io-limit" ? "--child-io-limit" : $0 == "--no-prefetch" ? "--child-no-prefetch" : $0 }
+            }
+            let (out, rss, status) = try spawnCapturing(exe, greedy
+                ? ["run", path, "-p", prompt, "-n", String(n), "-t", String(t), "--temp", "0", "--json", "--hash-logits", "-c", String(n + 32)] + extra
+                : ["bench", "moe", path, "--child", "-n", String(n), "-t", String(t)] + extra)
             guard status == 0, var o = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] else {
                 throw BoraRuntimeError("bora run \(extra.joined(separator: " ")) failed (exit \(status))")
             }
             o["peak_rss_child_bytes"] = rss
             return o
         }
-        note("\((path as NSString).lastPathComponent): \(llama.config.layerCount) layers × \(llama.config.expertCount) experts (top \(llama.config.expertUsedCount)), experts \(expertBytes >> 20) MiB, other weights \(llama.nonExpertWeightBytes >> 20) MiB; \(n) tokens per case, \(t) threads")
+        note("\((path as NSString).lastPathComponent): \(llama.config.layerCount) layers × \(llama.config.expertCount) experts (top \(llama.config.expertUsedCount)), experts \(expertBytes >> 20) MiB, other weights \(llama.nonExpertWeightBytes >> 20) MiB; \(n) tokens per case (\(greedy ? "greedy output" : "English text, teacher-forced")), \(t) threads")
         var rows: [[String: Any]] = []
         let reference = try runCase([])
         let referenceHash = reference["logits_hash"] as? String ?? ""
@@ -118,6 +143,62 @@ struct MoEBench: ParsableCommand {
                                                                   ((llamaRow["peak_rss_bytes"] as? Int) ?? 0) >> 20)))
         }
         if mismatches > 0 { throw BoraRuntimeError("\(mismatches) case(s) produced different logits than the all-mapped run") }
+    }
+
+    /// One case: load like `bora run` (tokenizer included), encode the text, evaluate its first 8
+    /// tokens as the prompt, then decode the next `n` tokens one at a time; print JSON.
+    private func runChild() throws {
+        let kernels: KernelSet
+        do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+        let path = try resolveModelPath(model)
+        let file = try GGUFFile(path: path, hint: childBudgetMb == nil ? .willNeed : .random)
+        let llama = try LlamaModel(file: file, kernels: kernels)
+        let tokenizer = try Tokenizer(gguf: file)
+        let tokens = tokenizer.encode(Self.text, addSpecial: true)
+        releaseFreeHeap()
+        file.mappedFile?.releasePages(upTo: file.dataOffset)
+        var store: ExpertStore?
+        if let mb = childBudgetMb {
+            var o = ExpertStoreOptions(budgetBytes: Int(mb * 1_048_576))
+            o.prefetch = !childNoPrefetch
+            o.ioLimitBytesPerSecond = childIoLimit.map { $0 * 1e6 }
+            store = try ExpertStore(model: llama, path: path, options: o)
+        }
+        let promptCount = 8
+        let steps = min(n, tokens.count - promptCount)
+        let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: t)),
+                                       contextLength: promptCount + steps + 1, experts: store)
+        var logits = try session.evaluate(Array(tokens[0..<promptCount]))
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func add(_ p: UnsafePointer<Float>) {
+            let raw = UnsafeRawPointer(p)
+            for i in 0..<(llama.config.vocabSize / 2) { hash = (hash ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x100_0000_01b3 }
+        }
+        add(logits)
+        store?.resetMetrics()
+        var decodeSeconds = 0.0
+        try tokens.withUnsafeBufferPointer { all in
+            for i in 0..<steps {
+                let t0 = now()
+                logits = try session.evaluate(UnsafeBufferPointer(rebasing: all[(promptCount + i)..<(promptCount + i + 1)]))
+                decodeSeconds += now() - t0
+                add(logits)
+            }
+        }
+        var o: [String: Any] = ["decode_tokens_per_s": Double(steps) / decodeSeconds, "generated_tokens": steps,
+                                "logits_hash": String(format: "%016llx", hash), "peak_rss_bytes": peakRSSBytes()]
+        if let store {
+            let m = store.metrics
+            if m.readErrors > 0 { throw BoraRuntimeError("\(m.readErrors) expert reads failed") }
+            let per = Double(max(steps, 1))
+            o["expert_cache_bytes"] = store.slotCount * store.slotBytes
+            o["expert_hit_rate"] = m.hitRate
+            o["expert_bytes_read_per_token"] = Double(m.bytesRead) / per
+            o["prefetch_accuracy"] = m.prefetchAccuracy
+            o["stall_ms_per_token"] = Double(m.stallNanos) / 1e6 / per
+            o["direct_io"] = store.usesDirectIO
+        }
+        try printJSON(o)
     }
 
     private func fmt(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
