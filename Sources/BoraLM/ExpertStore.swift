@@ -191,8 +191,10 @@ public final class ExpertStore: @unchecked Sendable {
         ahead = SlotQueue(capacity: 2 * slotCount + 1)
 
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
+        // The I/O thread borrows `self` without retaining it (a strong reference held for the
+        // thread's life would keep the store alive forever); deinit stops and joins it first.
         pthread_create(&thread, nil, { arg in
-            Unmanaged<ExpertStore>.fromOpaque(arg!).takeUnretainedValue().ioLoop()
+            Unmanaged<ExpertStore>.fromOpaque(arg!)._withUnsafeGuaranteedRef { $0.ioLoop() }
             return nil
         }, unmanaged)
     }

@@ -141,3 +141,24 @@ struct ExpertStoreTests {
         }
     }
 }
+
+@Suite("Expert store lifetime")
+struct ExpertStoreLifetimeTests {
+    @Test func storeAndSessionAreReleased() throws {
+        let path = try writeTinyMoE(seed: 23)
+        defer { unlink(path) }
+        let model = try LlamaModel(file: try GGUFFile(path: path), kernels: try KernelSet.named(nil))
+        weak var weakStore: ExpertStore?
+        weak var weakSession: LlamaSession?
+        do {
+            let store = try ExpertStore(model: model, path: path, options: ExpertStoreOptions(budgetBytes: 4 * model.maxExpertBytes))
+            weakStore = store
+            let session = try LlamaSession(model: model, matmul: Matmul(kernels: try KernelSet.named(nil), pool: ThreadPool(threads: 2)),
+                                           contextLength: 16, maxBatch: 4, experts: store)
+            weakSession = session
+            _ = try session.evaluate([1, 2, 3])
+        }
+        #expect(weakSession == nil)
+        #expect(weakStore == nil)
+    }
+}
