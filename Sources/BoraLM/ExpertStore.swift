@@ -41,6 +41,12 @@ public struct ExpertStoreOptions: Sendable {
     public var ioLimitBytesPerSecond: Double?
     /// Which cached expert makes room for a new one.
     public var eviction = ExpertEviction.layerPartitioned
+    /// While the store lives, replace the experts' pages in the model's file mapping by an
+    /// inaccessible reservation (restored at deinit), so the kernel's fault-around can never map
+    /// expert pages that sit in the page cache next to other weights: only the budget holds
+    /// experts, whatever the page cache holds. Meanwhile every session on the model must use this
+    /// store (`LlamaSession` checks).
+    public var unmapExperts = true
     /// Read with O_DIRECT where the filesystem allows it (otherwise buffered reads followed by
     /// POSIX_FADV_DONTNEED, so the page cache cannot hide the cost).
     public var directIO = true
@@ -143,6 +149,7 @@ public final class ExpertStore: @unchecked Sendable {
     private var counters = ExpertStoreMetrics()
     private var busyUntil = 0.0   // throttle: the modelled device is busy until then (monotonic s)
     private var thread = pthread_t()
+    private var holes: [(offset: Int, length: Int)] = []
 
     /// Opens `path` (the model's file) for expert reads and starts the I/O thread. Throws when the
     /// model has no experts, the budget cannot hold the experts one layer needs for one token
@@ -190,6 +197,21 @@ public final class ExpertStore: @unchecked Sendable {
         demand = SlotQueue(capacity: 2 * slotCount + 1)
         ahead = SlotQueue(capacity: 2 * slotCount + 1)
 
+        if options.unmapExperts, let mapped = model.file.mappedFile, mapped.isMemoryMapped,
+           model.expertsUnmapped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            for case let w? in layers {
+                for t in [w.gate, w.up, w.down] {
+                    let start = (t.fileOffset + page - 1) / page * page
+                    let end = (t.fileOffset + t.count * t.expertBytes) / page * page
+                    guard end > start else { continue }
+                    let at = UnsafeMutableRawPointer(mutating: mapped.base + start)
+                    if mmap(at, end - start, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) != MAP_FAILED {
+                        holes.append((start, end - start))
+                    }
+                }
+            }
+        }
+
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
         // The I/O thread borrows `self` without retaining it (a strong reference held for the
         // thread's life would keep the store alive forever); deinit stops and joins it first.
@@ -205,6 +227,13 @@ public final class ExpertStore: @unchecked Sendable {
         pthread_cond_signal(ioWake)
         pthread_mutex_unlock(mutex)
         pthread_join(thread, nil)
+        if let mapped = model.file.mappedFile, !holes.isEmpty {
+            for h in holes {   // put the file pages back where the model's views expect them
+                _ = mmap(UnsafeMutableRawPointer(mutating: mapped.base + h.offset), h.length, PROT_READ,
+                         MAP_PRIVATE | MAP_FIXED, fd, off_t(h.offset))
+            }
+            model.expertsUnmapped.store(false, ordering: .releasing)
+        }
         munmap(slots, mappingBytes)
         free(bounce)
         close(fd)

@@ -1,5 +1,6 @@
 import BoraCore
 import BoraGGUF
+import Synchronization
 
 /// The weights of one transformer block: views into the mapped GGUF (ggml order: a matrix with
 /// shape [in, out] is `out` rows of `in` columns).
@@ -64,6 +65,8 @@ public final class LlamaModel: @unchecked Sendable {
     public let tiedOutput: Bool
     /// Bytes copied at load (non-F32 norm vectors converted to F32).
     public let convertedBytes: Int
+    /// True while an `ExpertStore` has taken the experts out of the mapping (sessions must use it).
+    let expertsUnmapped = Atomic<Bool>(false)
     private let converted: [UnsafeMutablePointer<Float>]
 
     /// Validates every tensor the architecture needs (presence, shape, a type `kernels` can

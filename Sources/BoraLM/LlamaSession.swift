@@ -67,6 +67,8 @@ public final class LlamaSession {
         }
         precondition(maxBatch > 0)
         precondition(experts == nil || experts!.model === model, "the expert store belongs to another model")
+        precondition(experts != nil || !model.expertsUnmapped.load(ordering: .acquiring),
+                     "an ExpertStore holds this model's experts: pass it to the session")
         self.experts = experts
         self.model = model
         self.matmul = matmul

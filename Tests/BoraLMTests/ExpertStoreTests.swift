@@ -129,7 +129,14 @@ struct ExpertStoreTests {
         #expect(store!.metrics.reads == 0 && store!.metrics.misses == 0 && store!.metrics.hitRate == 1 && store!.metrics.readErrors == 0)
         #expect(zip(first, reference).allSatisfy { $0.bitPattern == $1.bitPattern })
         #expect(zip(second, reference).allSatisfy { $0.bitPattern == $1.bitPattern })
+        // The store took the experts out of the mapping while it lived; they are back after it.
+        let unmappedWhileAlive = model.expertsUnmapped.load(ordering: .relaxed)
+        #expect(unmappedWhileAlive)
         store = nil
+        let unmappedAfter = model.expertsUnmapped.load(ordering: .relaxed)
+        #expect(!unmappedAfter)
+        let after = try logits(model, store: nil, tokens: tokens, pieces: pieces)
+        #expect(zip(after, reference).allSatisfy { $0.bitPattern == $1.bitPattern })
     }
 
     @Test func denseModelsRefuseAStore() throws {
