@@ -115,3 +115,16 @@ func memoryBreakdown() -> String {
 /// Gives freed heap memory back to the OS (after a build phase with many temporaries), so RSS
 /// reflects what is live.
 func releaseFreeHeap() { _ = glibcMallocTrim(0) }
+
+/// FNV-1a (64-bit words) over successive logits vectors: equal hashes ⇔ (almost surely) bitwise
+/// equal logits, for bit-identity checks between runs.
+struct LogitsHash {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    let count: Int
+    init(vocabularySize: Int) { count = vocabularySize }
+    mutating func add(_ logits: UnsafePointer<Float>) {
+        let raw = UnsafeRawPointer(logits)
+        for i in 0..<(count / 2) { value = (value ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x100_0000_01b3 }
+    }
+    var hex: String { String(format: "%016llx", value) }
+}

@@ -169,12 +169,8 @@ struct MoEBench: ParsableCommand {
         let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: t)),
                                        contextLength: promptCount + steps + 1, experts: store)
         var logits = try session.evaluate(Array(tokens[0..<promptCount]))
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func add(_ p: UnsafePointer<Float>) {
-            let raw = UnsafeRawPointer(p)
-            for i in 0..<(llama.config.vocabSize / 2) { hash = (hash ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x100_0000_01b3 }
-        }
-        add(logits)
+        var hash = LogitsHash(vocabularySize: llama.config.vocabSize)
+        hash.add(logits)
         store?.resetMetrics()
         var decodeSeconds = 0.0
         try tokens.withUnsafeBufferPointer { all in
@@ -182,11 +178,11 @@ struct MoEBench: ParsableCommand {
                 let t0 = now()
                 logits = try session.evaluate(UnsafeBufferPointer(rebasing: all[(promptCount + i)..<(promptCount + i + 1)]))
                 decodeSeconds += now() - t0
-                add(logits)
+                hash.add(logits)
             }
         }
         var o: [String: Any] = ["decode_tokens_per_s": Double(steps) / decodeSeconds, "generated_tokens": steps,
-                                "logits_hash": String(format: "%016llx", hash), "peak_rss_bytes": peakRSSBytes()]
+                                "logits_hash": hash.hex, "peak_rss_bytes": peakRSSBytes()]
         if let store {
             let m = store.metrics
             if m.readErrors > 0 { throw BoraRuntimeError("\(m.readErrors) expert reads failed") }

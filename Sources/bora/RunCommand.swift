@@ -119,13 +119,8 @@ struct RunCommand: ParsableCommand {
         let promptStart = now()
         var logits = try session.evaluate(promptTokens)
         let promptSeconds = now() - promptStart
-        var logitsHash: UInt64 = 0xcbf2_9ce4_8422_2325
-        let vocab = llama.config.vocabSize
-        func addToHash(_ p: UnsafePointer<Float>) {
-            let raw = UnsafeRawPointer(p)
-            for i in 0..<(vocab / 2) { logitsHash = (logitsHash ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x100_0000_01b3 }
-        }
-        if hashLogits { addToHash(logits) }
+        var logitsHash = LogitsHash(vocabularySize: llama.config.vocabSize)
+        if hashLogits { logitsHash.add(logits) }
         store?.resetMetrics()   // per-token figures cover decoding
         var generated = 0
         var firstTokenSeconds = 0.0
@@ -154,7 +149,7 @@ struct RunCommand: ParsableCommand {
             var tok = token
             logits = try withUnsafePointer(to: &tok) { try session.evaluate(UnsafeBufferPointer(start: $0, count: 1)) }
             bora_alloc_count_enable(0)
-            if hashLogits { addToHash(logits) }
+            if hashLogits { logitsHash.add(logits) }
             decodeAllocations += bora_alloc_count_allocations()
             decodeSeconds += now() - t0
         }
@@ -179,7 +174,7 @@ struct RunCommand: ParsableCommand {
                        "prefetch_accuracy": m.prefetchAccuracy, "prefetch_issued_per_token": Double(m.prefetchIssued) / perToken,
                        "stall_ms_per_token": Double(m.stallNanos) / 1e6 / perToken, "expert_read_errors": m.readErrors]
             }
-            if hashLogits { moe["logits_hash"] = String(format: "%016llx", logitsHash) }
+            if hashLogits { moe["logits_hash"] = logitsHash.hex }
             try printJSON(moe.merging([
                 "model": path, "kernel_set": kernels.name, "threads": threads, "text": output,
                 "prompt_tokens": promptTokens.count, "generated_tokens": generated,
