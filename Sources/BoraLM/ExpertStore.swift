@@ -126,7 +126,8 @@ public final class ExpertStore: @unchecked Sendable {
     private let mappingBytes: Int
     private let fd: Int32
     private let directFD: Int32
-    private let bounce: UnsafeMutableRawPointer
+    private let bounce: UnsafeMutableRawPointer        // the I/O thread's O_DIRECT buffer
+    private let callerBounce: UnsafeMutableRawPointer  // the forward pass's (reads in `acquire`)
     private let bounceBytes: Int
 
     // Shared state, guarded by `mutex`.
@@ -182,6 +183,8 @@ public final class ExpertStore: @unchecked Sendable {
         var b: UnsafeMutableRawPointer?
         posix_memalign(&b, page, bounceBytes)
         bounce = b!
+        posix_memalign(&b, page, bounceBytes)
+        callerBounce = b!
 
         mutex = .allocate(capacity: 1); pthread_mutex_init(mutex, nil)
         ioWake = .allocate(capacity: 1); pthread_cond_init(ioWake, nil)
@@ -236,6 +239,7 @@ public final class ExpertStore: @unchecked Sendable {
         }
         munmap(slots, mappingBytes)
         free(bounce)
+        free(callerBounce)
         close(fd)
         if directFD >= 0 { close(directFD) }
         pthread_cond_destroy(ioWake); ioWake.deallocate()
@@ -310,6 +314,20 @@ public final class ExpertStore: @unchecked Sendable {
         lastUse[s] = tick
         if state[s] != .ready {
             let t0 = monotonicNanos()
+            if state[s] == .queued {
+                // Not started yet: read it here rather than wait for the I/O thread to be scheduled
+                // (two wake-ups per miss cost more than the read on a 2-core board). The queue
+                // entry becomes a no-op.
+                state[s] = .reading
+                let key = Int(owner[s])
+                pthread_mutex_unlock(mutex)
+                let bytes = read(key: key, into: slots + s * slotBytes, bounce: callerBounce)
+                pthread_mutex_lock(mutex)
+                state[s] = .ready
+                counters.bytesRead += bytes
+                counters.reads += 1
+                pthread_cond_broadcast(readDone)
+            }
             while state[s] != .ready { pthread_cond_wait(readDone, mutex) }
             counters.stallNanos += monotonicNanos() - t0
         }
@@ -392,7 +410,7 @@ public final class ExpertStore: @unchecked Sendable {
             state[s] = .reading
             let key = Int(owner[s])
             pthread_mutex_unlock(mutex)
-            let bytes = read(key: key, into: slots + s * slotBytes)
+            let bytes = read(key: key, into: slots + s * slotBytes, bounce: bounce)
             pthread_mutex_lock(mutex)
             state[s] = .ready
             counters.bytesRead += bytes
@@ -403,26 +421,30 @@ public final class ExpertStore: @unchecked Sendable {
     }
 
     /// Reads expert `key` (gate, up, down) into `destination`; returns the bytes read. Runs on
-    /// the I/O thread without the mutex.
-    private func read(key: Int, into destination: UnsafeMutableRawPointer) -> Int {
+    /// the I/O thread or on an `acquire`ing thread, without the mutex held.
+    private func read(key: Int, into destination: UnsafeMutableRawPointer, bounce: UnsafeMutableRawPointer) -> Int {
         let layer = key / expertsPerLayer, e = key % expertsPerLayer
         let w = layers[layer]!
         let g = w.gate.expertBytes, u = w.up.expertBytes, d = w.down.expertBytes
-        readRange(fileOffset: w.gate.fileOffset + e * g, count: g, into: destination)
-        readRange(fileOffset: w.up.fileOffset + e * u, count: u, into: destination + g)
-        readRange(fileOffset: w.down.fileOffset + e * d, count: d, into: destination + g + u)
+        readRange(fileOffset: w.gate.fileOffset + e * g, count: g, into: destination, bounce: bounce)
+        readRange(fileOffset: w.up.fileOffset + e * u, count: u, into: destination + g, bounce: bounce)
+        readRange(fileOffset: w.down.fileOffset + e * d, count: d, into: destination + g + u, bounce: bounce)
         let offset = g + u + d
         if let rate = options.ioLimitBytesPerSecond {
-            // A device of `rate` bytes/s: this read occupies it for offset / rate seconds.
+            // A device of `rate` bytes/s: this read occupies it for offset / rate seconds, after
+            // any read (from either thread) it is still busy with.
+            pthread_mutex_lock(mutex)
             let start = max(monotonicSeconds(), busyUntil)
             busyUntil = start + Double(offset) / rate
-            let wait = busyUntil - monotonicSeconds()
+            let until = busyUntil
+            pthread_mutex_unlock(mutex)
+            let wait = until - monotonicSeconds()
             if wait > 0 { usleep(UInt32(wait * 1e6)) }
         }
         return offset
     }
 
-    private func readRange(fileOffset: Int, count: Int, into destination: UnsafeMutableRawPointer) {
+    private func readRange(fileOffset: Int, count: Int, into destination: UnsafeMutableRawPointer, bounce: UnsafeMutableRawPointer) {
         if directFD >= 0 {
             let start = fileOffset & ~4095
             let length = (fileOffset + count - start + 4095) & ~4095
