@@ -17,11 +17,13 @@ extension AudioCapture: SampleSource {
     public var droppedSamples: Int { stats.droppedSamples }
 }
 
-/// A decoded recording served as a stream: paced (`pace` × the nominal rate: samples become
-/// readable as wall time passes; 1 = real time) or, with `pace` nil, as fast as it is read.
+/// A recording served as a stream: paced (`pace` × the nominal rate: samples become readable as
+/// wall time passes; 1 = real time) or, with `pace` nil, as fast as it is read. The samples come
+/// from memory (`samples:`) or progressively from a `WAVStream` (flat memory for any length).
 /// Never drops: the reader is the clock.
 public final class FileSource: SampleSource {
-    public let samples: [Float]
+    private enum Backing { case samples([Float]), stream(WAVStream) }
+    private let backing: Backing
     public let pace: Double?
     private var position = 0
     private var startTime: Double?
@@ -29,17 +31,28 @@ public final class FileSource: SampleSource {
     /// Precondition: `pace` is nil or > 0.
     public init(samples: [Float], pace: Double?) {
         precondition(pace.map { $0 > 0 } ?? true)
-        self.samples = samples; self.pace = pace
+        backing = .samples(samples); self.pace = pace
+    }
+
+    /// Streams a WAV file. Precondition: `pace` is nil or > 0.
+    public init(stream: WAVStream, pace: Double?) {
+        precondition(pace.map { $0 > 0 } ?? true)
+        backing = .stream(stream); self.pace = pace
     }
 
     /// `realtime` true is `pace` 1, false is unpaced.
     public convenience init(samples: [Float], realtime: Bool) { self.init(samples: samples, pace: realtime ? 1 : nil) }
 
-    public var isFinished: Bool { position >= samples.count }
+    public var isFinished: Bool {
+        switch backing {
+        case let .samples(all): return position >= all.count
+        case let .stream(stream): return stream.isFinished
+        }
+    }
     public var droppedSamples: Int { 0 }
 
     public func read(into output: UnsafeMutableBufferPointer<Float>, timeoutMs: Int) throws -> Int {
-        var available = samples.count - position
+        var allowed = output.count
         if let pace {
             let start = startTime ?? monotonicSeconds()
             startTime = start
@@ -51,15 +64,20 @@ public final class FileSource: SampleSource {
                 usleep(UInt32(waitS * 1_000_000))
                 due = Int((monotonicSeconds() - start) * rate) - position
             }
-            available = min(available, max(due, 0))
+            allowed = min(allowed, max(due, 0))
         }
-        let n = min(available, output.count)
-        if n > 0 {
-            samples.withUnsafeBufferPointer { all in
-                _ = output.initialize(from: all[position..<position + n])
+        guard allowed > 0 else { return 0 }
+        let n: Int
+        switch backing {
+        case let .samples(all):
+            n = min(allowed, all.count - position)
+            if n > 0 {
+                all.withUnsafeBufferPointer { src in _ = output.initialize(from: src[position..<position + n]) }
             }
-            position += n
+        case let .stream(stream):
+            n = try stream.read(into: UnsafeMutableBufferPointer(rebasing: output[0..<allowed]))
         }
+        position += n
         return n
     }
 }

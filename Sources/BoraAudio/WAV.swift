@@ -8,7 +8,27 @@ enum WAVReader {
         var bitsPerSample: Int
     }
 
+    /// Where the samples are and how they are stored.
+    struct Layout {
+        var format: Format
+        var encoding: String
+        var dataOffset: Int
+        var frames: Int
+    }
+
     static func decode(_ b: UnsafeRawBufferPointer, name: String) throws(AudioError) -> AudioClip {
+        let layout = try parse(b, name: name)
+        let f = layout.format
+        var mono = [Float](repeating: 0, count: layout.frames)
+        try mono.withUnsafeMutableBufferPointer { out in
+            Result { () throws(AudioError) in try downmix(b, dataOffset: layout.dataOffset, frames: layout.frames, format: f, name: name, into: out) }
+        }.get()
+        return AudioClip(samples: try AudioDecoder.toTargetRate(mono, f.sampleRate), sourceSampleRate: f.sampleRate,
+                         sourceChannels: f.channels, sourceFormat: "wav \(layout.encoding)")
+    }
+
+    /// Validates the RIFF/WAVE header and finds the data chunk.
+    static func parse(_ b: UnsafeRawBufferPointer, name: String) throws(AudioError) -> Layout {
         if AudioDecoder.startsWith(b, "RIFX") { throw .unsupportedEncoding(name: name, found: "big-endian RIFX WAV") }
         guard AudioDecoder.startsWith(b, "WAVE", at: 8) else { throw .unknownContainer(name: name) }
         var format: Format?
@@ -60,12 +80,7 @@ enum WAVReader {
         }
         if d.count < f.blockAlign { throw .empty(name: name) }
         let frames = d.count / f.blockAlign
-        var mono = [Float](repeating: 0, count: frames)
-        try mono.withUnsafeMutableBufferPointer { out in
-            Result { () throws(AudioError) in try downmix(b, dataOffset: d.offset, frames: frames, format: f, name: name, into: out) }
-        }.get()
-        return AudioClip(samples: try AudioDecoder.toTargetRate(mono, f.sampleRate), sourceSampleRate: f.sampleRate,
-                         sourceChannels: f.channels, sourceFormat: "wav \(encoding)")
+        return Layout(format: f, encoding: encoding, dataOffset: d.offset, frames: frames)
     }
 
     static func encodingName(_ f: Format, name: String) throws(AudioError) -> String {

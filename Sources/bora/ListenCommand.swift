@@ -158,8 +158,12 @@ struct ListenCommand: ParsableCommand {
         let source: any SampleSource
         var capture: AudioCapture?
         if let file {
-            let clip = try AudioDecoder.load(path: file)
-            source = FileSource(samples: clip.samples, pace: fast ? nil : (pace ?? Pace(argument: "realtime")!).multiplier)
+            let multiplier = fast ? nil : (pace ?? Pace(argument: "realtime")!).multiplier
+            if let stream = try? WAVStream(path: file) {
+                source = FileSource(stream: stream, pace: multiplier)   // flat memory for long recordings
+            } else {
+                source = FileSource(samples: try AudioDecoder.load(path: file).samples, pace: multiplier)
+            }
         } else {
             var options = CaptureOptions()
             options.maxSeconds = maxSeconds
