@@ -227,8 +227,8 @@ public final class ListenLoop: @unchecked Sendable {
         let (_, event) = try segmenter.process(frame: UnsafeBufferPointer(frame))
         if case let .speechEnded(segment) = event {
             handle(segment)
-        } else if let p = pending, position > p.deadline, !segmenter.endpointer.isSpeaking {
-            expire(p, reason: "timeout")
+        } else if let deadline = pending?.deadline, position > deadline, !segmenter.endpointer.isSpeaking {
+            expire(pending!, reason: "timeout")   // per frame only the deadline is read, not the whole entry
         }
     }
 

@@ -318,15 +318,7 @@ public final class ExpertStore: @unchecked Sendable {
                 // Not started yet: read it here rather than wait for the I/O thread to be scheduled
                 // (two wake-ups per miss cost more than the read on a 2-core board). The queue
                 // entry becomes a no-op.
-                state[s] = .reading
-                let key = Int(owner[s])
-                pthread_mutex_unlock(mutex)
-                let bytes = read(key: key, into: slots + s * slotBytes, bounce: callerBounce)
-                pthread_mutex_lock(mutex)
-                state[s] = .ready
-                counters.bytesRead += bytes
-                counters.reads += 1
-                pthread_cond_broadcast(readDone)
+                fill(slot: s, bounce: callerBounce)
             }
             while state[s] != .ready { pthread_cond_wait(readDone, mutex) }
             counters.stallNanos += monotonicNanos() - t0
@@ -407,17 +399,23 @@ public final class ExpertStore: @unchecked Sendable {
             if stopping { break }
             let s = Int(demand.isEmpty ? ahead.pop() : demand.pop())
             guard state[s] == .queued else { continue }   // a duplicate entry (promoted, or already read)
-            state[s] = .reading
-            let key = Int(owner[s])
-            pthread_mutex_unlock(mutex)
-            let bytes = read(key: key, into: slots + s * slotBytes, bounce: bounce)
-            pthread_mutex_lock(mutex)
-            state[s] = .ready
-            counters.bytesRead += bytes
-            counters.reads += 1
-            pthread_cond_broadcast(readDone)
+            fill(slot: s, bounce: bounce)
         }
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Reads queued slot `s`'s expert, releasing the mutex (held on entry and on return) during
+    /// the read, then marks it ready and wakes the waiters.
+    private func fill(slot s: Int, bounce: UnsafeMutableRawPointer) {
+        state[s] = .reading
+        let key = Int(owner[s])
+        pthread_mutex_unlock(mutex)
+        let bytes = read(key: key, into: slots + s * slotBytes, bounce: bounce)
+        pthread_mutex_lock(mutex)
+        state[s] = .ready
+        counters.bytesRead += bytes
+        counters.reads += 1
+        pthread_cond_broadcast(readDone)
     }
 
     /// Reads expert `key` (gate, up, down) into `destination`; returns the bytes read. Runs on

@@ -151,19 +151,15 @@ struct MoEBench: ParsableCommand {
         let kernels: KernelSet
         do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
         let path = try resolveModelPath(model)
-        let file = try GGUFFile(path: path, hint: childBudgetMb == nil ? .willNeed : .random)
-        let llama = try LlamaModel(file: file, kernels: kernels)
-        let tokenizer = try Tokenizer(gguf: file)
-        let tokens = tokenizer.encode(Self.text, addSpecial: true)
-        releaseFreeHeap()
-        file.mappedFile?.releasePages(upTo: file.dataOffset)
-        var store: ExpertStore?
-        if let mb = childBudgetMb {
+        let options = childBudgetMb.map { mb in
             var o = ExpertStoreOptions(budgetBytes: Int(mb * 1_048_576))
             o.prefetch = !childNoPrefetch
             o.ioLimitBytesPerSecond = childIoLimit.map { $0 * 1e6 }
-            store = try ExpertStore(model: llama, path: path, options: o)
+            return o
         }
+        let loaded = try LoadedLanguageModel(path: path, kernels: kernels, experts: options)
+        let (llama, store) = (loaded.model, loaded.store)
+        let tokens = loaded.encodePrompt(Self.text)
         let promptCount = 8
         let steps = min(n, tokens.count - promptCount)
         let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: t)),

@@ -67,12 +67,7 @@ struct RunCommand: ParsableCommand {
             log.debug("\(what): \(String(format: "%.1f", (t - phase) * 1e3)) ms, RSS \(currentRSSBytes() >> 20) MiB (peak \(peakRSSBytes() >> 20))")
             phase = t
         }
-        // With an expert cache, only the pages the forward pass touches may enter RSS: no pre-faulting.
-        let file = try GGUFFile(path: path, hint: expertCacheMb == nil ? .willNeed : .random)
-        lap("map + parse GGUF")
-        let llama = try LlamaModel(file: file, kernels: kernels)
-        lap("model views")
-        var store: ExpertStore?
+        var expertOptions: ExpertStoreOptions?
         if let mb = expertCacheMb {
             var o = ExpertStoreOptions(budgetBytes: Int(mb * 1_048_576))
             o.prefetch = !noPrefetch
@@ -80,13 +75,13 @@ struct RunCommand: ParsableCommand {
             guard let policy = ExpertEviction(rawValue: eviction) else { throw ValidationError("--eviction must be layer or lru") }
             o.eviction = policy
             o.ioLimitBytesPerSecond = ioLimit.map { $0 * 1e6 }
-            store = try ExpertStore(model: llama, path: path, options: o)
-            log.info("expert cache: \(store!.slotCount) of \(llama.expertCount) experts (\(store!.slotBytes) bytes each), prefetch \(o.prefetch ? "on" : "off")")
+            expertOptions = o
         }
-        let tokenizer = try Tokenizer(gguf: file)
-        releaseFreeHeap()   // hand the tokenizer build's temporaries back to the OS (RSS on small boards)
-        file.mappedFile?.releasePages(upTo: file.dataOffset)   // the metadata (vocabulary) is parsed
-        lap("tokenizer")
+        let loaded = try LoadedLanguageModel(path: path, kernels: kernels, experts: expertOptions, lap: lap)
+        let (file, llama, tokenizer, store) = (loaded.file, loaded.model, loaded.tokenizer, loaded.store)
+        if let store {
+            log.info("expert cache: \(store.slotCount) of \(llama.expertCount) experts (\(store.slotBytes) bytes each), prefetch \(store.options.prefetch ? "on" : "off")")
+        }
         let threads = t ?? ThreadPool.defaultThreadCount
         let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
                                        contextLength: min(c, llama.config.trainedContextLength), experts: store)
@@ -101,7 +96,7 @@ struct RunCommand: ParsableCommand {
             }
             text = template.render([ChatMessage(role: "user", content: prompt)])
         }
-        let promptTokens = tokenizer.encode(text, addSpecial: true, parseSpecial: chat)
+        let promptTokens = loaded.encodePrompt(text, parseSpecial: chat)
         guard !promptTokens.isEmpty else { throw ValidationError("the prompt is empty after tokenization") }
         guard promptTokens.count + n <= session.contextLength else {
             throw BoraRuntimeError("prompt (\(promptTokens.count) tokens) + -n \(n) exceed the context (-c \(session.contextLength)); raise -c or lower -n")
@@ -190,5 +185,40 @@ struct RunCommand: ParsableCommand {
             stdout.write(Data((tail + "\n").utf8))
             log.info("prompt \(promptTokens.count) tokens in \(Int(promptSeconds * 1000)) ms; \(generated) tokens at \(String(format: "%.1f", Double(generated) / max(decodeSeconds, 1e-9))) t/s")
         }
+    }
+}
+
+/// A llama-family model loaded the way `bora run` loads it (and `bora bench moe` measures it):
+/// mapped — pre-faulted, unless an expert store keeps the experts on storage so that only pages
+/// the forward pass touches enter RSS — and validated; the tokenizer, after which its build
+/// temporaries and the parsed GGUF header pages are handed back to the OS; the expert store.
+struct LoadedLanguageModel {
+    let file: GGUFFile
+    let model: LlamaModel
+    let tokenizer: Tokenizer
+    let store: ExpertStore?
+
+    /// `lap` is called after each phase (for the debug log).
+    init(path: String, kernels: KernelSet, experts: ExpertStoreOptions?, lap: (String) -> Void = { _ in }) throws {
+        file = try GGUFFile(path: path, hint: experts == nil ? .willNeed : .random)
+        lap("map + parse GGUF")
+        let model = try LlamaModel(file: file, kernels: kernels)
+        self.model = model
+        lap("model views")
+        tokenizer = try Tokenizer(gguf: file)
+        releaseFreeHeap()
+        file.mappedFile?.releasePages(upTo: file.dataOffset)
+        lap("tokenizer")
+        // After the tokenizer: the store's own small allocations would otherwise sit among the
+        // tokenizer's temporaries and keep malloc_trim from returning them (≈ 1.4 MiB of RSS).
+        store = try experts.map { try ExpertStore(model: model, path: path, options: $0) }
+    }
+
+    /// The prompt's token ids (special tokens added as the model asks); the encoder's scratch is
+    /// handed back to the OS afterwards, as the tokenizer's build temporaries were.
+    func encodePrompt(_ text: String, parseSpecial: Bool = false) -> [Int32] {
+        let tokens = tokenizer.encode(text, addSpecial: true, parseSpecial: parseSpecial)
+        releaseFreeHeap()
+        return tokens
     }
 }

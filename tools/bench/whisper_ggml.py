@@ -34,6 +34,7 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools", "whisper"))
 import convert  # noqa: E402  (numpy-only parts: CT2 reader, mel filterbank, fused-matrix split)
+from numpy_whisper import bytes_to_unicode  # noqa: E402
 
 CACHE = os.environ.get("BORA_CACHE", os.path.expanduser("~/.cache/bora"))
 MODELS = os.environ.get("BORA_MODELS", os.path.join(CACHE, "models"))
@@ -53,19 +54,6 @@ def q8_0(a):
     blocks["d"] = d.astype(np.float16)
     blocks["qs"] = q
     return blocks.tobytes()
-
-
-def bytes_to_unicode():
-    """GPT-2's byte <-> printable-unicode table (openai/gpt-2 encoder.py)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
 
 
 def ggml_name(name):

@@ -12,8 +12,14 @@ the MoE FFN:
 
 No expert_weights_scale: LLM_ARCH_LLAMA never reads llama.expert_weights_scale (w_scale = 0).
 """
+import os
+import sys
+
 import numpy as np
 import gguf
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "whisper"))
+from numpy_whisper import bytes_to_unicode  # noqa: E402  (GPT-2's byte <-> unicode table)
 
 ROUTER_SUM_CLAMP = 6.103515625e-5
 
@@ -137,15 +143,7 @@ def greedy(hp, W, prompt, n, dtype=np.float32):
 
 def byte_decoder():
     """GPT-2 byte-level BPE: unicode char -> byte."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {chr(c): b for b, c in zip(bs, cs)}
+    return {c: b for b, c in bytes_to_unicode().items()}
 
 
 def detokenize(reader, ids):
