@@ -82,8 +82,70 @@ func cpuModelName() -> String {
 
 /// Prints a JSON object (sorted keys) on one line.
 func printJSON(_ object: Any) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
+    var out = ""
+    try JSONText.append(object, to: &out)
+    print(out)
+}
+
+/// A small JSON writer for the CLI's output objects (dictionaries with sorted keys, arrays,
+/// strings, booleans, integers, floating point; nil and non-finite numbers become null).
+/// Foundation's JSONSerialization would do, but it faults in about 5 MiB of Foundation code and
+/// data, which shows in the peak RSS that `bora run --json` and `bora bench moe` report.
+enum JSONText {
+    struct Unsupported: Error, CustomStringConvertible {
+        let type: String
+        var description: String { "cannot write a \(type) as JSON" }
+    }
+
+    static func append(_ value: Any, to out: inout String) throws {
+        switch value {
+        case let v as Bool: out += v ? "true" : "false"
+        case let v as Int: out += String(v)
+        case let v as Int32: out += String(v)
+        case let v as Int64: out += String(v)
+        case let v as UInt32: out += String(v)
+        case let v as UInt64: out += String(v)
+        case let v as Double: out += v.isFinite ? "\(v)" : "null"
+        case let v as Float: out += v.isFinite ? "\(Double(v))" : "null"
+        case let v as String: appendString(v, to: &out)
+        case let v as [String: Any]:
+            out += "{"
+            for (i, key) in v.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                appendString(key, to: &out)
+                out += ":"
+                try append(v[key]!, to: &out)
+            }
+            out += "}"
+        case let v as [Any]:
+            out += "["
+            for (i, element) in v.enumerated() {
+                if i > 0 { out += "," }
+                try append(element, to: &out)
+            }
+            out += "]"
+        case Optional<Any>.none: out += "null"
+        default: throw Unsupported(type: "\(type(of: value))")
+        }
+    }
+
+    static func appendString(_ s: String, to out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        out += "\""
+    }
 }
 
 /// Seconds since this process started (Linux: /proc/self/stat start time, 10 ms resolution;
