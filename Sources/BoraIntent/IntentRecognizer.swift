@@ -15,6 +15,8 @@ public struct IntentResult: Sendable, Equatable {
     public var transcript: String
     /// The best in-grammar reading's text even when rejected ("" when none).
     public var grammarText: String
+    /// The recognizer's raw scores (log-probabilities, token counts, end-of-text and no-speech probabilities).
+    public var scores: RecognitionScores
     public var melMilliseconds: Double, encodeMilliseconds: Double, decodeMilliseconds: Double
 }
 
@@ -45,7 +47,7 @@ public final class IntentRecognizer: @unchecked Sendable {
     public func recognize(_ samples: UnsafeBufferPointer<Float>) throws(SpeechError) -> IntentResult {
         let r = try session.recognize(samples, automaton: context.automaton, beam: beam, options: options)
         var result = IntentResult(understood: false, intent: "", slots: [:], confidence: r.scores.confidence,
-                                  transcript: r.transcript, grammarText: "",
+                                  transcript: r.transcript, grammarText: "", scores: r.scores,
                                   melMilliseconds: r.melMilliseconds, encodeMilliseconds: r.encodeMilliseconds,
                                   decodeMilliseconds: r.decodeMilliseconds)
         guard r.scores.found else { return result }

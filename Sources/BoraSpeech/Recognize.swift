@@ -20,6 +20,9 @@ public struct RecognitionScores: Sendable, Equatable {
     /// exp((logProb − freeLogProb) / (tokenCount + 1)), capped at 1; 0 when nothing was found.
     /// 1 means the grammar path is what the model would say anyway.
     public var confidence: Float
+    /// Log-probability of end of text right after the in-grammar path (how sure the model is that
+    /// the speech ends where the reading does; very negative when the reading stops early).
+    public var endLogProb: Float
     /// Probability of the no-speech token at the start of the transcript.
     public var noSpeechProb: Float
     public var encoderPositions: Int
@@ -46,7 +49,7 @@ extension WhisperSession {
     /// unconstrained greedy decode (the transcript and the reference likelihood) and a beam search
     /// of width `beam` restricted to the automaton's paths. Throws like `transcribe`, and
     /// `.audioTooLong` beyond one window.
-    public func recognize(_ samples: UnsafeBufferPointer<Float>, automaton: TokenAutomaton, beam: Int = 3,
+    public func recognize(_ samples: UnsafeBufferPointer<Float>, automaton: TokenAutomaton, beam: Int = 5,
                           options: TranscribeOptions = TranscribeOptions()) throws(SpeechError) -> Recognition {
         var checked = options
         checked.beam = beam
@@ -87,7 +90,7 @@ extension WhisperSession {
         cacheSet = 0
         logits.update(from: promptLogits, count: vocab)
         let logProb = beamSearch(beam: beam, promptLength: promptLength, maxNew: maxNew, positions: positions,
-                                 cutRepeats: false, automaton: automaton)
+                                 cutRepeats: false, automaton: automaton, lengthBonus: options.grammarLengthBonus)
         let t3 = monotonicNanoseconds()
         timings.melMilliseconds += Double(t1 - t0) / 1e6
         timings.encodeMilliseconds += Double(t2 - t1) / 1e6
@@ -99,6 +102,7 @@ extension WhisperSession {
         }
         return RecognitionScores(found: found, logProb: logProb ?? -.infinity, freeLogProb: freeLogProb,
                                  tokenCount: outputCount, freeTokenCount: freeCount, confidence: confidence,
+                                 endLogProb: found ? bestEndLogProb : -.infinity,
                                  noSpeechProb: noSpeechProb, encoderPositions: positions)
     }
 }

@@ -9,6 +9,10 @@ public struct TokenAutomaton: Sendable, Equatable {
     public var edgeToken: [Int32]
     public var edgeTarget: [Int32]
     public var accepting: [Bool]
+    /// Per state: the most tokens any path from it takes to an accepting state (end of text
+    /// excluded); `Int32.max` when a cycle makes it unbounded, -1 when no accepting state is reachable.
+    /// The constrained search bounds what a live hypothesis can still gain with it.
+    public private(set) var longestRemaining: [Int32]
 
     public var stateCount: Int { accepting.count }
 
@@ -27,6 +31,40 @@ public struct TokenAutomaton: Sendable, Equatable {
             }
         }
         self.edgeStart = edgeStart; self.edgeToken = edgeToken; self.edgeTarget = edgeTarget; self.accepting = accepting
+        longestRemaining = TokenAutomaton.longestPaths(edgeStart: edgeStart, edgeTarget: edgeTarget, accepting: accepting)
+    }
+
+    /// Longest path to acceptance per state: iterative depth-first search with a colour per state
+    /// (0 new, 1 on the stack, 2 done); a back edge marks everything on the stack unbounded.
+    static func longestPaths(edgeStart: [Int32], edgeTarget: [Int32], accepting: [Bool]) -> [Int32] {
+        let n = accepting.count
+        var result = [Int32](repeating: -1, count: n), colour = [UInt8](repeating: 0, count: n)
+        var stack: [(state: Int, edge: Int)] = []
+        for root in 0..<n where colour[root] == 0 {
+            stack.append((root, Int(edgeStart[root]))); colour[root] = 1
+            result[root] = accepting[root] ? 0 : -1
+            while let top = stack.last {
+                let s = top.state
+                if top.edge < Int(edgeStart[s + 1]) {
+                    stack[stack.count - 1].edge += 1
+                    let t = Int(edgeTarget[top.edge])
+                    if colour[t] == 0 {
+                        colour[t] = 1; result[t] = accepting[t] ? 0 : -1
+                        stack.append((t, Int(edgeStart[t])))
+                    } else if colour[t] == 1 {
+                        result[s] = .max   // a cycle: any length
+                    } else if result[t] >= 0 {
+                        result[s] = max(result[s], result[t] == .max ? .max : result[t] + 1)
+                    }
+                } else {
+                    stack.removeLast(); colour[s] = 2
+                    if let parent = stack.last?.state, result[s] >= 0 {
+                        result[parent] = max(result[parent], result[s] == .max ? .max : result[s] + 1)
+                    }
+                }
+            }
+        }
+        return result
     }
 
     /// The state after `token` from `state`, or nil when the token is not allowed there.

@@ -195,13 +195,19 @@ extension WhisperSession {
     }
 
     /// Beam search from the prompt's state, scores = cumulative log-probability under the full
-    /// softmax, finished hypotheses ranked by score / (length + 1). Keeps `beam` hypotheses and stops
+    /// softmax. Free decoding (no automaton) ranks ended hypotheses by score / (length + 1) and stops
     /// once `beam` have ended. With an `automaton`, a hypothesis may only continue along its state's
-    /// edges and end (end of text) only in an accepting state. The winner's tokens go to `output`;
-    /// returns its cumulative log-probability, or nil when no hypothesis could end (constrained
-    /// search that ran out of length or edges). Allocates nothing.
+    /// edges and end (end of text) only in an accepting state; ended paths rank by score +
+    /// lengthBonus × (length + 1), the `beam` best are kept however low they ranked when they ended,
+    /// and the search stops when no live path can still outrank the best (bounded by the automaton's
+    /// longest remaining path). The winner's tokens go to `output`; returns its cumulative
+    /// log-probability, or nil when no hypothesis could end (constrained search that ran out of
+    /// length or edges). Allocates nothing.
     func beamSearch(beam: Int, promptLength: Int, maxNew: Int, positions: Int, cutRepeats: Bool,
-                    automaton: TokenAutomaton?) -> Float? {
+                    automaton: TokenAutomaton?, lengthBonus: Float? = nil) -> Float? {
+        // Total-score ranking (grammar search with a bonus) or per-token average (free decoding, or nil bonus).
+        let totalRank = automaton != nil && lengthBonus != nil
+        let bonus = lengthBonus ?? 0
         let eot = model.config.eot
         var live = 1, finished = 0, cur = 0
         hypScore[0] = 0
@@ -249,10 +255,20 @@ extension WhisperSession {
                 let c = candidates[i]
                 let parentTokens = hypTokens + (cur * maxBeam + c.parent) * textContext
                 if c.token == eot {
+                    let endLogProb = c.score - hypScore[cur * maxBeam + c.parent]
                     if finished < beam {
                         (finishedTokens + finished * textContext).update(from: parentTokens, count: step)
-                        finishedInfo[finished] = Candidate(score: c.score, parent: 0, token: eot, length: step)
+                        finishedInfo[finished] = Candidate(score: c.score, parent: 0, token: eot, length: step, endLogProb: endLogProb)
                         finished += 1
+                    } else if totalRank {
+                        // Grammar search keeps the `beam` best ended paths (by rank: same length bonus).
+                        var worst = 0
+                        func rank(_ f: Int) -> Float { finishedInfo[f].score + bonus * Float(finishedInfo[f].length) }
+                        for f in 1..<finished where rank(f) < rank(worst) { worst = f }
+                        if c.score + bonus * Float(step) > rank(worst) {
+                            (finishedTokens + worst * textContext).update(from: parentTokens, count: step)
+                            finishedInfo[worst] = Candidate(score: c.score, parent: 0, token: eot, length: step, endLogProb: endLogProb)
+                        }
                     }
                 } else if newLive < beam {
                     let dst = hypTokens + (next * maxBeam + newLive) * textContext
@@ -273,10 +289,28 @@ extension WhisperSession {
                     stepTokens[newLive] = c.token
                     newLive += 1
                 }
-                if newLive == beam { break }  // lower-ranked candidates (ended or not) are dropped
+                // Lower-ranked candidates are dropped; the grammar search still collects their ended paths.
+                if newLive == beam && !totalRank { break }
             }
             let outOfLength = step + 1 == maxNew || position + 1 >= textContext
-            if finished >= beam || newLive == 0 || outOfLength {
+            // Free decoding stops once `beam` hypotheses have ended. The grammar search stops once no
+            // live path can still outrank the best ended one: scores only fall as paths grow, and the
+            // bonus adds at most lengthBonus per token of the longest path left in the automaton.
+            var done = finished >= beam
+            if let automaton, totalRank {
+                var bestEnded = -Float.infinity
+                for f in 0..<finished {
+                    bestEnded = max(bestEnded, finishedInfo[f].score + bonus * Float(finishedInfo[f].length + 1))
+                }
+                done = true
+                for i in 0..<newLive {
+                    let remaining = automaton.longestRemaining[Int(hypState[next * maxBeam + i])]
+                    if remaining == .max { done = false; break }
+                    let bound = hypScore[next * maxBeam + i] + bonus * Float(step + 2 + Int(remaining))
+                    if bound > bestEnded { done = false; break }
+                }
+            }
+            if done || newLive == 0 || outOfLength {
                 if automaton == nil && (finished == 0 || (finished < beam && outOfLength)) {
                     // Out of length: live hypotheses count as finished (free decoding only).
                     for i in 0..<newLive where finished < maxBeam {
@@ -306,13 +340,14 @@ extension WhisperSession {
         var best = 0, bestScore = -Float.infinity
         for i in 0..<finished {
             let info = finishedInfo[i]
-            let normalized = info.score / Float(info.length + 1)
-            if normalized > bestScore { bestScore = normalized; best = i }
+            let ranked = totalRank ? info.score + bonus * Float(info.length + 1) : info.score / Float(info.length + 1)
+            if ranked > bestScore { bestScore = ranked; best = i }
         }
         guard finished > 0 else { outputCount = 0; return nil }
         let info = finishedInfo[best]
         output.update(from: finishedTokens + best * textContext, count: info.length)
         outputCount = info.length
+        bestEndLogProb = info.endLogProb
         return info.score
     }
 }

@@ -26,6 +26,14 @@ public struct TranscribeOptions: Sendable, Equatable {
     /// average log-probability is below `logProbThreshold` yields no text. nil disables it.
     public var noSpeechThreshold: Float? = 0.6
     public var logProbThreshold: Float = -1.0
+    /// Grammar search only. nil (default): grammar paths rank like free ones, by mean log-probability
+    /// per token, and the search stops once `beam` have ended. A value ranks ended paths by total
+    /// log-probability plus this bonus per token (end of text included) and searches until no live
+    /// path can outrank the best: a higher ceiling (on tools/eval-intent's corpora, 94.4 % vs 91.9 %
+    /// of clean commands found at beam 5, bonus 0.8) but out-of-context speech also finds better
+    /// paths, so at a 1 % false-accept rate the default is as good or better. Suited to push-to-talk
+    /// use, where every utterance is meant as a command.
+    public var grammarLengthBonus: Float? = nil
 
     public init() {}
 }
@@ -95,11 +103,12 @@ public final class WhisperSession: @unchecked Sendable {
     let finishedInfo: UnsafeMutablePointer<Candidate>
     let output: UnsafeMutablePointer<Int32>
     var outputCount = 0
+    var bestEndLogProb: Float = 0   // log p(end of text) after the last beam search's winner
 
     /// Bytes reserved for activations, caches and scratch (touched lazily: RSS grows with use).
     public var arenaBytes: Int { arena.capacity }
 
-    struct Candidate { var score: Float; var parent: Int; var token: Int32; var length: Int; var state: Int32 = 0 }
+    struct Candidate { var score: Float; var parent: Int; var token: Int32; var length: Int; var state: Int32 = 0; var endLogProb: Float = 0 }
 
     /// Reserves every buffer for windows up to 30 s and beams up to `maxBeam`.
     public init(model: WhisperModel, matmul: Matmul, maxBeam: Int = 5) {

@@ -13,16 +13,17 @@ struct IntentCommand: ParsableCommand {
         discussion: """
         The Whisper decoder searches only the sentences the context allows and scores the best one \
         against what it would transcribe freely; a reading whose confidence reaches 0.4 × (1 − --sensitivity) \
-        is "understood", anything else is "not understood" — nothing is guessed. Prints one line per \
-        file ("FILE: intent {slots} (confidence)" or "not understood"), or with --json one object per \
-        file: {"file","understood","intent","slots","confidence","transcript","latency_ms"}; latency \
-        excludes reading the file. Audio: WAV, Ogg Opus, raw s16le with --raw-rate; at most 30 s each.
+        is "understood", anything else is "not understood" — nothing is guessed. Prints one line per file ("FILE: intent {slots} (confidence)" or "not understood"), \
+        or with --json one object per file: {"file","understood","intent","slots","confidence", \
+        "transcript","latency_ms","grammar_text","scores"}; latency excludes reading the file. Audio: WAV, Ogg Opus, raw s16le with --raw-rate; at most 30 s each.
         """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
     @Option(help: "Whisper GGUF path or catalog name.") var model = "whisper-tiny.en"
     @Option(help: "0…1: higher accepts more (fewer misses, more false accepts).") var sensitivity: Float = 0.5
     @Option(help: "Beam width of the grammar search.") var beam = 3
+    @Option(help: "Rank grammar readings by total log-probability plus this bonus per token (default: by mean per token). Finds more commands but accepts more out-of-context speech: for push-to-talk, e.g. --length-bonus 0.8 --beam 5.")
+    var lengthBonus: Float?
     @Option(help: "Sample rate of raw s16le mono input.") var rawRate: Int?
     @Option(name: .short, help: "Threads (default: all cores).") var t: Int?
     @Flag(help: "Print one JSON object per file.") var json = false
@@ -32,6 +33,7 @@ struct IntentCommand: ParsableCommand {
         guard !audio.isEmpty else { throw ValidationError("give at least one audio file") }
         guard sensitivity >= 0 && sensitivity <= 1 else { throw ValidationError("--sensitivity must be between 0 and 1") }
         guard beam >= 1 && beam <= 16 else { throw ValidationError("--beam must be between 1 and 16") }
+        if let lengthBonus, !(lengthBonus >= 0 && lengthBonus <= 10) { throw ValidationError("--length-bonus must be between 0 and 10") }
         if let t, t <= 0 || t > 256 { throw ValidationError("-t must be between 1 and 256") }
     }
 
@@ -42,6 +44,7 @@ struct IntentCommand: ParsableCommand {
         let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
         let compiled = try CompiledContext(context: ctx, tokenizer: try session.model.makeTokenizer())
         let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
+        recognizer.options.grammarLengthBonus = lengthBonus
         log.info("loaded \(model) and \(context) (\(compiled.automaton.stateCount) automaton states) in \(Int((now() - start) * 1000)) ms")
         var failures = FileFailures()
         for file in audio {
@@ -55,6 +58,12 @@ struct IntentCommand: ParsableCommand {
                         "file": file, "understood": r.understood, "intent": r.intent, "slots": r.slots,
                         "confidence": rounded(Double(r.confidence), 3), "transcript": r.transcript,
                         "latency_ms": rounded(latency * 1000), "grammar_text": r.grammarText,
+                        "scores": [
+                            "log_prob": rounded(Double(r.scores.logProb), 3), "tokens": r.scores.tokenCount,
+                            "free_log_prob": rounded(Double(r.scores.freeLogProb), 3), "free_tokens": r.scores.freeTokenCount,
+                            "no_speech_prob": rounded(Double(r.scores.noSpeechProb), 4),
+                            "end_log_prob": r.scores.found ? rounded(Double(r.scores.endLogProb), 3) : -99,
+                        ] as [String: Any],
                     ] as [String: Any])
                 } else {
                     let prefix = audio.count > 1 ? "\(file): " : ""
