@@ -538,6 +538,137 @@ static TGT void X86_FN(gemv_q4_1)(size_t n, const void *w, size_t wrb, size_t r0
     }
 }
 X86_DOT_GEMM_GEMV(q4_1)
+
+// ---- gemm4: GEMM for short rows (≤ GEMM4_MAX_PAIRS block pairs), the GEMV design widened to four
+// activation vectors. Each chunk of ≤ 4 vectors has the activation side of every block pair prepared
+// once on the stack (gemm4_prep_TYPE fills up to four 256-bit slots per pair); then every weight row
+// is streamed once per chunk and each block pair decoded once and applied to all the chunk's vectors
+// (gemm4_rows_TYPE): no per-row activation work and no register spills, unlike the RR x NV tiles.
+#define GEMM4_MAX_PAIRS 48  // rows up to 3072 elements (stack: 4 vectors x 48 pairs x 4 slots = 24 KiB)
+typedef __m256i X86_FN(gemm4_prep)[4][GEMM4_MAX_PAIRS][4];
+#define PS(v) _mm256_castsi256_ps(v)
+#define SI(v) _mm256_castps_si256(v)
+
+// Q4_0: slots = activation halves (low / high nibbles' partners), the shared 8*a sums, spread da
+static inline TGT void X86_FN(gemm4_prep_q4_0)(const uint8_t *y0, const uint8_t *y1, __m256i *slot) {
+    const __m256i off8 = _mm256_set1_epi8(8);
+    slot[0] = X86_FN(load2x128)(y0 + OFF_Q8_0_QS, y1 + OFF_Q8_0_QS);
+    slot[1] = X86_FN(load2x128)(y0 + OFF_Q8_0_QS + 16, y1 + OFF_Q8_0_QS + 16);
+    slot[2] = _mm256_add_epi16(_mm256_maddubs_epi16(off8, slot[0]), _mm256_maddubs_epi16(off8, slot[1]));
+    slot[3] = SI(X86_FN(f16x2)(y0, y1, _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1)));
+}
+static BORA_ALWAYS_INLINE TGT void X86_FN(gemm4_pair_q4_0)(const uint8_t *x0, const uint8_t *x1, const __m256i (*prep)[GEMM4_MAX_PAIRS][4],
+                                                           size_t p, __m256 *acc, const int NV) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_0_QS, x1 + OFF_Q4_0_QS);
+    const __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+    const __m256 dw = X86_FN(f16x2)(x0, x1, _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+    for (int v = 0; v < NV; ++v) {
+        const __m256i *sl = prep[v][p];
+        const __m256i s = _mm256_sub_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, sl[0]), _mm256_maddubs_epi16(hi, sl[1])), sl[2]);
+        acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(dw, PS(sl[3])), _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), acc[v]);
+    }
+}
+static inline float X86_FN(gemm4_tail_q4_0)(const uint8_t *x, const uint8_t *y) {
+    return bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_0_q8_0(x, y);
+}
+
+// Q4_1: slots = activation halves, spread da, sa (s only in lanes 0 and 4)
+static inline TGT void X86_FN(gemm4_prep_q4_1)(const uint8_t *y0, const uint8_t *y1, __m256i *slot) {
+    slot[0] = X86_FN(load2x128)(y0 + OFF_Q8_1_QS, y1 + OFF_Q8_1_QS);
+    slot[1] = X86_FN(load2x128)(y0 + OFF_Q8_1_QS + 16, y1 + OFF_Q8_1_QS + 16);
+    __m256 da, sa;
+    X86_FN(f16_pairs)(y0, y1, &da, &sa);
+    slot[2] = SI(da);
+    slot[3] = SI(sa);
+}
+static BORA_ALWAYS_INLINE TGT void X86_FN(gemm4_pair_q4_1)(const uint8_t *x0, const uint8_t *x1, const __m256i (*prep)[GEMM4_MAX_PAIRS][4],
+                                                           size_t p, __m256 *acc, const int NV) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_1_QS, x1 + OFF_Q4_1_QS);
+    const __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+    __m256 dw, mw;
+    X86_FN(f16_pairs)(x0, x1, &dw, &mw);
+    for (int v = 0; v < NV; ++v) {
+        const __m256i *sl = prep[v][p];
+        const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo, sl[0]), _mm256_maddubs_epi16(hi, sl[1]));
+        // min term m*s rides in lanes 0 and 4
+        acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(dw, PS(sl[2])), _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)),
+                                 _mm256_fmadd_ps(mw, PS(sl[3]), acc[v]));
+    }
+}
+static inline float X86_FN(gemm4_tail_q4_1)(const uint8_t *x, const uint8_t *y) {
+    return bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_1_q8_1(x, y) + bora_rd_f16(x + OFF_Q4_1_M) * bora_rd_f16(y + OFF_Q8_1_S);
+}
+
+// Q8_0: slots = the two activation blocks, da spread as [i, i, i+1, i+1 | i, i, i+1, i+1]
+static inline TGT void X86_FN(gemm4_prep_q8_0)(const uint8_t *y0, const uint8_t *y1, __m256i *slot) {
+    slot[0] = X86_FN(loadu256)(y0 + OFF_Q8_0_QS);
+    slot[1] = X86_FN(loadu256)(y1 + OFF_Q8_0_QS);
+    slot[2] = SI(X86_FN(f16x2)(y0, y1, _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1)));
+    slot[3] = _mm256_setzero_si256();
+}
+static BORA_ALWAYS_INLINE TGT void X86_FN(gemm4_pair_q8_0)(const uint8_t *x0, const uint8_t *x1, const __m256i (*prep)[GEMM4_MAX_PAIRS][4],
+                                                           size_t p, __m256 *acc, const int NV) {
+    const __m256i q0 = X86_FN(loadu256)(x0 + OFF_Q8_0_QS), q1 = X86_FN(loadu256)(x1 + OFF_Q8_0_QS);
+    // |q| once per weight block; sign(q) goes onto each activation block
+    const __m256i u0 = _mm256_sign_epi8(q0, q0), u1 = _mm256_sign_epi8(q1, q1);
+    const __m256 dw = X86_FN(f16x2)(x0, x1, _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1));
+    for (int v = 0; v < NV; ++v) {
+        const __m256i *sl = prep[v][p];
+        const __m256i p0 = X86_FN(mul_sum_us8)(u0, _mm256_sign_epi8(sl[0], q0));
+        const __m256i p1 = X86_FN(mul_sum_us8)(u1, _mm256_sign_epi8(sl[1], q1));
+        acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(dw, PS(sl[2])), _mm256_cvtepi32_ps(_mm256_hadd_epi32(p0, p1)), acc[v]);
+    }
+}
+static inline float X86_FN(gemm4_tail_q8_0)(const uint8_t *x, const uint8_t *y) {
+    return bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q8_0_q8_0(x, y);
+}
+
+// gemm4_TYPE (the driver) and gemm_TYPE_entry (gemm4 for several vectors on short rows, else gemm_TYPE).
+#define X86_GEMM4(TYPE, WBYTES, ABYTES)                                                                        \
+    static BORA_ALWAYS_INLINE TGT void X86_FN(gemm4_rows_##TYPE)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, \
+            size_t np, size_t nb, const __m256i (*prep)[GEMM4_MAX_PAIRS][4], const uint8_t *a, size_t arb,    \
+            float *y, size_t ldy, const int NV) {                                                              \
+        for (size_t r = r0; r < r1; ++r) {                                                                     \
+            const uint8_t *row = w + r * wrb;                                                                  \
+            __m256 acc[4];                                                                                     \
+            for (int v = 0; v < NV; ++v) acc[v] = _mm256_setzero_ps();                                         \
+            for (size_t p = 0; p < np; ++p)                                                                    \
+                X86_FN(gemm4_pair_##TYPE)(row + 2 * p * (WBYTES), row + (2 * p + 1) * (WBYTES), prep, p, acc, NV); \
+            for (int v = 0; v < NV; ++v) {                                                                     \
+                float sum = X86_FN(hsum_ps)(acc[v]);                                                           \
+                if (nb & 1) sum += X86_FN(gemm4_tail_##TYPE)(row + (nb - 1) * (WBYTES), a + v * arb + (nb - 1) * (ABYTES)); \
+                y[v * ldy + r] = sum;                                                                          \
+            }                                                                                                  \
+        }                                                                                                      \
+    }                                                                                                          \
+    static TGT void X86_FN(gemm4_##TYPE)(BORA_GEMM_ARGS) {                                                     \
+        const size_t nb = n / BORA_QK, np = nb / 2;                                                            \
+        X86_FN(gemm4_prep) prep;                                                                               \
+        for (size_t v0 = 0; v0 < nv; v0 += 4) {                                                                \
+            const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;                                                   \
+            const uint8_t *act = (const uint8_t *)a + v0 * arb;                                                \
+            for (size_t v = 0; v < chunk; ++v)                                                                 \
+                for (size_t p = 0; p < np; ++p)                                                                \
+                    X86_FN(gemm4_prep_##TYPE)(act + v * arb + 2 * p * (ABYTES), act + v * arb + (2 * p + 1) * (ABYTES), prep[v][p]); \
+            float *out = y + v0 * ldy;                                                                         \
+            const uint8_t *wb = (const uint8_t *)w;                                                            \
+            const __m256i (*cp)[GEMM4_MAX_PAIRS][4] = (const __m256i (*)[GEMM4_MAX_PAIRS][4])prep;             \
+            switch (chunk) {                                                                                   \
+            case 4: X86_FN(gemm4_rows_##TYPE)(wb, wrb, r0, r1, np, nb, cp, act, arb, out, ldy, 4); break;     \
+            case 3: X86_FN(gemm4_rows_##TYPE)(wb, wrb, r0, r1, np, nb, cp, act, arb, out, ldy, 3); break;     \
+            case 2: X86_FN(gemm4_rows_##TYPE)(wb, wrb, r0, r1, np, nb, cp, act, arb, out, ldy, 2); break;     \
+            default: X86_FN(gemm4_rows_##TYPE)(wb, wrb, r0, r1, np, nb, cp, act, arb, out, ldy, 1); break;    \
+            }                                                                                                  \
+        }                                                                                                      \
+    }                                                                                                          \
+    static TGT void X86_FN(gemm_##TYPE##_entry)(BORA_GEMM_ARGS) {                                              \
+        if (nv > 1 && n / BORA_QK / 2 <= GEMM4_MAX_PAIRS) X86_FN(gemm4_##TYPE)(n, w, wrb, r0, r1, a, arb, nv, y, ldy); \
+        else X86_FN(gemm_##TYPE)(n, w, wrb, r0, r1, a, arb, nv, y, ldy);                                      \
+    }
+X86_GEMM4(q4_0, Q4_0_BYTES, Q8_0_BYTES)
+X86_GEMM4(q4_1, Q4_1_BYTES, Q8_1_BYTES)
 X86_DOT_GEMM(q5_0, BORA_QK)
 // Q8_0 GEMV: activation blocks and spread scales of each pair prepared once per call.
 static TGT void X86_FN(gemv_q8_0)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
@@ -574,6 +705,9 @@ static TGT void X86_FN(gemv_q8_0)(size_t n, const void *w, size_t wrb, size_t r0
     }
 }
 X86_DOT_GEMM_GEMV(q8_0)
+X86_GEMM4(q8_0, Q8_0_BYTES, Q8_0_BYTES)
+#undef PS
+#undef SI
 X86_DOT_GEMM_RV(q4_K, BORA_QK_K, 1, 2, 4)
 X86_DOT_GEMM(q6_K, BORA_QK_K)
 X86_DOT_GEMM(f16, 1)
@@ -695,10 +829,10 @@ void X86_FILL(bora_kernel_set *s) {
     bora_fill_scalar(s);
     s->name = X86_SET_NAME;
     s->sgemm = X86_FN(sgemm);
-    s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0);
-    s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1);
+    s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0_entry);
+    s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1_entry);
     s->dot[BORA_TYPE_Q5_0] = X86_FN(dot_q5_0);   s->gemm[BORA_TYPE_Q5_0] = X86_FN(gemm_q5_0);
-    s->dot[BORA_TYPE_Q8_0] = X86_FN(dot_q8_0);   s->gemm[BORA_TYPE_Q8_0] = X86_FN(gemm_q8_0);
+    s->dot[BORA_TYPE_Q8_0] = X86_FN(dot_q8_0);   s->gemm[BORA_TYPE_Q8_0] = X86_FN(gemm_q8_0_entry);
     s->dot[BORA_TYPE_Q4_K] = X86_FN(dot_q4_K);   s->gemm[BORA_TYPE_Q4_K] = X86_FN(gemm_q4_K);
     s->dot[BORA_TYPE_Q6_K] = X86_FN(dot_q6_K);   s->gemm[BORA_TYPE_Q6_K] = X86_FN(gemm_q6_K);
     s->dot[BORA_TYPE_F16] = X86_FN(dot_f16);     s->gemm[BORA_TYPE_F16] = X86_FN(gemm_f16);
@@ -713,3 +847,4 @@ void X86_FILL(bora_kernel_set *s) {
 #undef X86_FLOAT_TILE
 #undef X86_DOT_GEMM
 #undef X86_DOT_GEMM_RV
+#undef X86_GEMM4

@@ -41,7 +41,7 @@ struct KernelSetTests {
         let blockCounts = type.blockSize == 256 ? [1, 2, 3, 5] : [1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 33, 255, 257]
         for blocks in blockCounts {
             let n = blocks * max(type.blockSize, 32)
-            let rowCount = 5, vectors = blocks > 100 ? 2 : 5
+            let rowCount = 5, vectors = blocks > 100 ? 2 : 9
             let rowBytes = type.byteCount(elements: n)!, actBytes = act.byteCount(elements: n)!
             // +1: every row and vector starts at an odd address.
             var w = [UInt8](repeating: 0, count: 1 + rowCount * rowBytes)
@@ -52,7 +52,7 @@ struct KernelSetTests {
             let af = quantDequantized(act, Array(a[1...]), n: n * vectors)
             let reference = try KernelSet.named("reference")
             for rows in [0..<rowCount, 1..<4] {
-                for nv in Set([1, 2, 3, vectors]) where nv <= vectors {
+                for nv in Set([1, 2, 3, 4, 5, vectors]) where nv <= vectors {
                     var want = [Float](repeating: .nan, count: nv * rowCount)
                     run(reference, type, n, w, rowBytes, rows, a, actBytes, nv, &want, rowCount)
                     for set in sets {
