@@ -129,6 +129,8 @@ enum JSONText {
         }
     }
 
+    /// Appends `s` as a JSON string literal: RFC 8259 escapes, control characters and DEL as
+    /// \u00XX, non-ASCII passed through as UTF-8.
     static func appendString(_ s: String, to out: inout String) {
         out += "\""
         for u in s.unicodeScalars {
@@ -138,7 +140,7 @@ enum JSONText {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where u.value < 0x20:
+            case _ where u.value < 0x20 || u.value == 0x7F:
                 let hex = String(u.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(u)
