@@ -49,7 +49,7 @@ extension WhisperSession {
     /// unconstrained greedy decode (the transcript and the reference likelihood) and a beam search
     /// of width `beam` restricted to the automaton's paths. Throws like `transcribe`, and
     /// `.audioTooLong` beyond one window.
-    public func recognize(_ samples: UnsafeBufferPointer<Float>, automaton: TokenAutomaton, beam: Int = 5,
+    public func recognize(_ samples: UnsafeBufferPointer<Float>, automaton: TokenAutomaton, beam: Int = 3,
                           options: TranscribeOptions = TranscribeOptions()) throws(SpeechError) -> Recognition {
         var checked = options
         checked.beam = beam

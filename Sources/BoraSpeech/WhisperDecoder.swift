@@ -208,6 +208,8 @@ extension WhisperSession {
         // Total-score ranking (grammar search with a bonus) or per-token average (free decoding, or nil bonus).
         let totalRank = automaton != nil && lengthBonus != nil
         let bonus = lengthBonus ?? 0
+        /// An ended path's rank in the total-score search (end of text counts as a token).
+        func totalRankOf(_ c: Candidate) -> Float { c.score + bonus * Float(c.length + 1) }
         let eot = model.config.eot
         var live = 1, finished = 0, cur = 0
         hypScore[0] = 0
@@ -255,20 +257,21 @@ extension WhisperSession {
                 let c = candidates[i]
                 let parentTokens = hypTokens + (cur * maxBeam + c.parent) * textContext
                 if c.token == eot {
-                    let endLogProb = c.score - hypScore[cur * maxBeam + c.parent]
+                    let ended = Candidate(score: c.score, parent: 0, token: eot, length: step,
+                                          endLogProb: c.score - hypScore[cur * maxBeam + c.parent])
+                    var slot = -1
                     if finished < beam {
-                        (finishedTokens + finished * textContext).update(from: parentTokens, count: step)
-                        finishedInfo[finished] = Candidate(score: c.score, parent: 0, token: eot, length: step, endLogProb: endLogProb)
+                        slot = finished
                         finished += 1
                     } else if totalRank {
-                        // Grammar search keeps the `beam` best ended paths (by rank: same length bonus).
+                        // Grammar search keeps the `beam` best ended paths: replace the worst if this beats it.
                         var worst = 0
-                        func rank(_ f: Int) -> Float { finishedInfo[f].score + bonus * Float(finishedInfo[f].length) }
-                        for f in 1..<finished where rank(f) < rank(worst) { worst = f }
-                        if c.score + bonus * Float(step) > rank(worst) {
-                            (finishedTokens + worst * textContext).update(from: parentTokens, count: step)
-                            finishedInfo[worst] = Candidate(score: c.score, parent: 0, token: eot, length: step, endLogProb: endLogProb)
-                        }
+                        for f in 1..<finished where totalRankOf(finishedInfo[f]) < totalRankOf(finishedInfo[worst]) { worst = f }
+                        if totalRankOf(ended) > totalRankOf(finishedInfo[worst]) { slot = worst }
+                    }
+                    if slot >= 0 {
+                        (finishedTokens + slot * textContext).update(from: parentTokens, count: step)
+                        finishedInfo[slot] = ended
                     }
                 } else if newLive < beam {
                     let dst = hypTokens + (next * maxBeam + newLive) * textContext
@@ -299,9 +302,7 @@ extension WhisperSession {
             var done = finished >= beam
             if let automaton, totalRank {
                 var bestEnded = -Float.infinity
-                for f in 0..<finished {
-                    bestEnded = max(bestEnded, finishedInfo[f].score + bonus * Float(finishedInfo[f].length + 1))
-                }
+                for f in 0..<finished { bestEnded = max(bestEnded, totalRankOf(finishedInfo[f])) }
                 done = true
                 for i in 0..<newLive {
                     let remaining = automaton.longestRemaining[Int(hypState[next * maxBeam + i])]
@@ -340,7 +341,7 @@ extension WhisperSession {
         var best = 0, bestScore = -Float.infinity
         for i in 0..<finished {
             let info = finishedInfo[i]
-            let ranked = totalRank ? info.score + bonus * Float(info.length + 1) : info.score / Float(info.length + 1)
+            let ranked = totalRank ? totalRankOf(info) : info.score / Float(info.length + 1)
             if ranked > bestScore { bestScore = ranked; best = i }
         }
         guard finished > 0 else { outputCount = 0; return nil }
