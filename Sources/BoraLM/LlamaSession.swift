@@ -30,7 +30,7 @@ public final class LlamaSession {
     private let valueCache: UnsafeMutablePointer<UInt16> // f16 (layer, kvDim, context): transposed
     private let newKeys: UnsafeMutablePointer<Float>     // (batch, kvDim)
     private let newValues: UnsafeMutablePointer<Float>   // (batch, kvDim)
-    private let weights: UnsafeMutablePointer<Float>     // (threads, context) attention probabilities
+    private let weights: UnsafeMutablePointer<Float>     // (threads, heads per KV head, context) attention probabilities
     private let x: UnsafeMutablePointer<Float>           // (batch, dim) residual stream
     private let xn: UnsafeMutablePointer<Float>          // (batch, dim) normalized
     private let q: UnsafeMutablePointer<Float>           // (batch, heads·headDim)
@@ -38,7 +38,7 @@ public final class LlamaSession {
     private let projected: UnsafeMutablePointer<Float>   // (batch, dim)
     private let gate: UnsafeMutablePointer<Float>        // (batch, ffn)
     private let up: UnsafeMutablePointer<Float>          // (batch, ffn)
-    private let scores: UnsafeMutablePointer<Float>      // (threads, context)
+    private let scores: UnsafeMutablePointer<Float>      // (threads, heads per KV head, context)
     private let logits: UnsafeMutablePointer<Float>      // (vocab)
     private let inverseFrequencies: UnsafeMutablePointer<Float>  // (ropeDim / 2)
     private let scratch: UnsafeMutableRawPointer
@@ -77,13 +77,14 @@ public final class LlamaSession {
         let qd = c.headCount * c.headDim
         let threads = matmul.pool.threadCount
         let widest = max(c.dim, c.ffnDim, qd)
+        let group = c.headCount / c.kvHeadCount   // query heads per KV head
         let scratchBytes = model.matmulTypes.map { Matmul.scratchBytes(type: $0, cols: widest, vectors: maxBatch) }.max() ?? 0
         let halves = c.layerCount * contextLength * c.kvDim
         let floats = [
             maxBatch * c.kvDim, maxBatch * c.kvDim,
             maxBatch * c.dim, maxBatch * c.dim, maxBatch * qd, maxBatch * qd, maxBatch * c.dim,
-            maxBatch * c.ffnDim, maxBatch * c.ffnDim, threads * contextLength, c.vocabSize, c.ropeDim / 2,
-            threads * contextLength,
+            maxBatch * c.ffnDim, maxBatch * c.ffnDim, threads * group * contextLength, c.vocabSize, c.ropeDim / 2,
+            threads * group * contextLength,
         ]
         let e = c.expertCount, k = c.expertUsedCount
         let moe = [maxBatch * e, maxBatch * k, maxBatch * k, e * maxBatch * k, e, e, maxBatch * c.dim, maxBatch * c.dim,
@@ -312,7 +313,9 @@ public final class LlamaSession {
     }
 
     /// Causal grouped-query attention for `batch` new tokens whose keys/values are already in the
-    /// cache; (token, head) pairs are split across the pool's threads.
+    /// cache. (token, KV head) pairs are split across the pool's threads; the query heads that share
+    /// a KV head are the vectors of one F16 GEMM, so each cached key and value row is converted once
+    /// for all of them (each head's dot products are computed exactly as one vector alone).
     private func attend(keys: UnsafeMutablePointer<UInt16>, values: UnsafeMutablePointer<UInt16>, batch: Int) {
         let c = model.config
         var job = AttentionJob(kernels: matmul.kernels, q: q, keys: keys, values: values, out: attention,
@@ -324,21 +327,26 @@ public final class LlamaSession {
                 let job = ctx!.assumingMemoryBound(to: AttentionJob.self)
                 let j = job.pointee
                 let hd = j.headDim, kvDim = j.kvHeads * hd, qd = j.heads * hd
-                let scores = j.scores + index * j.contextLength
-                let weights = j.weights + index * j.contextLength
-                for pair in ThreadPool.split(j.batch * j.heads, index: index, threads: threads) {
-                    let b = pair / j.heads, h = pair % j.heads
-                    let kvHead = h / (j.heads / j.kvHeads)
+                let group = j.heads / j.kvHeads
+                let scores = j.scores + index * group * j.contextLength
+                let weights = j.weights + index * group * j.contextLength
+                for pair in ThreadPool.split(j.batch * j.kvHeads, index: index, threads: threads) {
+                    let b = pair / j.kvHeads, kvHead = pair % j.kvHeads
                     let n = j.startPosition + b + 1  // causal: keys 0...position of this token
-                    // scores[t] = K[t, kvHead] · q[b, h]  (F16 GEMV over the strided cache rows)
+                    let firstHead = j.q + b * qd + kvHead * group * hd
+                    // scores[g, t] = K[t, kvHead] · q[b, kvHead·group + g]  (F16 rows against `group` vectors)
                     j.kernels.gemm(.f16, n: hd, w: j.keys + kvHead * hd, wRowBytes: kvDim * 2, rows: 0..<n,
-                                   a: j.q + b * qd + h * hd, aRowBytes: hd * 4, vectors: 1, y: scores, ldy: n)
-                    for t in 0..<n { scores[t] *= j.scale }
-                    Ops.softmax(scores, count: n)
-                    Ops.roundToFloatThroughHalf(weights, scores, count: n)
-                    // out[d] = Σ_t V[d, t] · p[t]: rows of the transposed cache against the probabilities
+                                   a: firstHead, aRowBytes: hd * 4, vectors: group, y: scores, ldy: n)
+                    for g in 0..<group {
+                        let row = scores + g * n
+                        for t in 0..<n { row[t] *= j.scale }
+                        Ops.softmax(row, count: n)
+                        Ops.roundToFloatThroughHalf(weights + g * n, row, count: n)
+                    }
+                    // out[g, d] = Σ_t V[d, t] · p[g, t]: rows of the transposed cache against the probabilities
                     j.kernels.gemm(.f16, n: n, w: j.values + kvHead * hd * j.contextLength, wRowBytes: j.contextLength * 2,
-                                   rows: 0..<hd, a: weights, aRowBytes: n * 4, vectors: 1, y: j.out + b * qd + h * hd, ldy: hd)
+                                   rows: 0..<hd, a: weights, aRowBytes: n * 4, vectors: group,
+                                   y: j.out + b * qd + kvHead * group * hd, ldy: hd)
                 }
             }, context: ptr)
         }
