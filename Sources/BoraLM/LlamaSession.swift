@@ -203,7 +203,7 @@ public final class LlamaSession {
                 outputs[0] = MatmulOutput(y: gate, weight: gateWeight)
                 outputs[1] = MatmulOutput(y: up, weight: upWeight)
                 matmul.multiply(UnsafeBufferPointer(start: outputs, count: 2), x: xn, vectors: batch, scratch: scratch)
-                Ops.swiGLU(gate, up, count: batch * c.ffnDim)
+                swiGLU(count: batch * c.ffnDim)
                 matmul.multiply(projected, weight: downWeight, x: gate, vectors: batch, scratch: scratch)
             case let .experts(weights):
                 mixtureOfExperts(layer: l, weights, batch: batch)
@@ -272,7 +272,7 @@ public final class LlamaSession {
             outputs[0] = MatmulOutput(y: gate, weight: v.gate)
             outputs[1] = MatmulOutput(y: up, weight: v.up)
             matmul.multiply(UnsafeBufferPointer(start: outputs, count: 2), x: gathered, vectors: rows, scratch: scratch)
-            Ops.swiGLU(gate, up, count: rows * ffn)
+            swiGLU(count: rows * ffn)
             matmul.multiply(expertDown, weight: v.down, x: gate, vectors: rows, scratch: scratch)
             experts?.release(layer: l, expert: expert)
             for r in 0..<rows { expertOut.advanced(by: Int(list[r]) * dim).update(from: expertDown + r * dim, count: dim) }
@@ -310,6 +310,25 @@ public final class LlamaSession {
             }
         }
         experts!.prefetch(layer: next, experts: UnsafeBufferPointer(start: guessList, count: guessed))
+    }
+
+    /// `gate[i] = silu(gate[i]) · up[i]` for i < `count`; split across the pool's threads when
+    /// there is enough of it (a prompt batch), else on this thread (a decode step: ≈ 1 µs of work
+    /// does not pay for waking a worker). Same arithmetic either way.
+    private func swiGLU(count: Int) {
+        guard count >= 8192, matmul.pool.threadCount > 1 else {
+            Ops.swiGLU(gate, up, count: count)
+            return
+        }
+        var job = SwiGLUJob(gate: gate, up: up, count: count)
+        withUnsafeMutablePointer(to: &job) { ptr in
+            matmul.pool.run({ ctx, index, threads in
+                let j = ctx!.assumingMemoryBound(to: SwiGLUJob.self).pointee
+                // 16-float granules: threads never write the same cache line
+                let mine = ThreadPool.split(j.count, index: index, threads: threads, granule: 16)
+                if !mine.isEmpty { Ops.swiGLU(j.gate + mine.lowerBound, j.up + mine.lowerBound, count: mine.count) }
+            }, context: ptr)
+        }
     }
 
     /// Causal grouped-query attention for `batch` new tokens whose keys/values are already in the
@@ -351,6 +370,12 @@ public final class LlamaSession {
             }, context: ptr)
         }
     }
+}
+
+private struct SwiGLUJob {
+    let gate: UnsafeMutablePointer<Float>
+    let up: UnsafeMutablePointer<Float>
+    let count: Int
 }
 
 private struct AttentionJob {
