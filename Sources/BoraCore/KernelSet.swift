@@ -31,9 +31,16 @@ public struct KernelSet: @unchecked Sendable {
     private let gemms: [bora_gemm_fn?]
     private let quantizers: [bora_quantize_fn?]
     private let sgemmFn: bora_sgemm_fn?
+    private let swigluFn: bora_swiglu_fn
+    private let softmaxFn: bora_softmax_fn
+    private let gemvF16Fn: bora_gemv_f16_fn
 
     private init(reference: ()) {
         name = "reference"; isNative = false; gemms = []; quantizers = []; sgemmFn = nil
+        // The LLM ops have one definition (llama.cpp's order); the portable C code is it.
+        var scalar = bora_kernel_set()
+        _ = bora_kernel_set_get("scalar", &scalar)
+        swigluFn = scalar.swiglu; softmaxFn = scalar.softmax; gemvF16Fn = scalar.gemv_f16
     }
 
     private init(native set: bora_kernel_set) {
@@ -48,6 +55,7 @@ public struct KernelSet: @unchecked Sendable {
             for i in 0..<q.count { q[i] = raw.load(fromByteOffset: i * MemoryLayout<bora_quantize_fn?>.stride, as: bora_quantize_fn?.self) }
         }
         gemms = g; quantizers = q; sgemmFn = set.sgemm
+        swigluFn = set.swiglu; softmaxFn = set.softmax; gemvF16Fn = set.gemv_f16
     }
 
     /// Every set name this binary knows on this architecture, best last ("reference" first).
@@ -95,7 +103,7 @@ public struct KernelSet: @unchecked Sendable {
         if isNative, let q = quantizers[Int(type.rawValue)] {
             q(x, y, count)
         } else {
-            ReferenceKernels.quantize(type, x, y, count: count)
+            ReferenceKernels.quantizeActivation(type, x, y, count: count)
         }
     }
 
@@ -122,5 +130,28 @@ public struct KernelSet: @unchecked Sendable {
         } else {
             ReferenceKernels.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
         }
+    }
+
+    // MARK: - LLM transformer ops (llama.cpp's floating-point order; identical bits in every set)
+
+    /// `gate[i] = silu(gate[i]) · up[i]` for i < `count`, silu through llama.cpp's vector exp
+    /// (`bora_swiglu_fn`). No allocation.
+    @inline(__always)
+    public func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+        swigluFn(gate, up, count)
+    }
+
+    /// In-place softmax of `count` floats as llama.cpp's CPU backend computes it (`bora_softmax_fn`).
+    @inline(__always)
+    public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        softmaxFn(x, count)
+    }
+
+    /// `y[r] = Σ_{k<n} w[r·wStride + k] · x[k]` for r < `rows`, f16 weights, one 8-lane
+    /// accumulator (llamafile's order; `bora_gemv_f16_fn`). No allocation.
+    @inline(__always)
+    public func gemvF16(rows: Int, n: Int, w: UnsafePointer<UInt16>, wStride: Int, x: UnsafePointer<Float>,
+                        y: UnsafeMutablePointer<Float>) {
+        gemvF16Fn(rows, n, w, wStride, x, y)
     }
 }

@@ -9,9 +9,12 @@ public enum Ops {
     @inline(__always)
     public static func rmsNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, count: Int, eps: Float) {
-        var sum: Float = 0
-        for i in 0..<count { sum += x[i] * x[i] }
-        let scale = 1 / (sum / Float(count) + eps).squareRoot()
+        // llama.cpp's order: float squares summed in double, the mean rounded to float, then
+        // 1/sqrtf(mean + eps), and (x·scale)·w.
+        var sum: Double = 0
+        for i in 0..<count { sum += Double(x[i] * x[i]) }
+        let mean = Float(sum / Double(count))
+        let scale = 1 / (mean + eps).squareRoot()
         for i in 0..<count { out[i] = x[i] * scale * weight[i] }
     }
 
@@ -45,24 +48,39 @@ public enum Ops {
         for i in 0..<count { x[i] *= inv }
     }
 
-    /// Rotary embedding on adjacent pairs (llama.cpp's "normal" rope): for each of `heads` heads of
-    /// `headDim` values at `x + h*headDim`, pairs (2i, 2i+1) with 2i < `rotaryDim` are rotated by
-    /// angle `position * inverseFrequencies[i]`.
+    /// The rotary angles of one position as llama.cpp computes them (`ggml_rope_cache_init`):
+    /// θ_0 = `position`, θ_{i+1} = θ_i · `thetaScale` in float (thetaScale = base^(−2/rotaryDim)),
+    /// angle_i = `freqScale` · θ_i; `out[2i]` = cos, `out[2i+1]` = sin, for i < `pairs`.
     @inline(__always)
-    public static func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, rotaryDim: Int,
-                            position: Float, inverseFrequencies: UnsafePointer<Float>) {
-        for i in 0..<(rotaryDim / 2) {
-            let theta = position * inverseFrequencies[i]
-            let c = cosf(theta), s = sinf(theta)
-            for h in 0..<heads {
-                let p = x + h * headDim + 2 * i
-                let a = p[0], b = p[1]
-                p[0] = a * c - b * s
-                p[1] = a * s + b * c
-            }
+    public static func ropeAngles(_ out: UnsafeMutablePointer<Float>, position: Float, thetaScale: Float,
+                                  freqScale: Float, pairs: Int) {
+        var theta = position
+        for i in 0..<pairs {
+            let angle = freqScale * theta
+            out[2 * i] = cosf(angle)
+            out[2 * i + 1] = sinf(angle)
+            theta *= thetaScale
         }
     }
 
+    /// Rotary embedding on adjacent pairs (llama.cpp's "normal" rope): for each of `heads` heads of
+    /// `headDim` values at `x + h*headDim`, pairs (2i, 2i+1) with 2i < `rotaryDim` are rotated by
+    /// the angle whose cos/sin are `angles[2i]`, `angles[2i+1]` (from `ropeAngles`), with the
+    /// fused multiply-adds of llama.cpp's compiled (vectorized) rotation: a' = fma(a, c, −(b·s)),
+    /// b' = fma(a, s, b·c).
+    @inline(__always)
+    public static func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, rotaryDim: Int,
+                            angles: UnsafePointer<Float>) {
+        for i in 0..<(rotaryDim / 2) {
+            let c = angles[2 * i], s = angles[2 * i + 1]
+            for h in 0..<heads {
+                let p = x + h * headDim + 2 * i
+                let a = p[0], b = p[1]
+                p[0] = (-(b * s)).addingProduct(a, c)
+                p[1] = (b * c).addingProduct(a, s)
+            }
+        }
+    }
 
     /// out[i] = f16(x[i]) (IEEE binary16 bits, round to nearest even).
     @inline(__always)

@@ -40,7 +40,8 @@ public final class LlamaSession {
     private let up: UnsafeMutablePointer<Float>          // (batch, ffn)
     private let scores: UnsafeMutablePointer<Float>      // (threads, heads per KV head, context)
     private let logits: UnsafeMutablePointer<Float>      // (vocab)
-    private let inverseFrequencies: UnsafeMutablePointer<Float>  // (ropeDim / 2)
+    private let ropeAngles: UnsafeMutablePointer<Float>  // (ropeDim): cos, sin of one position
+    private let ropeThetaScale: Float
     private let scratch: UnsafeMutableRawPointer
     private let outputs: UnsafeMutablePointer<MatmulOutput>      // (3) fused matmul table
     // Mixture of Experts (empty for dense models); k = experts used per token, E = experts.
@@ -83,7 +84,7 @@ public final class LlamaSession {
         let floats = [
             maxBatch * c.kvDim, maxBatch * c.kvDim,
             maxBatch * c.dim, maxBatch * c.dim, maxBatch * qd, maxBatch * qd, maxBatch * c.dim,
-            maxBatch * c.ffnDim, maxBatch * c.ffnDim, threads * group * contextLength, c.vocabSize, c.ropeDim / 2,
+            maxBatch * c.ffnDim, maxBatch * c.ffnDim, threads * group * contextLength, c.vocabSize, c.ropeDim,
             threads * group * contextLength,
         ]
         let e = c.expertCount, k = c.expertUsedCount
@@ -105,7 +106,7 @@ public final class LlamaSession {
         up = arena.allocate(count: floats[8])
         scores = arena.allocate(count: floats[9])
         logits = arena.allocate(count: floats[10])
-        inverseFrequencies = arena.allocate(count: floats[11])
+        ropeAngles = arena.allocate(count: floats[11])
         weights = arena.allocate(count: floats[12])
         scratch = arena.allocateBytes(scratchBytes)
         outputs = arena.allocate(count: 3)
@@ -120,10 +121,8 @@ public final class LlamaSession {
         expertOut = arena.allocate(count: moe[8])
         guessList = arena.allocate(count: moe[9])
         guessLogits = arena.allocate(count: moe[10])
-        for i in 0..<(c.ropeDim / 2) {
-            // llama.cpp: theta_i = pos · freq_scale · base^(-2i/n_rot)
-            inverseFrequencies[i] = c.ropeFrequencyScale * Float(pow(Double(c.ropeBase), -2 * Double(i) / Double(c.ropeDim)))
-        }
+        // llama.cpp: theta_scale = powf(freq_base, -2.0f/n_dims), in float
+        ropeThetaScale = powf(c.ropeBase, -2 / Float(c.ropeDim))
     }
 
     /// Forgets every cached token.
@@ -181,11 +180,10 @@ public final class LlamaSession {
             outputs[2] = MatmulOutput(y: newValues, weight: layer.value)
             matmul.multiply(UnsafeBufferPointer(start: outputs, count: 3), x: xn, vectors: batch, scratch: scratch)
             for b in 0..<batch {
-                let pos = Float(position + b)
-                Ops.rope(q + b * qd, heads: c.headCount, headDim: c.headDim, rotaryDim: c.ropeDim,
-                         position: pos, inverseFrequencies: inverseFrequencies)
-                Ops.rope(newKeys + b * kvDim, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.ropeDim,
-                         position: pos, inverseFrequencies: inverseFrequencies)
+                Ops.ropeAngles(ropeAngles, position: Float(position + b), thetaScale: ropeThetaScale,
+                               freqScale: c.ropeFrequencyScale, pairs: c.ropeDim / 2)
+                Ops.rope(q + b * qd, heads: c.headCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: ropeAngles)
+                Ops.rope(newKeys + b * kvDim, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: ropeAngles)
                 // The cache holds f16 (as llama.cpp's default): K row-major by position, V transposed
                 // so the probability-weighted sum is one F16 GEMV per head.
                 Ops.roundToHalf(keys + (position + b) * kvDim, newKeys + b * kvDim, count: kvDim)
@@ -235,7 +233,7 @@ public final class LlamaSession {
         for i in 0..<e { expertRowCounts[i] = 0 }
         for b in 0..<batch {
             let probs = routerLogits + b * e
-            Ops.softmax(probs, count: e)
+            matmul.kernels.softmax(probs, count: e)
             var sum: Float = 0
             for j in 0..<k {
                 var best = -1
@@ -317,24 +315,24 @@ public final class LlamaSession {
     /// does not pay for waking a worker). Same arithmetic either way.
     private func swiGLU(count: Int) {
         guard count >= 8192, matmul.pool.threadCount > 1 else {
-            Ops.swiGLU(gate, up, count: count)
+            matmul.kernels.swiGLU(gate, up, count: count)
             return
         }
-        var job = SwiGLUJob(gate: gate, up: up, count: count)
+        var job = SwiGLUJob(kernels: matmul.kernels, gate: gate, up: up, count: count)
         withUnsafeMutablePointer(to: &job) { ptr in
             matmul.pool.run({ ctx, index, threads in
                 let j = ctx!.assumingMemoryBound(to: SwiGLUJob.self).pointee
                 // 16-float granules: threads never write the same cache line
                 let mine = ThreadPool.split(j.count, index: index, threads: threads, granule: 16)
-                if !mine.isEmpty { Ops.swiGLU(j.gate + mine.lowerBound, j.up + mine.lowerBound, count: mine.count) }
+                if !mine.isEmpty { j.kernels.swiGLU(j.gate + mine.lowerBound, j.up + mine.lowerBound, count: mine.count) }
             }, context: ptr)
         }
     }
 
     /// Causal grouped-query attention for `batch` new tokens whose keys/values are already in the
-    /// cache. (token, KV head) pairs are split across the pool's threads; the query heads that share
-    /// a KV head are the vectors of one F16 GEMM, so each cached key and value row is converted once
-    /// for all of them (each head's dot products are computed exactly as one vector alone).
+    /// cache. (token, KV head) pairs are split across the pool's threads (the query heads sharing a
+    /// KV head run together, so its cached rows stay in L1). Dot products, softmax and rounding
+    /// follow llama.cpp's CPU backend operation for operation (`KernelSet.gemvF16`, `softmax`).
     private func attend(keys: UnsafeMutablePointer<UInt16>, values: UnsafeMutablePointer<UInt16>, batch: Int) {
         let c = model.config
         var job = AttentionJob(kernels: matmul.kernels, q: q, keys: keys, values: values, out: attention,
@@ -352,20 +350,18 @@ public final class LlamaSession {
                 for pair in ThreadPool.split(j.batch * j.kvHeads, index: index, threads: threads) {
                     let b = pair / j.kvHeads, kvHead = pair % j.kvHeads
                     let n = j.startPosition + b + 1  // causal: keys 0...position of this token
-                    let firstHead = j.q + b * qd + kvHead * group * hd
-                    // scores[g, t] = K[t, kvHead] · q[b, kvHead·group + g]  (F16 rows against `group` vectors)
-                    j.kernels.gemm(.f16, n: hd, w: j.keys + kvHead * hd, wRowBytes: kvDim * 2, rows: 0..<n,
-                                   a: firstHead, aRowBytes: hd * 4, vectors: group, y: scores, ldy: n)
+                    let keys = UnsafePointer(j.keys + kvHead * hd), values = UnsafePointer(j.values + kvHead * hd * j.contextLength)
                     for g in 0..<group {
-                        let row = scores + g * n
+                        let h = kvHead * group + g
+                        let row = scores + g * n, p = weights + g * n
+                        // llama.cpp's order throughout: K·q and V·p as f16 × f16-rounded values with one
+                        // 8-lane fma accumulator, ×scale, its softmax, probabilities rounded to f16.
+                        j.kernels.gemvF16(rows: n, n: hd, w: keys, wStride: kvDim, x: j.q + b * qd + h * hd, y: row)
                         for t in 0..<n { row[t] *= j.scale }
-                        Ops.softmax(row, count: n)
-                        Ops.roundToFloatThroughHalf(weights + g * n, row, count: n)
+                        j.kernels.softmax(row, count: n)
+                        Ops.roundToFloatThroughHalf(p, row, count: n)
+                        j.kernels.gemvF16(rows: hd, n: n, w: values, wStride: j.contextLength, x: p, y: j.out + b * qd + h * hd)
                     }
-                    // out[g, d] = Σ_t V[d, t] · p[g, t]: rows of the transposed cache against the probabilities
-                    j.kernels.gemm(.f16, n: n, w: j.values + kvHead * hd * j.contextLength, wRowBytes: j.contextLength * 2,
-                                   rows: 0..<hd, a: weights, aRowBytes: n * 4, vectors: group,
-                                   y: j.out + b * qd + kvHead * group * hd, ldy: hd)
                 }
             }, context: ptr)
         }
@@ -373,6 +369,7 @@ public final class LlamaSession {
 }
 
 private struct SwiGLUJob {
+    let kernels: KernelSet
     let gate: UnsafeMutablePointer<Float>
     let up: UnsafeMutablePointer<Float>
     let count: Int

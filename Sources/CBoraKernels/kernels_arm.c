@@ -26,7 +26,8 @@ static inline float arm_f16(const uint8_t *p) {
 
 // ---- quantize (baseline NEON, shared by all three sets) ----
 
-// one 32-float block -> 32 int8 (roundf ties-away via vcvtaq, exactly quantize_row_q8_0_ref)
+// one 32-float block -> 32 int8: q = round-half-even(x * (127/amax)) via vcvtnq, as llama.cpp's
+// SIMD quantize_row_q8_0/q8_1 (see kernels_scalar.c)
 static float arm_quantize_block32(const float *x, uint8_t *q, int *sum) {
     float32x4_t v[8];
     float32x4_t amax = vdupq_n_f32(0.0f);
@@ -34,12 +35,13 @@ static float arm_quantize_block32(const float *x, uint8_t *q, int *sum) {
         v[k] = vld1q_f32(x + 4 * k);
         amax = vmaxq_f32(amax, vabsq_f32(v[k]));
     }
-    const float d = vmaxvq_f32(amax) / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float max = vmaxvq_f32(amax);
+    const float d = max / 127.0f;
+    const float id = max != 0.0f ? 127.0f / max : 0.0f;
     int32x4_t r[8];
     int32x4_t s = vdupq_n_s32(0);
     for (int k = 0; k < 8; ++k) {
-        r[k] = vcvtaq_s32_f32(vmulq_n_f32(v[k], id));
+        r[k] = vcvtnq_s32_f32(vmulq_n_f32(v[k], id));
         s = vaddq_s32(s, r[k]);
     }
     for (int k = 0; k < 8; k += 4) {   // i32 -> i16 -> i8

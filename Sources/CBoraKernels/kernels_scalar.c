@@ -103,37 +103,43 @@ static void gemm_f16_scalar(GEMM_SCALAR_ARGS) { gemm_by_dot(dot_f16_scalar, n, w
 static void gemm_bf16_scalar(GEMM_SCALAR_ARGS) { gemm_by_dot(dot_bf16_scalar, n, w, wrb, r0, r1, a, arb, nv, y, ldy); }
 static void gemm_f32_scalar(GEMM_SCALAR_ARGS) { gemm_by_dot(dot_f32_scalar, n, w, wrb, r0, r1, a, arb, nv, y, ldy); }
 
-// ---- quantize (ggml's *_ref quantizers, bit for bit) ----
+// ---- quantize ----
 
-// quantize_row_q8_0_ref: d = amax/127 (f32, stored as f16), q = roundf(x * (1/d)), ties away from 0.
+// Activation blocks as llama.cpp's SIMD quantize_row_q8_0 / quantize_row_q8_1 (x86 AVX/AVX2 and
+// ARM NEON paths alike): d = amax/127 (stored as f16), q = round-half-even(x * (127/amax)).
+// (The generic *_ref quantizers use roundf(x * (1/d)); the SIMD ones are what llama.cpp runs, and
+// an activation quantized one way differs from the other in about one element per token.)
+// nearbyintf rounds half to even in the default rounding mode. Returns d; *sum = sum(q).
+static float quantize_act_block32(const float *x, int8_t *q, int *sum) {
+    float amax = 0.0f;
+    for (int j = 0; j < BORA_QK; ++j) amax = fmaxf(amax, fabsf(x[j]));
+    const float d = amax / 127.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    int s = 0;
+    for (int j = 0; j < BORA_QK; ++j) {
+        q[j] = (int8_t)nearbyintf(x[j] * id);
+        s += q[j];
+    }
+    *sum = s;
+    return d;
+}
+
 static void quantize_q8_0_scalar(const float *x, void *out, size_t n) {
     uint8_t *y = out;
     for (size_t i = 0; i < n / BORA_QK; ++i, x += BORA_QK, y += Q8_0_BYTES) {
-        float amax = 0.0f;
-        for (int j = 0; j < BORA_QK; ++j) amax = fmaxf(amax, fabsf(x[j]));
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        const uint16_t dh = bora_f32_to_f16(d);
+        int sum;
+        const uint16_t dh = bora_f32_to_f16(quantize_act_block32(x, (int8_t *)(y + OFF_Q8_0_QS), &sum));
         memcpy(y, &dh, 2);
-        for (int j = 0; j < BORA_QK; ++j) y[OFF_Q8_0_QS + j] = (uint8_t)(int8_t)roundf(x[j] * id);
     }
 }
 
-// quantize_row_q8_1_ref: as q8_0, plus s = f16(sum(q) * d) with the f32 d.
+// Q8_1: as Q8_0, plus s = f16(d * sum(q)) with the f32 d.
 static void quantize_q8_1_scalar(const float *x, void *out, size_t n) {
     uint8_t *y = out;
     for (size_t i = 0; i < n / BORA_QK; ++i, x += BORA_QK, y += Q8_1_BYTES) {
-        float amax = 0.0f;
-        for (int j = 0; j < BORA_QK; ++j) amax = fmaxf(amax, fabsf(x[j]));
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        int sum = 0;
-        for (int j = 0; j < BORA_QK; ++j) {
-            const int8_t q = (int8_t)roundf(x[j] * id);
-            y[OFF_Q8_1_QS + j] = (uint8_t)q;
-            sum += q;
-        }
-        const uint16_t dh = bora_f32_to_f16(d), sh = bora_f32_to_f16((float)sum * d);
+        int sum;
+        const float d = quantize_act_block32(x, (int8_t *)(y + OFF_Q8_1_QS), &sum);
+        const uint16_t dh = bora_f32_to_f16(d), sh = bora_f32_to_f16(d * (float)sum);
         memcpy(y, &dh, 2);
         memcpy(y + OFF_Q8_1_S, &sh, 2);
     }
@@ -185,6 +191,9 @@ void bora_fill_scalar(bora_kernel_set *s) {
     memset(s, 0, sizeof *s);
     s->name = "scalar";
     s->sgemm = sgemm_portable;
+    s->swiglu = bora_llm_swiglu_portable;
+    s->softmax = bora_llm_softmax_portable;
+    s->gemv_f16 = bora_llm_gemv_f16_portable;
     s->dot[BORA_TYPE_Q4_0] = dot_q4_0_scalar;   s->gemm[BORA_TYPE_Q4_0] = gemm_q4_0_scalar;
     s->dot[BORA_TYPE_Q4_1] = dot_q4_1_scalar;   s->gemm[BORA_TYPE_Q4_1] = gemm_q4_1_scalar;
     s->dot[BORA_TYPE_Q5_0] = dot_q5_0_scalar;   s->gemm[BORA_TYPE_Q5_0] = gemm_q5_0_scalar;

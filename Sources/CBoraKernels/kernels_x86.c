@@ -6,6 +6,7 @@
 #include "kernels_internal.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 #define X86_CAT_(a, b) a##_##b
 #define X86_CAT(a, b) X86_CAT_(a, b)

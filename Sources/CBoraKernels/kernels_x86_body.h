@@ -124,64 +124,92 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_0)(size_t nb, const uint8_t *w, 
         }
 }
 
-// ---- Q4_1 x Q8_1 ----
-// Two consecutive blocks that start with two f16 fields (Q4_1: d, m; Q8_1: d, s): one conversion
-// gives [d0, f0, d1, f1]; *d = [d0 x4 | d1 x4], *f = [f0, 0, 0, 0 | f1, 0, 0, 0].
-static inline TGT void X86_FN(f16_pairs)(const uint8_t *p0, const uint8_t *p1, __m256 *d, __m256 *f) {
-    const uint64_t both = (uint64_t)bora_rd_u32(p0) | ((uint64_t)bora_rd_u32(p1) << 32);
-    const __m256 v = _mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)both)));
-    __m256 dd = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2));
-    __m256 ff = _mm256_blend_ps(_mm256_setzero_ps(), _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3)), 0x11);
-    // keep the spreads here (see f16x2)
-    __asm__("" : "+x"(dd), "+x"(ff));
-    *d = dd;
-    *f = ff;
+// ---- Q4_1 x Q8_1, in llama.cpp's x86 order ----
+// Every Q4_1 dot here performs the floating-point operations of llama.cpp's AVX2
+// ggml_vec_dot_q4_1_q8_1, in the same order, so Bora's Q4_1 matmuls give the same bits:
+//   per block b: the 16 nibble bytes become [low nibbles | high nibbles] (elements 0..15, 16..31);
+//     maddubs + madd against the 32 activation bytes give 8 int32 lanes of 4 consecutive
+//     products (exact); acc = fma(d_w*d_a, float(lanes), acc);
+//     summs = fma(m_w, s_a, summs)  (the offset term, a scalar chain);
+//   result = hsum(acc) + summs, hsum in hsum_ps's order.
+// A model's logits then match llama.cpp's wherever the other operations match too (see
+// LlamaCppAgreementTests). Integer work is the same per block; only the float order is fixed.
+#define Q4_1_PREP_BLOCKS 96  // rows up to 3072 elements: activation blocks prepared on the stack
+
+static inline TGT __m256 X86_FN(q4_1_lanes)(const uint8_t *x, __m256i qy) {
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(X86_FN(nibbles32)(x + OFF_Q4_1_QS), qy),
+                                                _mm256_set1_epi16(1)));
 }
-static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_1)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
-                                                   size_t arb, float *out, const int RR, const int NV) {
-    __m256 acc[4][4];
-    for (int r = 0; r < RR; ++r)
-        for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    size_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        __m256i lo[4], hi[4];
-        __m256 dw[4], mw[4];
-        for (int r = 0; r < RR; ++r) {
-            const uint8_t *x0 = w + r * wrb + i * Q4_1_BYTES, *x1 = x0 + Q4_1_BYTES;
-            // 4-bit -> 8-bit, q in [0, 15]: [block i | block i+1]
-            const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_1_QS, x1 + OFF_Q4_1_QS);
-            lo[r] = _mm256_and_si256(b, m4);
-            hi[r] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-            // d and m of both blocks in one conversion: [d0, m0, d1, m1]
-            X86_FN(f16_pairs)(x0, x1, &dw[r], &mw[r]);
-        }
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y0 = a + v * arb + i * Q8_1_BYTES, *y1 = y0 + Q8_1_BYTES;
-            const __m256i alo = X86_FN(load2x128)(y0 + OFF_Q8_1_QS, y1 + OFF_Q8_1_QS);
-            const __m256i ahi = X86_FN(load2x128)(y0 + OFF_Q8_1_QS + 16, y1 + OFF_Q8_1_QS + 16);
-            // d and s of both activation blocks in one conversion; s only in lanes 0 and 4
-            __m256 da, sa;
-            X86_FN(f16_pairs)(y0, y1, &da, &sa);
-            for (int r = 0; r < RR; ++r) {
-                const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], alo), _mm256_maddubs_epi16(hi[r], ahi));
-                // min term m*s rides in lanes 0 and 4
-                const __m256 t = _mm256_fmadd_ps(mw[r], sa, acc[r][v]);
-                acc[r][v] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], da), _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), t);
+
+static TGT float X86_FN(dot_q4_1)(size_t n, const void *w, const void *a) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0.0f;
+    for (size_t b = 0; b < n / BORA_QK; ++b, x += Q4_1_BYTES, y += Q8_1_BYTES) {
+        summs = fmaf(X86_FN(f16)(x + OFF_Q4_1_M), X86_FN(f16)(y + OFF_Q8_1_S), summs);
+        const __m256 d = _mm256_mul_ps(_mm256_set1_ps(X86_FN(f16)(x)), _mm256_set1_ps(X86_FN(f16)(y)));
+        acc = _mm256_fmadd_ps(d, X86_FN(q4_1_lanes)(x, X86_FN(loadu256)(y + OFF_Q8_1_QS)), acc);
+    }
+    return X86_FN(hsum_ps)(acc) + summs;
+}
+
+// rows r0..r1 against NV (≤ 4) prepared vectors: each weight block is decoded once per row and
+// applied to every vector; each vector keeps its own (acc, summs) chain in block order.
+static BORA_ALWAYS_INLINE TGT void X86_FN(q4_1_rows)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, size_t nb,
+                                                      const __m256i (*qy)[Q4_1_PREP_BLOCKS], const __m256 (*da)[Q4_1_PREP_BLOCKS],
+                                                      const float (*sa)[Q4_1_PREP_BLOCKS], float *y, size_t ldy, const int NV) {
+    for (size_t r = r0; r < r1; ++r) {
+        const uint8_t *x = w + r * wrb;
+        __m256 acc[4];
+        float summs[4];
+        for (int v = 0; v < NV; ++v) { acc[v] = _mm256_setzero_ps(); summs[v] = 0.0f; }
+        for (size_t b = 0; b < nb; ++b, x += Q4_1_BYTES) {
+            const __m256i qx = X86_FN(nibbles32)(x + OFF_Q4_1_QS);
+            const __m256 dw = _mm256_set1_ps(X86_FN(f16)(x));
+            const float mw = X86_FN(f16)(x + OFF_Q4_1_M);
+            for (int v = 0; v < NV; ++v) {
+                summs[v] = fmaf(mw, sa[v][b], summs[v]);
+                const __m256 lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(qx, qy[v][b]), _mm256_set1_epi16(1)));
+                acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da[v][b]), lanes, acc[v]);
             }
+        }
+        for (int v = 0; v < NV; ++v) y[v * ldy + r] = X86_FN(hsum_ps)(acc[v]) + summs[v];
+    }
+}
+
+static TGT void X86_FN(gemm_q4_1)(BORA_GEMM_ARGS) {
+    const size_t nb = n / BORA_QK;
+    const uint8_t *wb = (const uint8_t *)w;
+    if (nb > Q4_1_PREP_BLOCKS) {   // long rows: one dot per (row, vector)
+        for (size_t v = 0; v < nv; ++v)
+            for (size_t r = r0; r < r1; ++r)
+                y[v * ldy + r] = X86_FN(dot_q4_1)(n, wb + r * wrb, (const uint8_t *)a + v * arb);
+        return;
+    }
+    __m256i qy[4][Q4_1_PREP_BLOCKS];
+    __m256 da[4][Q4_1_PREP_BLOCKS];
+    float sa[4][Q4_1_PREP_BLOCKS];
+    for (size_t v0 = 0; v0 < nv; v0 += 4) {
+        const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;
+        for (size_t v = 0; v < chunk; ++v) {
+            const uint8_t *yb = (const uint8_t *)a + (v0 + v) * arb;
+            for (size_t b = 0; b < nb; ++b, yb += Q8_1_BYTES) {
+                qy[v][b] = X86_FN(loadu256)(yb + OFF_Q8_1_QS);
+                da[v][b] = _mm256_set1_ps(X86_FN(f16)(yb));
+                sa[v][b] = X86_FN(f16)(yb + OFF_Q8_1_S);
+            }
+        }
+        const __m256i (*cq)[Q4_1_PREP_BLOCKS] = (const __m256i (*)[Q4_1_PREP_BLOCKS])qy;
+        const __m256 (*cd)[Q4_1_PREP_BLOCKS] = (const __m256 (*)[Q4_1_PREP_BLOCKS])da;
+        const float (*cs)[Q4_1_PREP_BLOCKS] = (const float (*)[Q4_1_PREP_BLOCKS])sa;
+        float *out = y + v0 * ldy;
+        switch (chunk) {
+        case 4: X86_FN(q4_1_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 4); break;
+        case 3: X86_FN(q4_1_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 3); break;
+        case 2: X86_FN(q4_1_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 2); break;
+        default: X86_FN(q4_1_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 1); break;
         }
     }
-    for (int r = 0; r < RR; ++r)
-        for (int v = 0; v < NV; ++v) out[r * 4 + v] = X86_FN(hsum_ps)(acc[r][v]);
-    for (; i < nb; ++i)
-        for (int r = 0; r < RR; ++r) {
-            const uint8_t *x = w + r * wrb + i * Q4_1_BYTES;
-            for (int v = 0; v < NV; ++v) {
-                const uint8_t *y = a + v * arb + i * Q8_1_BYTES;
-                out[r * 4 + v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_1_q8_1(x, y)
-                                + bora_rd_f16(x + OFF_Q4_1_M) * bora_rd_f16(y + OFF_Q8_1_S);
-            }
-        }
 }
 
 // ---- Q8_0 x Q8_0 ----
@@ -498,46 +526,6 @@ static TGT void X86_FN(gemv_q4_0)(size_t n, const void *w, size_t wrb, size_t r0
     }
 }
 X86_DOT_GEMM_GEMV(q4_0)
-// Q4_1 GEMV: as Q4_0's, the activation halves and scales (d, s) of each block pair are prepared
-// once per call on the stack.
-static TGT void X86_FN(gemv_q4_1)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
-                                  const void *a, float *y) {
-    const size_t nb = n / BORA_QK, np = nb / 2;
-    __m256i alo[GEMV_MAX_PAIRS], ahi[GEMV_MAX_PAIRS];
-    __m256 da[GEMV_MAX_PAIRS], sa[GEMV_MAX_PAIRS];
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    const uint8_t *act = (const uint8_t *)a;
-    for (size_t p = 0; p < np; ++p) {
-        const uint8_t *y0 = act + 2 * p * Q8_1_BYTES, *y1 = y0 + Q8_1_BYTES;
-        alo[p] = X86_FN(load2x128)(y0 + OFF_Q8_1_QS, y1 + OFF_Q8_1_QS);
-        ahi[p] = X86_FN(load2x128)(y0 + OFF_Q8_1_QS + 16, y1 + OFF_Q8_1_QS + 16);
-        X86_FN(f16_pairs)(y0, y1, &da[p], &sa[p]);
-    }
-    for (size_t r = r0; r < r1; ++r) {
-        const uint8_t *row = (const uint8_t *)w + r * wrb;
-        __m256 acc = _mm256_setzero_ps();
-        for (size_t p = 0; p < np; ++p) {
-            const uint8_t *x0 = row + 2 * p * Q4_1_BYTES, *x1 = x0 + Q4_1_BYTES;
-            // 4-bit -> 8-bit, q in [0, 15]: [block 2p | block 2p+1]
-            const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_1_QS, x1 + OFF_Q4_1_QS);
-            const __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-            __m256 dw, mw;
-            X86_FN(f16_pairs)(x0, x1, &dw, &mw);
-            const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo, alo[p]), _mm256_maddubs_epi16(hi, ahi[p]));
-            // min term m*s rides in lanes 0 and 4
-            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da[p]), _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)),
-                                  _mm256_fmadd_ps(mw, sa[p], acc));
-        }
-        float sum = X86_FN(hsum_ps)(acc);
-        if (nb & 1) {  // the odd last block
-            const uint8_t *x = row + (nb - 1) * Q4_1_BYTES, *yb = act + (nb - 1) * Q8_1_BYTES;
-            sum += bora_rd_f16(x) * bora_rd_f16(yb) * (float)bora_blk_q4_1_q8_1(x, yb)
-                 + bora_rd_f16(x + OFF_Q4_1_M) * bora_rd_f16(yb + OFF_Q8_1_S);
-        }
-        y[r] = sum;
-    }
-}
-X86_DOT_GEMM_GEMV(q4_1)
 
 // ---- gemm4: GEMM for short rows (≤ GEMM4_MAX_PAIRS block pairs), the GEMV design widened to four
 // activation vectors. Each chunk of ≤ 4 vectors has the activation side of every block pair prepared
@@ -571,34 +559,6 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(gemm4_pair_q4_0)(const uint8_t *x0, co
 }
 static inline float X86_FN(gemm4_tail_q4_0)(const uint8_t *x, const uint8_t *y) {
     return bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_0_q8_0(x, y);
-}
-
-// Q4_1: slots = activation halves, spread da, sa (s only in lanes 0 and 4)
-static inline TGT void X86_FN(gemm4_prep_q4_1)(const uint8_t *y0, const uint8_t *y1, __m256i *slot) {
-    slot[0] = X86_FN(load2x128)(y0 + OFF_Q8_1_QS, y1 + OFF_Q8_1_QS);
-    slot[1] = X86_FN(load2x128)(y0 + OFF_Q8_1_QS + 16, y1 + OFF_Q8_1_QS + 16);
-    __m256 da, sa;
-    X86_FN(f16_pairs)(y0, y1, &da, &sa);
-    slot[2] = SI(da);
-    slot[3] = SI(sa);
-}
-static BORA_ALWAYS_INLINE TGT void X86_FN(gemm4_pair_q4_1)(const uint8_t *x0, const uint8_t *x1, const __m256i (*prep)[GEMM4_MAX_PAIRS][4],
-                                                           size_t p, __m256 *acc, const int NV) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_1_QS, x1 + OFF_Q4_1_QS);
-    const __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-    __m256 dw, mw;
-    X86_FN(f16_pairs)(x0, x1, &dw, &mw);
-    for (int v = 0; v < NV; ++v) {
-        const __m256i *sl = prep[v][p];
-        const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo, sl[0]), _mm256_maddubs_epi16(hi, sl[1]));
-        // min term m*s rides in lanes 0 and 4
-        acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(dw, PS(sl[2])), _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)),
-                                 _mm256_fmadd_ps(mw, PS(sl[3]), acc[v]));
-    }
-}
-static inline float X86_FN(gemm4_tail_q4_1)(const uint8_t *x, const uint8_t *y) {
-    return bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_1_q8_1(x, y) + bora_rd_f16(x + OFF_Q4_1_M) * bora_rd_f16(y + OFF_Q8_1_S);
 }
 
 // Q8_0: slots = the two activation blocks, da spread as [i, i, i+1, i+1 | i, i, i+1, i+1]
@@ -668,7 +628,6 @@ static inline float X86_FN(gemm4_tail_q8_0)(const uint8_t *x, const uint8_t *y) 
         else X86_FN(gemm_##TYPE)(n, w, wrb, r0, r1, a, arb, nv, y, ldy);                                      \
     }
 X86_GEMM4(q4_0, Q4_0_BYTES, Q8_0_BYTES)
-X86_GEMM4(q4_1, Q4_1_BYTES, Q8_1_BYTES)
 X86_DOT_GEMM(q5_0, BORA_QK)
 // Q8_0 GEMV: activation blocks and spread scales of each pair prepared once per call.
 static TGT void X86_FN(gemv_q8_0)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
@@ -716,16 +675,6 @@ X86_DOT_GEMM(f32, 1)
 
 // ---- quantize ----
 
-// roundf semantics (half away from zero): trunc, then +-1 where |fraction| >= 0.5
-static inline TGT __m256 X86_FN(round_away)(__m256 x) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    const __m256 t = _mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(x, t));   // exact
-    const __m256 ge = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-    const __m256 one = _mm256_or_ps(_mm256_and_ps(x, sign), _mm256_set1_ps(1.0f));
-    return _mm256_add_ps(t, _mm256_and_ps(ge, one));
-}
-
 static inline TGT float X86_FN(hmax_ps)(__m256 v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
@@ -739,7 +688,8 @@ static inline TGT __m256i X86_FN(pack_i32x32)(__m256i r0, __m256i r1, __m256i r2
     return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-// one 32-float block -> 32 int8 at q (roundf(x/d) as in quantize_row_q8_0_ref); returns d, sum(q)
+// one 32-float block -> 32 int8 at q: round-half-even(x * (127/amax)), as llama.cpp's AVX2
+// quantize_row_q8_0/q8_1 (see kernels_scalar.c); returns d = amax/127, sum(q)
 static inline TGT float X86_FN(quantize_block32)(const float *x, uint8_t *q, int *sum) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 v[4];
@@ -748,10 +698,12 @@ static inline TGT float X86_FN(quantize_block32)(const float *x, uint8_t *q, int
         v[k] = _mm256_loadu_ps(x + 8 * k);
         amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
     }
-    const float d = X86_FN(hmax_ps)(amax) / 127.0f;
-    const __m256 id = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+    const float max = X86_FN(hmax_ps)(amax);
+    const float d = max / 127.0f;
+    const __m256 id = _mm256_set1_ps(max != 0.0f ? 127.0f / max : 0.0f);
     __m256i r[4];
-    for (int k = 0; k < 4; ++k) r[k] = _mm256_cvtps_epi32(X86_FN(round_away)(_mm256_mul_ps(v[k], id)));
+    for (int k = 0; k < 4; ++k)
+        r[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     _mm256_storeu_si256((__m256i *)(void *)q, X86_FN(pack_i32x32)(r[0], r[1], r[2], r[3]));
     const __m256i s = _mm256_add_epi32(_mm256_add_epi32(r[0], r[1]), _mm256_add_epi32(r[2], r[3]));
     __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
@@ -775,7 +727,7 @@ static TGT void X86_FN(quantize_q8_1)(const float *x, void *out, size_t n) {
     for (size_t i = 0; i < n / BORA_QK; ++i, x += BORA_QK, y += Q8_1_BYTES) {
         int sum;
         const float d = X86_FN(quantize_block32)(x, y + OFF_Q8_1_QS, &sum);
-        const uint16_t dh = bora_f32_to_f16(d), sh = bora_f32_to_f16((float)sum * d);
+        const uint16_t dh = bora_f32_to_f16(d), sh = bora_f32_to_f16(d * (float)sum);
         memcpy(y, &dh, 2);
         memcpy(y + OFF_Q8_1_S, &sh, 2);
     }
@@ -829,8 +781,11 @@ void X86_FILL(bora_kernel_set *s) {
     bora_fill_scalar(s);
     s->name = X86_SET_NAME;
     s->sgemm = X86_FN(sgemm);
+    s->swiglu = bora_llm_swiglu_avx2;
+    s->softmax = bora_llm_softmax_avx2;
+    s->gemv_f16 = bora_llm_gemv_f16_avx2;
     s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0_entry);
-    s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1_entry);
+    s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1);
     s->dot[BORA_TYPE_Q5_0] = X86_FN(dot_q5_0);   s->gemm[BORA_TYPE_Q5_0] = X86_FN(gemm_q5_0);
     s->dot[BORA_TYPE_Q8_0] = X86_FN(dot_q8_0);   s->gemm[BORA_TYPE_Q8_0] = X86_FN(gemm_q8_0_entry);
     s->dot[BORA_TYPE_Q4_K] = X86_FN(dot_q4_K);   s->gemm[BORA_TYPE_Q4_K] = X86_FN(gemm_q4_K);

@@ -72,7 +72,13 @@ extension ReferenceKernels {
     /// Q8_K or F32) — the twin of `bora_kernel_set.quantize[type]`. Same as `quantize`.
     public static func quantizeActivation(_ type: QuantType, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, count: Int) {
         precondition([.q8_0, .q8_1, .q8_K, .f32].contains(type), "quantizeActivation: \(type) is not an activation type")
-        quantize(type, src, dst, count: count)
+        precondition(count >= 0 && count % type.blockSize == 0, "quantizeActivation: \(count) elements is not a whole number of \(type) blocks")
+        switch type {
+        case .q8_0, .q8_1:
+            for b in 0..<(count / 32) { quantizeActivationQ8Block(src + 32 * b, dst + type.bytesPerBlock * b, withSum: type == .q8_1) }
+        default:
+            quantize(type, src, dst, count: count)
+        }
     }
 
     // MARK: - Blocks
@@ -92,6 +98,25 @@ extension ReferenceKernels {
             sum += q
         }
         if withSum { storeU16(FloatBits.f32ToF16(Float(sum) * d), y, 2) }
+    }
+
+    /// Q8_0 / Q8_1 activation block as llama.cpp's SIMD `quantize_row_q8_0` / `quantize_row_q8_1`
+    /// (AVX2 and NEON alike): d = amax/127, q = round-half-even(x · (127/amax)), s = f16(d · Σq).
+    /// Weights keep the `_ref` rule (`quantizeQ8Block`); activations follow what llama.cpp runs.
+    static func quantizeActivationQ8Block(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, withSum: Bool) {
+        var amax: Float = 0
+        for j in 0..<32 where abs(x[j]) > amax { amax = abs(x[j]) }  // NaN elements are skipped
+        let d = amax / 127
+        let id: Float = amax != 0 ? 127 / amax : 0
+        storeU16(FloatBits.f32ToF16(d), y, 0)
+        let qsOffset = withSum ? 4 : 2
+        var sum = 0
+        for j in 0..<32 {
+            let q = clampedInt((x[j] * id).rounded(.toNearestOrEven), -127, 127)
+            y.storeBytes(of: Int8(q), toByteOffset: qsOffset + j, as: Int8.self)
+            sum += q
+        }
+        if withSum { storeU16(FloatBits.f32ToF16(d * Float(sum)), y, 2) }
     }
 
     /// Q4_0 block (`quantize_row_q4_0_ref`).

@@ -83,13 +83,28 @@ typedef void (*bora_quantize_fn)(const float *x, void *y, size_t n);
 typedef void (*bora_sgemm_fn)(size_t M, size_t N, size_t K, const float *A, size_t lda,
                               const float *B, size_t ldb, float *C, size_t ldc);
 
+/// Transformer operations of the LLM runtime in llama.cpp's floating-point order (kernels_llm.c);
+/// every set gives identical bits (the SIMD versions perform the portable ones' operations lane by lane).
+/// swiglu: gate[i] = silu(gate[i]) * up[i] for i < n (silu through llama.cpp's vector exp).
+typedef void (*bora_swiglu_fn)(float *gate, const float *up, size_t n);
+/// softmax: x[0..n) in place (max-subtracted exp, sum in double over 8-lane chunk sums).
+typedef void (*bora_softmax_fn)(float *x, size_t n);
+/// gemv_f16: y[r] = Σ_{k<n} f16 w[r*w_stride + k] · x[k] for r < rows, one 8-lane fma accumulator.
+typedef void (*bora_gemv_f16_fn)(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y);
+
 typedef struct bora_kernel_set {
     const char *name;                               // "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"
     bora_dot_fn dot[BORA_TYPE_COUNT];               // by weight type
     bora_gemm_fn gemm[BORA_TYPE_COUNT];             // by weight type
     bora_quantize_fn quantize[BORA_TYPE_COUNT];     // by activation type: Q8_0, Q8_1, Q8_K
     bora_sgemm_fn sgemm;                            // F32 A·B (attention)
+    bora_swiglu_fn swiglu;                          // LLM feed-forward activation
+    bora_softmax_fn softmax;                        // LLM attention probabilities
+    bora_gemv_f16_fn gemv_f16;                      // LLM attention against the f16 KV cache
 } bora_kernel_set;
+
+/// llama.cpp's vector exp approximation for one float (the lanes of bora_swiglu_fn/bora_softmax_fn).
+float bora_llm_expf(float x);
 
 /// The activation type a weight type multiplies against:
 /// Q4_0,Q5_0,Q8_0 -> Q8_0; Q4_1 -> Q8_1; Q4_K,Q6_K -> Q8_K; F16,F32,BF16 -> F32. -1 if none.

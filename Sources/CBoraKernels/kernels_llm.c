@@ -1,0 +1,188 @@
+// Transformer operations of the LLM runtime in llama.cpp's floating-point order (the order of its
+// x86 AVX2 CPU backend), so that with the same quantized matmuls Bora's logits are the same bits:
+//
+//   swiglu    gate[i] = silu(gate[i]) * up[i], silu(x) = x / (1 + exp(0 - x)), 8 lanes at a time
+//             (ggml_vec_swiglu_f32); a tail of n % 8 uses libm expf (ggml_silu_f32).
+//   softmax   x -= max, exp, Σ in double of the 8-lane chunk sums, x *= (float)(1 / Σ)
+//             (ggml_vec_soft_max_f32 + ggml_compute_forward_soft_max_f32). A partial last chunk
+//             sums as a full one whose missing lanes are 0, as llama.cpp's masked lanes are.
+//   gemv_f16  y[r] = Σ_k w[r][k]·x[k] with one 8-lane accumulator, fma over k in steps of 8, then
+//             a horizontal sum (llamafile's tinyBLAS, which llama.cpp uses for the f16 KV cache).
+//             Elements past n count as 0 (llama.cpp's masked probabilities).
+//
+// exp is the approximation ggml_v_expf computes (not libm's): n = round(x·log2 e) through the
+// 1.5·2^23 trick, b = x − n·ln2 with ln2 in two parts, 2^n from the exponent bits, and a degree-5
+// polynomial p(b) with exp(x) = 2^n·(1 + p(b)); |n| > 126 takes a two-factor scale so the result
+// neither overflows early nor flushes too soon. Every step below is one IEEE operation (fma where
+// it is fused), so the portable lane version and the AVX2 version give identical bits; every
+// kernel set uses one of the two.
+#include "kernels_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define EXP_SHIFTER 0x1.8p23f
+#define EXP_LOG2E 0x1.715476p+0f
+#define EXP_LN2_HI 0x1.62e4p-1f
+#define EXP_LN2_LO 0x1.7f7d1cp-20f
+#define EXP_C0 0x1.ffffecp-1f
+#define EXP_C1 0x1.fffdb6p-2f
+#define EXP_C2 0x1.555e66p-3f
+#define EXP_C3 0x1.573e2ep-5f
+#define EXP_C4 0x1.0e4020p-7f
+
+static inline uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+float bora_llm_expf(float x) {
+    const float z = fmaf(x, EXP_LOG2E, EXP_SHIFTER);
+    const float n = z - EXP_SHIFTER;
+    const float b = fmaf(-n, EXP_LN2_LO, fmaf(-n, EXP_LN2_HI, x));
+    const uint32_t e = f2u(z) << 23;
+    const float k = u2f(e + f2u(1.0f));
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(EXP_C4, b, EXP_C3), u, fmaf(EXP_C2, b, EXP_C1)), u, EXP_C0 * b);
+    if (!(fabsf(n) > 126.0f)) return fmaf(k, j, k);
+    const uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
+    const float s1 = u2f(g + 0x7f000000u);
+    const float s2 = u2f(e - g);
+    if (fabsf(n) > 192.0f) return s1 * s1;
+    return fmaf(s2, j, s2) * s1;
+}
+
+// the horizontal sum of 8 lanes in the order of ggml's and tinyBLAS's AVX reductions:
+// t[i] = l[i+4] + l[i]; (t0 + t2) + (t1 + t3)
+static inline float hsum8(const float *l) {
+    const float t0 = l[4] + l[0], t1 = l[5] + l[1], t2 = l[6] + l[2], t3 = l[7] + l[3];
+    return (t0 + t2) + (t1 + t3);
+}
+
+void bora_llm_swiglu_portable(float *gate, const float *up, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; ++l) {
+            const float x = gate[i + l];
+            gate[i + l] = (x / (1.0f + bora_llm_expf(0.0f - x))) * up[i + l];
+        }
+    for (; i < n; ++i) gate[i] = (gate[i] / (1.0f + expf(-gate[i]))) * up[i];
+}
+
+void bora_llm_softmax_portable(float *x, size_t n) {
+    if (n == 0) return;
+    float max = -INFINITY;
+    for (size_t i = 0; i < n; ++i) max = max > x[i] ? max : x[i];
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i += 8) {
+        float lanes[8];
+        for (int l = 0; l < 8; ++l) lanes[l] = i + l < n ? bora_llm_expf(x[i + l] - max) : 0.0f;
+        for (int l = 0; l < 8 && i + l < n; ++l) x[i + l] = lanes[l];
+        sum += (double)hsum8(lanes);
+    }
+    const float scale = (float)(1.0 / sum);
+    for (size_t i = 0; i < n; ++i) x[i] *= scale;
+}
+
+void bora_llm_gemv_f16_portable(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y) {
+    for (size_t r = 0; r < rows; ++r) {
+        const bora_f16 *row = w + r * w_stride;
+        float acc[8] = {0};
+        for (size_t k = 0; k < n; k += 8)
+            for (int l = 0; l < 8; ++l) {
+                const float a = k + l < n ? bora_f16_to_f32(row[k + l]) : 0.0f;
+                const float b = k + l < n ? x[k + l] : 0.0f;
+                acc[l] = fmaf(a, b, acc[l]);
+            }
+        y[r] = hsum8(acc);
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx2,fma,f16c")))
+
+static inline TGT __m256 expf8(__m256 x) {
+    const __m256 r = _mm256_set1_ps(EXP_SHIFTER);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(EXP_LOG2E), r);
+    const __m256 n = _mm256_sub_ps(z, r);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_LO), _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_HI), x));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1.0f))));
+    const __m256 absn = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
+    const __m256 big = _mm256_cmp_ps(absn, _mm256_set1_ps(126.0f), _CMP_GT_OQ);
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(EXP_C4), b, _mm256_set1_ps(EXP_C3)), u,
+                                                     _mm256_fmadd_ps(_mm256_set1_ps(EXP_C2), b, _mm256_set1_ps(EXP_C1))),
+                                     u, _mm256_mul_ps(_mm256_set1_ps(EXP_C0), b));
+    if (!_mm256_movemask_ps(big)) return _mm256_fmadd_ps(k, j, k);
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                                       _mm256_set1_epi32((int)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256 huge = _mm256_cmp_ps(absn, _mm256_set1_ps(192.0f), _CMP_GT_OQ);
+    const __m256 scaled = _mm256_blendv_ps(_mm256_fmadd_ps(k, j, k), _mm256_mul_ps(_mm256_fmadd_ps(s2, j, s2), s1), big);
+    return _mm256_blendv_ps(scaled, _mm256_mul_ps(s1, s1), huge);
+}
+
+static inline TGT float hsum8_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+TGT void bora_llm_swiglu_avx2(float *gate, const float *up, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(gate + i);
+        const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), expf8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; ++i) gate[i] = (gate[i] / (1.0f + expf(-gate[i]))) * up[i];
+}
+
+TGT void bora_llm_softmax_avx2(float *x, size_t n) {
+    if (n == 0) return;
+    float max = -INFINITY;
+    for (size_t i = 0; i < n; ++i) max = max > x[i] ? max : x[i];
+    const __m256 vmax = _mm256_set1_ps(max);
+    double sum = 0.0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = expf8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+        _mm256_storeu_ps(x + i, v);
+        sum += (double)hsum8_ps(v);
+    }
+    if (i < n) {   // the partial chunk: missing lanes are 0
+        float lanes[8] = {0};
+        memcpy(lanes, x + i, (n - i) * sizeof(float));
+        const __m256 live = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)),
+                                                                   _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+        const __m256 v = _mm256_and_ps(live, expf8(_mm256_sub_ps(_mm256_loadu_ps(lanes), vmax)));
+        _mm256_storeu_ps(lanes, v);
+        memcpy(x + i, lanes, (n - i) * sizeof(float));
+        sum += (double)hsum8_ps(v);
+    }
+    const __m256 scale = _mm256_set1_ps((float)(1.0 / sum));
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), scale));
+    for (; i < n; ++i) x[i] *= (float)(1.0 / sum);
+}
+
+TGT void bora_llm_gemv_f16_avx2(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y) {
+    const size_t full = n / 8 * 8;
+    float xt[8] = {0};
+    if (full < n) memcpy(xt, x + full, (n - full) * sizeof(float));
+    for (size_t r = 0; r < rows; ++r) {
+        const bora_f16 *row = w + r * w_stride;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t k = 0; k < full; k += 8)
+            acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(row + k))), _mm256_loadu_ps(x + k), acc);
+        if (full < n) {
+            bora_f16 wt[8] = {0};
+            memcpy(wt, row + full, (n - full) * sizeof(bora_f16));
+            acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)wt)), _mm256_loadu_ps(xt), acc);
+        }
+        y[r] = hsum8_ps(acc);
+    }
+}
+#endif
