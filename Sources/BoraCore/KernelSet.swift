@@ -147,11 +147,12 @@ public struct KernelSet: @unchecked Sendable {
         softmaxFn(x, count)
     }
 
-    /// `y[r] = Σ_{k<n} w[r·wStride + k] · x[k]` for r < `rows`, f16 weights, one 8-lane
-    /// accumulator (llamafile's order; `bora_gemv_f16_fn`). No allocation.
+    /// `y[r] = Σ_{k<n} w[r·wStride + k] · x[k]` for r < `rows`, f16 weights, in llama.cpp's order
+    /// for a batch of query tokens (`single == false`, llamafile's tinyBLAS) or for one query token
+    /// (`single == true`, ggml_vec_dot_f16); see `bora_gemv_f16_fn`. No allocation.
     @inline(__always)
     public func gemvF16(rows: Int, n: Int, w: UnsafePointer<UInt16>, wStride: Int, x: UnsafePointer<Float>,
-                        y: UnsafeMutablePointer<Float>) {
-        gemvF16Fn(rows, n, w, wStride, x, y)
+                        y: UnsafeMutablePointer<Float>, single: Bool) {
+        gemvF16Fn(rows, n, w, wStride, x, y, single ? 1 : 0)
     }
 }

@@ -145,7 +145,10 @@ public final class LlamaSession {
         }
         var start = 0
         while start < tokens.count {
-            let count = min(maxBatch, tokens.count - start)
+            var count = min(maxBatch, tokens.count - start)
+            // Never leave one token for a last chunk: llama.cpp runs a lone token's attention in its
+            // decode order, and it evaluates a prompt in one batch.
+            if count > 2, tokens.count - start - count == 1 { count -= 1 }
             let isLast = start + count == tokens.count
             forward(UnsafeBufferPointer(rebasing: tokens[start..<start + count]),
                     logitRows: allLogits.map { $0 + start * model.config.vocabSize }, lastOnly: isLast)
@@ -345,6 +348,8 @@ public final class LlamaSession {
                 let j = job.pointee
                 let hd = j.headDim, kvDim = j.kvHeads * hd, qd = j.heads * hd
                 let group = j.heads / j.kvHeads
+                // llama.cpp evaluates one query token's attention in another order than a batch's
+                let single = j.batch == 1
                 let scores = j.scores + index * group * j.contextLength
                 let weights = j.weights + index * group * j.contextLength
                 for pair in ThreadPool.split(j.batch * j.kvHeads, index: index, threads: threads) {
@@ -356,11 +361,12 @@ public final class LlamaSession {
                         let row = scores + g * n, p = weights + g * n
                         // llama.cpp's order throughout: K·q and V·p as f16 × f16-rounded values with one
                         // 8-lane fma accumulator, ×scale, its softmax, probabilities rounded to f16.
-                        j.kernels.gemvF16(rows: n, n: hd, w: keys, wStride: kvDim, x: j.q + b * qd + h * hd, y: row)
+                        j.kernels.gemvF16(rows: n, n: hd, w: keys, wStride: kvDim, x: j.q + b * qd + h * hd, y: row, single: single)
                         for t in 0..<n { row[t] *= j.scale }
                         j.kernels.softmax(row, count: n)
                         Ops.roundToFloatThroughHalf(p, row, count: n)
-                        j.kernels.gemvF16(rows: hd, n: n, w: values, wStride: j.contextLength, x: p, y: j.out + b * qd + h * hd)
+                        j.kernels.gemvF16(rows: hd, n: n, w: values, wStride: j.contextLength, x: p, y: j.out + b * qd + h * hd,
+                                          single: single)
                     }
                 }
             }, context: ptr)

@@ -6,9 +6,14 @@
 //   softmax   x -= max, exp, Σ in double of the 8-lane chunk sums, x *= (float)(1 / Σ)
 //             (ggml_vec_soft_max_f32 + ggml_compute_forward_soft_max_f32). A partial last chunk
 //             sums as a full one whose missing lanes are 0, as llama.cpp's masked lanes are.
-//   gemv_f16  y[r] = Σ_k w[r][k]·x[k] with one 8-lane accumulator, fma over k in steps of 8, then
-//             a horizontal sum (llamafile's tinyBLAS, which llama.cpp uses for the f16 KV cache).
-//             Elements past n count as 0 (llama.cpp's masked probabilities).
+//   gemv_f16  y[r] = Σ_k w[r][k]·x[k] against the f16 KV cache, in one of llama.cpp's two orders:
+//             batch (several query tokens evaluated together: llamafile's tinyBLAS) — one 8-lane
+//             accumulator, fma over k in steps of 8, then a horizontal sum;
+//             single (one query token: tinyBLAS declines n < 2, ggml_vec_dot_f16 runs) — four
+//             8-lane accumulators over k in steps of 32, reduced (0+2)+(1+3), then low+high
+//             halves and two horizontal adds.
+//             Elements past n count as 0 (llama.cpp's masked probabilities; its KV length is a
+//             multiple of 256, so it never has a scalar leftover).
 //
 // exp is the approximation ggml_v_expf computes (not libm's): n = round(x·log2 e) through the
 // 1.5·2^23 trick, b = x − n·ln2 with ln2 in two parts, 2^n from the exponent bits, and a degree-5
@@ -82,7 +87,34 @@ void bora_llm_softmax_portable(float *x, size_t n) {
     for (size_t i = 0; i < n; ++i) x[i] *= scale;
 }
 
-void bora_llm_gemv_f16_portable(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y) {
+// ggml_vec_dot_f16's reduction of its four accumulators: s = (a0 + a2) + (a1 + a3) lane-wise,
+// t[i] = s[i] + s[i+4], then (t0 + t1) + (t2 + t3)
+static inline float reduce4x8(const float acc[4][8]) {
+    float s[8];
+    for (int l = 0; l < 8; ++l) s[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+    const float t0 = s[0] + s[4], t1 = s[1] + s[5], t2 = s[2] + s[6], t3 = s[3] + s[7];
+    return (t0 + t1) + (t2 + t3);
+}
+
+static void gemv_f16_single_portable(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y) {
+    for (size_t r = 0; r < rows; ++r) {
+        const bora_f16 *row = w + r * w_stride;
+        float acc[4][8] = {{0}};
+        for (size_t k = 0; k < n; k += 32)
+            for (int j = 0; j < 4; ++j)
+                for (int l = 0; l < 8; ++l) {
+                    const size_t e = k + 8 * (size_t)j + (size_t)l;
+                    if (e < n) acc[j][l] = fmaf(bora_f16_to_f32(row[e]), x[e], acc[j][l]);
+                }
+        y[r] = reduce4x8((const float (*)[8])acc);
+    }
+}
+
+void bora_llm_gemv_f16_portable(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y, int single) {
+    if (single) {
+        gemv_f16_single_portable(rows, n, w, w_stride, x, y);
+        return;
+    }
     for (size_t r = 0; r < rows; ++r) {
         const bora_f16 *row = w + r * w_stride;
         float acc[8] = {0};
@@ -168,7 +200,42 @@ TGT void bora_llm_softmax_avx2(float *x, size_t n) {
     for (; i < n; ++i) x[i] *= (float)(1.0 / sum);
 }
 
-TGT void bora_llm_gemv_f16_avx2(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y) {
+static inline TGT __m256 load_f16x8_upto(const bora_f16 *p, size_t count) {
+    if (count >= 8) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+    bora_f16 t[8] = {0};
+    memcpy(t, p, count * sizeof(bora_f16));
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)t));
+}
+
+static inline TGT __m256 load_f32x8_upto(const float *p, size_t count) {
+    if (count >= 8) return _mm256_loadu_ps(p);
+    float t[8] = {0};
+    memcpy(t, p, count * sizeof(float));
+    return _mm256_loadu_ps(t);
+}
+
+static TGT void gemv_f16_single_avx2(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y) {
+    for (size_t r = 0; r < rows; ++r) {
+        const bora_f16 *row = w + r * w_stride;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (size_t k = 0; k < n; k += 32)
+            for (int j = 0; j < 4; ++j) {
+                const size_t e = k + 8 * (size_t)j;
+                if (e >= n) break;   // all-zero lanes: the fma would leave acc[j] unchanged
+                acc[j] = _mm256_fmadd_ps(load_f16x8_upto(row + e, n - e), load_f32x8_upto(x + e, n - e), acc[j]);
+            }
+        const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));
+        const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+        const __m128 t1 = _mm_hadd_ps(t0, t0);
+        y[r] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+    }
+}
+
+TGT void bora_llm_gemv_f16_avx2(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y, int single) {
+    if (single) {
+        gemv_f16_single_avx2(rows, n, w, w_stride, x, y);
+        return;
+    }
     const size_t full = n / 8 * 8;
     float xt[8] = {0};
     if (full < n) memcpy(xt, x + full, (n - full) * sizeof(float));

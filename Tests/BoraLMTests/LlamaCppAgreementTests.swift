@@ -3,12 +3,12 @@
 // tools/llamacpp/reference.py into Tests/Fixtures/llm/).
 //
 // - 256-token text, all positions in one batch: Bora's top-1 must equal llama.cpp's at ≥ 99 % of
-//   positions (both quantize activations to 8 bits; llama.cpp keeps its KV cache in F16, Bora in
-//   F32, so near-ties can flip).
+//   positions for Q4_1, whose every operation runs in llama.cpp's floating-point order (≥ 95 % for
+//   Q8_0/Q4_0, whose matmuls keep Bora's own order).
 // - First 4 positions, full logits (Q4_1), against llama.cpp and against exact float64 math
 //   (tools/fixtures/smollm2_numpy_reference.py): Bora must be at least as close to exact as llama.cpp.
-// - Greedy 64-token continuations of three prompts: identical tokens. Where llama.cpp itself had a
-//   near-tie (top-2 margin < 0.1), a divergence is reported with the margin instead of failing.
+// - Greedy 64-token continuations of three prompts (Q4_1): identical tokens; a divergence fails
+//   and the message shows llama.cpp's top-2 logit margin there.
 // - Tokenization of 26 texts (incl. special tokens): identical ids.
 // Skipped, with a printed reason, only when the catalog model is not fetched (CI fetches it).
 
@@ -93,20 +93,17 @@ struct LlamaCppAgreementTests {
                 disagreements.append("pos \(p.pos): Bora \(best), llama.cpp \(p.top_ids[0]) (llama.cpp margin \(margin))")
             }
         }
-        var drift: [String] = []
-        for p in reference.positions {
-            var worst: Float = 0
-            for (k, id) in p.top_ids.enumerated() { worst = max(worst, abs(logits[p.pos * vocab + Int(id)] - p.top_logits[k])) }
-            if drift.count < 40 && (p.pos < 24 || worst > 1e-3) { drift.append("\(p.pos):\(worst)") }
-        }
-        print("DRIFT \(variant): \(drift.joined(separator: " "))")
         let rate = Double(agree) / Double(reference.positions.count)
         print("\(variant): top-1 agreement \(agree)/\(reference.positions.count) = \(String(format: "%.2f", rate * 100)) %, \(clearAgree)/\(clear) where llama.cpp's margin ≥ 0.5; \(disagreements.joined(separator: "; "))")
         // Where llama.cpp's top-2 margin is ≥ 0.5 the answer is not a numerical near-tie: all must agree.
         #expect(clearAgree == clear, "\(variant): \(disagreements.joined(separator: "; "))")
-        // llama.cpp itself agrees with exact float64 math at only 244/256 positions (see below), so
-        // agreement between the two is bounded by their own noise at near-ties.
-        #expect(rate >= 0.95, "\(variant): top-1 agreement \(rate)")
+        // Q4_1 runs every operation in llama.cpp's order (activation quantizer, Q4_1 dot lanes, f16
+        // attention, exp, rmsnorm, rope), so only the output matmul's summation order differs: ≥ 99 %
+        // (the issue's target). The Q8_0 and Q4_0 matmuls keep Bora's own order (llama.cpp repacks
+        // Q4_0), and a quantized network turns last-bit differences into noise of the size of its
+        // quantization error; near-ties then flip (llama.cpp agrees with exact float64 math at only
+        // 244/256 positions, see below): ≥ 95 % for them.
+        #expect(rate >= (variant == "q4_1" ? 0.99 : 0.95), "\(variant): top-1 agreement \(rate)")
     }
 
     @Test("full logits of the first positions: Bora is at least as close to exact float64 math as llama.cpp (Q4_1)")
@@ -195,10 +192,9 @@ struct LlamaCppAgreementTests {
                 logits = try session.evaluate([token])
             }
             if let i = generated.indices.first(where: { generated[$0] != prompt.generated_ids[$0] }) {
-                let margin = prompt.top2_margin[i]
-                let message = "\(prompt.name): diverges at step \(i) (Bora \(generated[i]), llama.cpp \(prompt.generated_ids[i])); llama.cpp's top-2 margin there: \(margin)"
+                let message = "\(prompt.name): diverges at step \(i) (Bora \(generated[i]), llama.cpp \(prompt.generated_ids[i])); llama.cpp's top-2 margin there: \(prompt.top2_margin[i])"
                 print(message)
-                #expect(margin < 0.1, "\(message)")
+                Issue.record("\(message)")
             } else {
                 print("\(prompt.name): all \(generated.count) greedy tokens identical to llama.cpp")
             }
