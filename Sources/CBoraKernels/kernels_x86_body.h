@@ -124,137 +124,114 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_0)(size_t nb, const uint8_t *w, 
         }
 }
 
-// ---- Q4_1 x Q8_1, in llama.cpp's x86 order ----
-// Every Q4_1 dot here performs the floating-point operations of llama.cpp's AVX2
-// ggml_vec_dot_q4_1_q8_1, in the same order, so Bora's Q4_1 matmuls give the same bits:
-//   per block b: the 16 nibble bytes become [low nibbles | high nibbles] (elements 0..15, 16..31);
-//     maddubs + madd against the 32 activation bytes give 8 int32 lanes of 4 consecutive
-//     products (exact); acc = fma(d_w*d_a, float(lanes), acc);
-//     summs = fma(m_w, s_a, summs)  (the offset term, a scalar chain);
-//   result = hsum(acc) + summs, hsum in hsum_ps's order.
-// A model's logits then match llama.cpp's wherever the other operations match too (see
-// LlamaCppAgreementTests). Integer work is the same per block; only the float order is fixed.
-#define Q4_1_PREP_BLOCKS 96  // rows up to 3072 elements: activation blocks prepared on the stack
+// ---- Q4_1 x Q8_1 and Q8_0 x Q8_0, in llama.cpp's x86 order ----
+// These dots perform the floating-point operations of llama.cpp's AVX2 ggml_vec_dot_q4_1_q8_1 and
+// ggml_vec_dot_q8_0_q8_0 (and of llamafile's tinyBLAS for Q8_0, which is the same per output),
+// in the same order, so Bora's Q4_1 and Q8_0 matmuls give llama.cpp's bits:
+//   per block b: maddubs + madd give 8 int32 lanes of 4 consecutive products (exact) — Q4_1's
+//     nibbles as [low 16 | high 16] bytes against the 32 activation bytes; Q8_0 through the sign
+//     trick (|w| against sign(w)·a); acc = fma(d_w·d_a, float(lanes), acc);
+//     Q4_1's offset term is a scalar chain: summs = fma(m_w, s_a, summs);
+//   result = hsum(acc) (+ summs), hsum in hsum_ps's order.
+// A model's logits then match llama.cpp's wherever its other operations match too (see
+// LlamaCppAgreementTests). Integer work per block is as before; only the float order is fixed.
+#define LL_PREP_BLOCKS 96  // rows up to 3072 elements: activation blocks prepared on the stack
 
-static inline TGT __m256 X86_FN(q4_1_lanes)(const uint8_t *x, __m256i qy) {
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(X86_FN(nibbles32)(x + OFF_Q4_1_QS), qy),
-                                                _mm256_set1_epi16(1)));
+typedef struct { __m256i u, q; __m256 d; float m; } X86_FN(ll_w);   // one decoded weight block
+
+static inline TGT X86_FN(ll_w) X86_FN(ll_w_q4_1)(const uint8_t *x) {
+    X86_FN(ll_w) r;
+    r.u = X86_FN(nibbles32)(x + OFF_Q4_1_QS);
+    r.q = r.u;
+    r.d = _mm256_set1_ps(X86_FN(f16)(x));
+    r.m = X86_FN(f16)(x + OFF_Q4_1_M);
+    return r;
+}
+static inline TGT __m256 X86_FN(ll_lanes_q4_1)(const X86_FN(ll_w) *w, __m256i a) {
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(w->u, a), _mm256_set1_epi16(1)));
+}
+static inline TGT X86_FN(ll_w) X86_FN(ll_w_q8_0)(const uint8_t *x) {
+    X86_FN(ll_w) r;
+    r.q = X86_FN(loadu256)(x + OFF_Q8_0_QS);
+    r.u = _mm256_sign_epi8(r.q, r.q);
+    r.d = _mm256_set1_ps(X86_FN(f16)(x));
+    r.m = 0.0f;
+    return r;
+}
+static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a) {
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(w->u, _mm256_sign_epi8(a, w->q)), _mm256_set1_epi16(1)));
 }
 
-static TGT float X86_FN(dot_q4_1)(size_t n, const void *w, const void *a) {
-    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
-    __m256 acc = _mm256_setzero_ps();
-    float summs = 0.0f;
-    for (size_t b = 0; b < n / BORA_QK; ++b, x += Q4_1_BYTES, y += Q8_1_BYTES) {
-        summs = fmaf(X86_FN(f16)(x + OFF_Q4_1_M), X86_FN(f16)(y + OFF_Q8_1_S), summs);
-        const __m256 d = _mm256_mul_ps(_mm256_set1_ps(X86_FN(f16)(x)), _mm256_set1_ps(X86_FN(f16)(y)));
-        acc = _mm256_fmadd_ps(d, X86_FN(q4_1_lanes)(x, X86_FN(loadu256)(y + OFF_Q8_1_QS)), acc);
+// dot_TYPE, TYPE_rows (rows x ≤ 4 prepared vectors: each weight block decoded once per row, each
+// vector keeps its own (acc, summs) chain in block order) and gemm_TYPE. HAS_MIN: Q4_1's m·s term.
+#define X86_LLAMA_DOT_GEMM(TYPE, WBYTES, ABYTES, AQS, HAS_MIN)                                              \
+    static TGT float X86_FN(dot_##TYPE)(size_t n, const void *w, const void *a) {                           \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                                     \
+        __m256 acc = _mm256_setzero_ps();                                                                   \
+        float summs = 0.0f;                                                                                 \
+        for (size_t b = 0; b < n / BORA_QK; ++b, x += (WBYTES), y += (ABYTES)) {                            \
+            const X86_FN(ll_w) wb = X86_FN(ll_w_##TYPE)(x);                                                 \
+            if (HAS_MIN) summs = fmaf(wb.m, X86_FN(f16)(y + OFF_Q8_1_S), summs);                            \
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(wb.d, _mm256_set1_ps(X86_FN(f16)(y))),                      \
+                                  X86_FN(ll_lanes_##TYPE)(&wb, X86_FN(loadu256)(y + (AQS))), acc);         \
+        }                                                                                                   \
+        return HAS_MIN ? X86_FN(hsum_ps)(acc) + summs : X86_FN(hsum_ps)(acc);                               \
+    }                                                                                                       \
+    static BORA_ALWAYS_INLINE TGT void X86_FN(TYPE##_rows)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, size_t nb, \
+            const __m256i (*qy)[LL_PREP_BLOCKS], const __m256 (*da)[LL_PREP_BLOCKS], const float (*sa)[LL_PREP_BLOCKS],   \
+            float *y, size_t ldy, const int NV) {                                                           \
+        for (size_t r = r0; r < r1; ++r) {                                                                  \
+            const uint8_t *x = w + r * wrb;                                                                 \
+            __m256 acc[4];                                                                                  \
+            float summs[4];                                                                                 \
+            for (int v = 0; v < NV; ++v) { acc[v] = _mm256_setzero_ps(); summs[v] = 0.0f; }                 \
+            for (size_t b = 0; b < nb; ++b, x += (WBYTES)) {                                                \
+                const X86_FN(ll_w) wb = X86_FN(ll_w_##TYPE)(x);                                             \
+                for (int v = 0; v < NV; ++v) {                                                              \
+                    if (HAS_MIN) summs[v] = fmaf(wb.m, sa[v][b], summs[v]);                                 \
+                    acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(wb.d, da[v][b]), X86_FN(ll_lanes_##TYPE)(&wb, qy[v][b]), acc[v]); \
+                }                                                                                           \
+            }                                                                                               \
+            for (int v = 0; v < NV; ++v)                                                                    \
+                y[v * ldy + r] = HAS_MIN ? X86_FN(hsum_ps)(acc[v]) + summs[v] : X86_FN(hsum_ps)(acc[v]);    \
+        }                                                                                                   \
+    }                                                                                                       \
+    static TGT void X86_FN(gemm_##TYPE)(BORA_GEMM_ARGS) {                                                   \
+        const size_t nb = n / BORA_QK;                                                                      \
+        const uint8_t *wb = (const uint8_t *)w;                                                             \
+        if (nb > LL_PREP_BLOCKS) {   /* long rows: one dot per (row, vector) */                             \
+            for (size_t v = 0; v < nv; ++v)                                                                 \
+                for (size_t r = r0; r < r1; ++r)                                                            \
+                    y[v * ldy + r] = X86_FN(dot_##TYPE)(n, wb + r * wrb, (const uint8_t *)a + v * arb);     \
+            return;                                                                                         \
+        }                                                                                                   \
+        __m256i qy[4][LL_PREP_BLOCKS];                                                                      \
+        __m256 da[4][LL_PREP_BLOCKS];                                                                       \
+        float sa[4][LL_PREP_BLOCKS];                                                                        \
+        for (size_t v0 = 0; v0 < nv; v0 += 4) {                                                             \
+            const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;                                                 \
+            for (size_t v = 0; v < chunk; ++v) {                                                            \
+                const uint8_t *yb = (const uint8_t *)a + (v0 + v) * arb;                                    \
+                for (size_t b = 0; b < nb; ++b, yb += (ABYTES)) {                                           \
+                    qy[v][b] = X86_FN(loadu256)(yb + (AQS));                                                \
+                    da[v][b] = _mm256_set1_ps(X86_FN(f16)(yb));                                             \
+                    sa[v][b] = HAS_MIN ? X86_FN(f16)(yb + OFF_Q8_1_S) : 0.0f;                               \
+                }                                                                                           \
+            }                                                                                               \
+            const __m256i (*cq)[LL_PREP_BLOCKS] = (const __m256i (*)[LL_PREP_BLOCKS])qy;                    \
+            const __m256 (*cd)[LL_PREP_BLOCKS] = (const __m256 (*)[LL_PREP_BLOCKS])da;                      \
+            const float (*cs)[LL_PREP_BLOCKS] = (const float (*)[LL_PREP_BLOCKS])sa;                        \
+            float *out = y + v0 * ldy;                                                                      \
+            switch (chunk) {                                                                                \
+            case 4: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 4); break;               \
+            case 3: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 3); break;               \
+            case 2: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 2); break;               \
+            default: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 1); break;              \
+            }                                                                                               \
+        }                                                                                                   \
     }
-    return X86_FN(hsum_ps)(acc) + summs;
-}
-
-// rows r0..r1 against NV (≤ 4) prepared vectors: each weight block is decoded once per row and
-// applied to every vector; each vector keeps its own (acc, summs) chain in block order.
-static BORA_ALWAYS_INLINE TGT void X86_FN(q4_1_rows)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, size_t nb,
-                                                      const __m256i (*qy)[Q4_1_PREP_BLOCKS], const __m256 (*da)[Q4_1_PREP_BLOCKS],
-                                                      const float (*sa)[Q4_1_PREP_BLOCKS], float *y, size_t ldy, const int NV) {
-    for (size_t r = r0; r < r1; ++r) {
-        const uint8_t *x = w + r * wrb;
-        __m256 acc[4];
-        float summs[4];
-        for (int v = 0; v < NV; ++v) { acc[v] = _mm256_setzero_ps(); summs[v] = 0.0f; }
-        for (size_t b = 0; b < nb; ++b, x += Q4_1_BYTES) {
-            const __m256i qx = X86_FN(nibbles32)(x + OFF_Q4_1_QS);
-            const __m256 dw = _mm256_set1_ps(X86_FN(f16)(x));
-            const float mw = X86_FN(f16)(x + OFF_Q4_1_M);
-            for (int v = 0; v < NV; ++v) {
-                summs[v] = fmaf(mw, sa[v][b], summs[v]);
-                const __m256 lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(qx, qy[v][b]), _mm256_set1_epi16(1)));
-                acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da[v][b]), lanes, acc[v]);
-            }
-        }
-        for (int v = 0; v < NV; ++v) y[v * ldy + r] = X86_FN(hsum_ps)(acc[v]) + summs[v];
-    }
-}
-
-static TGT void X86_FN(gemm_q4_1)(BORA_GEMM_ARGS) {
-    const size_t nb = n / BORA_QK;
-    const uint8_t *wb = (const uint8_t *)w;
-    if (nb > Q4_1_PREP_BLOCKS) {   // long rows: one dot per (row, vector)
-        for (size_t v = 0; v < nv; ++v)
-            for (size_t r = r0; r < r1; ++r)
-                y[v * ldy + r] = X86_FN(dot_q4_1)(n, wb + r * wrb, (const uint8_t *)a + v * arb);
-        return;
-    }
-    __m256i qy[4][Q4_1_PREP_BLOCKS];
-    __m256 da[4][Q4_1_PREP_BLOCKS];
-    float sa[4][Q4_1_PREP_BLOCKS];
-    for (size_t v0 = 0; v0 < nv; v0 += 4) {
-        const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;
-        for (size_t v = 0; v < chunk; ++v) {
-            const uint8_t *yb = (const uint8_t *)a + (v0 + v) * arb;
-            for (size_t b = 0; b < nb; ++b, yb += Q8_1_BYTES) {
-                qy[v][b] = X86_FN(loadu256)(yb + OFF_Q8_1_QS);
-                da[v][b] = _mm256_set1_ps(X86_FN(f16)(yb));
-                sa[v][b] = X86_FN(f16)(yb + OFF_Q8_1_S);
-            }
-        }
-        const __m256i (*cq)[Q4_1_PREP_BLOCKS] = (const __m256i (*)[Q4_1_PREP_BLOCKS])qy;
-        const __m256 (*cd)[Q4_1_PREP_BLOCKS] = (const __m256 (*)[Q4_1_PREP_BLOCKS])da;
-        const float (*cs)[Q4_1_PREP_BLOCKS] = (const float (*)[Q4_1_PREP_BLOCKS])sa;
-        float *out = y + v0 * ldy;
-        switch (chunk) {
-        case 4: X86_FN(q4_1_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 4); break;
-        case 3: X86_FN(q4_1_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 3); break;
-        case 2: X86_FN(q4_1_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 2); break;
-        default: X86_FN(q4_1_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 1); break;
-        }
-    }
-}
-
-// ---- Q8_0 x Q8_0 ----
-static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q8_0)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
-                                                   size_t arb, float *out, const int RR, const int NV) {
-    __m256 acc[4][4];
-    for (int r = 0; r < RR; ++r)
-        for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
-    // hadd of block i and i+1 lanes -> [i, i, i+1, i+1 | i, i, i+1, i+1]
-    const __m256i pairs = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1);
-    size_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        __m256i q0[4], q1[4], u0[4], u1[4];
-        __m256 dw[4];
-        for (int r = 0; r < RR; ++r) {
-            const uint8_t *x0 = w + r * wrb + i * Q8_0_BYTES, *x1 = x0 + Q8_0_BYTES;
-            q0[r] = X86_FN(loadu256)(x0 + OFF_Q8_0_QS);
-            q1[r] = X86_FN(loadu256)(x1 + OFF_Q8_0_QS);
-            // |q| once per weight block; sign(q) goes onto each activation block
-            u0[r] = _mm256_sign_epi8(q0[r], q0[r]);
-            u1[r] = _mm256_sign_epi8(q1[r], q1[r]);
-            dw[r] = X86_FN(f16x2)(x0, x1, pairs);
-        }
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y0 = a + v * arb + i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
-            const __m256i a0 = X86_FN(loadu256)(y0 + OFF_Q8_0_QS), a1 = X86_FN(loadu256)(y1 + OFF_Q8_0_QS);
-            const __m256 da = X86_FN(f16x2)(y0, y1, pairs);
-            for (int r = 0; r < RR; ++r) {
-                const __m256i p0 = X86_FN(mul_sum_us8)(u0[r], _mm256_sign_epi8(a0, q0[r]));
-                const __m256i p1 = X86_FN(mul_sum_us8)(u1[r], _mm256_sign_epi8(a1, q1[r]));
-                acc[r][v] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], da), _mm256_cvtepi32_ps(_mm256_hadd_epi32(p0, p1)), acc[r][v]);
-            }
-        }
-    }
-    for (int r = 0; r < RR; ++r)
-        for (int v = 0; v < NV; ++v) out[r * 4 + v] = X86_FN(hsum_ps)(acc[r][v]);
-    for (; i < nb; ++i)
-        for (int r = 0; r < RR; ++r) {
-            const uint8_t *x = w + r * wrb + i * Q8_0_BYTES;
-            for (int v = 0; v < NV; ++v) {
-                const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
-                out[r * 4 + v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q8_0_q8_0(x, y);
-            }
-        }
-}
+X86_LLAMA_DOT_GEMM(q4_1, Q4_1_BYTES, Q8_1_BYTES, OFF_Q8_1_QS, 1)
+X86_LLAMA_DOT_GEMM(q8_0, Q8_0_BYTES, Q8_0_BYTES, OFF_Q8_0_QS, 0)
 
 // 12 bytes of packed 6-bit Q4_K scales/mins -> sm[0..7] scales, sm[8..15] mins
 static inline void X86_FN(q4_K_sm)(const uint8_t *x, uint8_t sm[16]) {
@@ -561,30 +538,6 @@ static inline float X86_FN(gemm4_tail_q4_0)(const uint8_t *x, const uint8_t *y) 
     return bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_0_q8_0(x, y);
 }
 
-// Q8_0: slots = the two activation blocks, da spread as [i, i, i+1, i+1 | i, i, i+1, i+1]
-static inline TGT void X86_FN(gemm4_prep_q8_0)(const uint8_t *y0, const uint8_t *y1, __m256i *slot) {
-    slot[0] = X86_FN(loadu256)(y0 + OFF_Q8_0_QS);
-    slot[1] = X86_FN(loadu256)(y1 + OFF_Q8_0_QS);
-    slot[2] = SI(X86_FN(f16x2)(y0, y1, _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1)));
-    slot[3] = _mm256_setzero_si256();
-}
-static BORA_ALWAYS_INLINE TGT void X86_FN(gemm4_pair_q8_0)(const uint8_t *x0, const uint8_t *x1, const __m256i (*prep)[GEMM4_MAX_PAIRS][4],
-                                                           size_t p, __m256 *acc, const int NV) {
-    const __m256i q0 = X86_FN(loadu256)(x0 + OFF_Q8_0_QS), q1 = X86_FN(loadu256)(x1 + OFF_Q8_0_QS);
-    // |q| once per weight block; sign(q) goes onto each activation block
-    const __m256i u0 = _mm256_sign_epi8(q0, q0), u1 = _mm256_sign_epi8(q1, q1);
-    const __m256 dw = X86_FN(f16x2)(x0, x1, _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1));
-    for (int v = 0; v < NV; ++v) {
-        const __m256i *sl = prep[v][p];
-        const __m256i p0 = X86_FN(mul_sum_us8)(u0, _mm256_sign_epi8(sl[0], q0));
-        const __m256i p1 = X86_FN(mul_sum_us8)(u1, _mm256_sign_epi8(sl[1], q1));
-        acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(dw, PS(sl[2])), _mm256_cvtepi32_ps(_mm256_hadd_epi32(p0, p1)), acc[v]);
-    }
-}
-static inline float X86_FN(gemm4_tail_q8_0)(const uint8_t *x, const uint8_t *y) {
-    return bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q8_0_q8_0(x, y);
-}
-
 // gemm4_TYPE (the driver) and gemm_TYPE_entry (gemm4 for several vectors on short rows, else gemm_TYPE).
 #define X86_GEMM4(TYPE, WBYTES, ABYTES)                                                                        \
     static BORA_ALWAYS_INLINE TGT void X86_FN(gemm4_rows_##TYPE)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, \
@@ -629,42 +582,6 @@ static inline float X86_FN(gemm4_tail_q8_0)(const uint8_t *x, const uint8_t *y) 
     }
 X86_GEMM4(q4_0, Q4_0_BYTES, Q8_0_BYTES)
 X86_DOT_GEMM(q5_0, BORA_QK)
-// Q8_0 GEMV: activation blocks and spread scales of each pair prepared once per call.
-static TGT void X86_FN(gemv_q8_0)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
-                                  const void *a, float *y) {
-    const size_t nb = n / BORA_QK, np = nb / 2;
-    __m256i a0[GEMV_MAX_PAIRS], a1[GEMV_MAX_PAIRS];
-    __m256 da[GEMV_MAX_PAIRS];
-    const __m256i pairs = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1);
-    const uint8_t *act = (const uint8_t *)a;
-    for (size_t p = 0; p < np; ++p) {
-        const uint8_t *y0 = act + 2 * p * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
-        a0[p] = X86_FN(loadu256)(y0 + OFF_Q8_0_QS);
-        a1[p] = X86_FN(loadu256)(y1 + OFF_Q8_0_QS);
-        da[p] = X86_FN(f16x2)(y0, y1, pairs);
-    }
-    for (size_t r = r0; r < r1; ++r) {
-        const uint8_t *row = (const uint8_t *)w + r * wrb;
-        __m256 acc = _mm256_setzero_ps();
-        for (size_t p = 0; p < np; ++p) {
-            const uint8_t *x0 = row + 2 * p * Q8_0_BYTES, *x1 = x0 + Q8_0_BYTES;
-            const __m256i q0 = X86_FN(loadu256)(x0 + OFF_Q8_0_QS), q1 = X86_FN(loadu256)(x1 + OFF_Q8_0_QS);
-            // |q| times sign(q)·a: the sign trick for signed × signed bytes
-            const __m256i p0 = X86_FN(mul_sum_us8)(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(a0[p], q0));
-            const __m256i p1 = X86_FN(mul_sum_us8)(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(a1[p], q1));
-            acc = _mm256_fmadd_ps(_mm256_mul_ps(X86_FN(f16x2)(x0, x1, pairs), da[p]),
-                                  _mm256_cvtepi32_ps(_mm256_hadd_epi32(p0, p1)), acc);
-        }
-        float sum = X86_FN(hsum_ps)(acc);
-        if (nb & 1) {  // the odd last block
-            const uint8_t *x = row + (nb - 1) * Q8_0_BYTES, *yb = act + (nb - 1) * Q8_0_BYTES;
-            sum += bora_rd_f16(x) * bora_rd_f16(yb) * (float)bora_blk_q8_0_q8_0(x, yb);
-        }
-        y[r] = sum;
-    }
-}
-X86_DOT_GEMM_GEMV(q8_0)
-X86_GEMM4(q8_0, Q8_0_BYTES, Q8_0_BYTES)
 #undef PS
 #undef SI
 X86_DOT_GEMM_RV(q4_K, BORA_QK_K, 1, 2, 4)
@@ -787,7 +704,7 @@ void X86_FILL(bora_kernel_set *s) {
     s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0_entry);
     s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1);
     s->dot[BORA_TYPE_Q5_0] = X86_FN(dot_q5_0);   s->gemm[BORA_TYPE_Q5_0] = X86_FN(gemm_q5_0);
-    s->dot[BORA_TYPE_Q8_0] = X86_FN(dot_q8_0);   s->gemm[BORA_TYPE_Q8_0] = X86_FN(gemm_q8_0_entry);
+    s->dot[BORA_TYPE_Q8_0] = X86_FN(dot_q8_0);   s->gemm[BORA_TYPE_Q8_0] = X86_FN(gemm_q8_0);
     s->dot[BORA_TYPE_Q4_K] = X86_FN(dot_q4_K);   s->gemm[BORA_TYPE_Q4_K] = X86_FN(gemm_q4_K);
     s->dot[BORA_TYPE_Q6_K] = X86_FN(dot_q6_K);   s->gemm[BORA_TYPE_Q6_K] = X86_FN(gemm_q6_K);
     s->dot[BORA_TYPE_F16] = X86_FN(dot_f16);     s->gemm[BORA_TYPE_F16] = X86_FN(gemm_f16);
@@ -803,3 +720,4 @@ void X86_FILL(bora_kernel_set *s) {
 #undef X86_DOT_GEMM
 #undef X86_DOT_GEMM_RV
 #undef X86_GEMM4
+#undef X86_LLAMA_DOT_GEMM

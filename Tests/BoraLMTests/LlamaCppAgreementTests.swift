@@ -3,8 +3,8 @@
 // tools/llamacpp/reference.py into Tests/Fixtures/llm/).
 //
 // - 256-token text, all positions in one batch: Bora's top-1 must equal llama.cpp's at ≥ 99 % of
-//   positions for Q4_1, whose every operation runs in llama.cpp's floating-point order (≥ 95 % for
-//   Q8_0/Q4_0, whose matmuls keep Bora's own order).
+//   positions for Q4_1 and Q8_0, whose every operation runs in llama.cpp's x86 floating-point order
+//   (≥ 95 % for Q4_0, which llama.cpp repacks and multiplies in another order).
 // - First 4 positions, full logits (Q4_1), against llama.cpp and against exact float64 math
 //   (tools/fixtures/smollm2_numpy_reference.py): Bora must be at least as close to exact as llama.cpp.
 // - Greedy 64-token continuations of three prompts (Q4_1): identical tokens; a divergence fails
@@ -97,13 +97,13 @@ struct LlamaCppAgreementTests {
         print("\(variant): top-1 agreement \(agree)/\(reference.positions.count) = \(String(format: "%.2f", rate * 100)) %, \(clearAgree)/\(clear) where llama.cpp's margin ≥ 0.5; \(disagreements.joined(separator: "; "))")
         // Where llama.cpp's top-2 margin is ≥ 0.5 the answer is not a numerical near-tie: all must agree.
         #expect(clearAgree == clear, "\(variant): \(disagreements.joined(separator: "; "))")
-        // Q4_1 runs every operation in llama.cpp's order (activation quantizer, Q4_1 dot lanes, f16
-        // attention, exp, rmsnorm, rope), so only the output matmul's summation order differs: ≥ 99 %
-        // (the issue's target). The Q8_0 and Q4_0 matmuls keep Bora's own order (llama.cpp repacks
-        // Q4_0), and a quantized network turns last-bit differences into noise of the size of its
-        // quantization error; near-ties then flip (llama.cpp agrees with exact float64 math at only
-        // 244/256 positions, see below): ≥ 95 % for them.
-        #expect(rate >= (variant == "q4_1" ? 0.99 : 0.95), "\(variant): top-1 agreement \(rate)")
+        // Q4_1 and Q8_0 run every operation in llama.cpp's x86 order (activation quantizer, dot
+        // lanes, f16 attention, exp, rmsnorm, rope): ≥ 99 %, the issue's target (all 256 here).
+        // llama.cpp repacks Q4_0 weights and multiplies them in another order, which Bora does not
+        // follow; a quantized network turns last-bit differences into noise of the size of its
+        // quantization error, so near-ties flip (llama.cpp agrees with exact float64 math at only
+        // 244/256 positions, see below): ≥ 95 % for Q4_0.
+        #expect(rate >= (variant == "q4_0" ? 0.95 : 0.99), "\(variant): top-1 agreement \(rate)")
     }
 
     @Test("full logits of the first positions: Bora is at least as close to exact float64 math as llama.cpp (Q4_1)")
@@ -132,7 +132,7 @@ struct LlamaCppAgreementTests {
         let boraVsLlama = rms(bora, llama, count: positions * vocab)
         print("logits (RMS, max |Δ|): Bora–exact \(boraVsExact), llama.cpp–exact \(llamaVsExact), Bora–llama.cpp \(boraVsLlama)")
         // llama.cpp's logits were stored as f16: where the computations agree bit for bit, Bora's
-        // logit rounded to f16 is the stored value.
+        // logit rounded to f16 is the stored value. They do, for every logit.
         for p in 0..<positions {
             var same = 0
             llamaData.withUnsafeBytes { raw in
@@ -141,6 +141,7 @@ struct LlamaCppAgreementTests {
                 }
             }
             print("position \(p): \(same)/\(vocab) logits equal to llama.cpp's after rounding to f16")
+            #expect(same == vocab, "position \(p): \(vocab - same) logits differ from llama.cpp's after rounding to f16")
         }
         // Both quantize activations to 8 bits, so neither matches exact math; Bora must not be worse.
         #expect(boraVsExact.rms <= llamaVsExact.rms * 1.1)
