@@ -1,0 +1,90 @@
+// The LLM transformer ops in llama.cpp's floating-point order (kernels_llm.c): every native set
+// (AVX2 versions on x86, the portable lane code elsewhere) gives bit-identical results to the
+// portable code ("scalar"), and the results are right: against float64 math with stated tolerances.
+// Agreement with llama.cpp itself is checked end to end in BoraLMTests/LlamaCppAgreementTests.
+
+import CBoraKernels
+import Foundation
+import Testing
+@testable import BoraCore
+
+private func sets() throws -> [KernelSet] {
+    KernelSet.availableNames.dropFirst().compactMap { try? KernelSet.named($0) }
+}
+
+private let lengths = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 200, 255, 256, 1536]
+
+@Suite("LLM ops (llama.cpp order)")
+struct LLMOpsTests {
+    @Test("exp: relative error ≤ 2e-7 on [-87, 88], 0 for -inf and far below, +inf far above")
+    func expAccuracy() {
+        var worst = 0.0
+        var x: Float = -87
+        while x <= 88 {
+            let e = Double(bora_llm_expf(x)), ref = Foundation.exp(Double(x))
+            worst = max(worst, abs(e - ref) / ref)
+            x += 0.0137
+        }
+        #expect(worst <= 2e-7, "worst relative error \(worst)")
+        #expect(bora_llm_expf(-.infinity) == 0)
+        #expect(bora_llm_expf(-200) == 0)
+        #expect(bora_llm_expf(0) == 1)
+        #expect(bora_llm_expf(200) == .infinity)
+    }
+
+    @Test("swiGLU, softmax and both f16 gemv orders: every set bit-identical to the portable code and close to float64")
+    func setsAgree() throws {
+        let all = try sets()
+        let portable = try KernelSet.named("scalar")
+        var rng = SystemRandomNumberGenerator()
+        for n in lengths {
+            // swiGLU
+            let g = (0..<n).map { _ in Float.random(in: -9...9, using: &rng) }
+            let u = (0..<n).map { _ in Float.random(in: -3...3, using: &rng) }
+            var expected = g
+            expected.withUnsafeMutableBufferPointer { portable.swiGLU($0.baseAddress!, u, count: n) }
+            for i in 0..<n {
+                let ref = Double(g[i]) / (1 + Foundation.exp(-Double(g[i]))) * Double(u[i])
+                #expect(abs(Double(expected[i]) - ref) <= 1e-6 * max(1, abs(ref)), "swiGLU n=\(n) i=\(i)")
+            }
+            // softmax (sums to 1, matches float64)
+            let s = (0..<n).map { _ in Float.random(in: -20...20, using: &rng) }
+            var p = s
+            p.withUnsafeMutableBufferPointer { portable.softmax($0.baseAddress!, count: n) }
+            let m = Double(s.max()!), z = s.reduce(0.0) { $0 + Foundation.exp(Double($1) - m) }
+            for i in 0..<n {
+                let ref = Foundation.exp(Double(s[i]) - m) / z
+                #expect(abs(Double(p[i]) - ref) <= 1e-6 * max(ref, 1e-3), "softmax n=\(n) i=\(i)")
+            }
+            // f16 gemv in both orders
+            let rows = 3
+            let w = (0..<(rows * (n + 5))).map { _ in FloatBits.f32ToF16(Float.random(in: -2...2, using: &rng)) }
+            let x = (0..<n).map { _ in FloatBits.f16ToF32(FloatBits.f32ToF16(Float.random(in: -1...1, using: &rng))) }
+            var yBatch = [Float](repeating: 0, count: rows), ySingle = yBatch
+            w.withUnsafeBufferPointer { wp in
+                portable.gemvF16(rows: rows, n: n, w: wp.baseAddress!, wStride: n + 5, x: x, y: &yBatch, single: false)
+                portable.gemvF16(rows: rows, n: n, w: wp.baseAddress!, wStride: n + 5, x: x, y: &ySingle, single: true)
+            }
+            for r in 0..<rows {
+                var ref = 0.0, mag = 0.0
+                for k in 0..<n { let t = Double(FloatBits.f16ToF32(w[r * (n + 5) + k])) * Double(x[k]); ref += t; mag += abs(t) }
+                #expect(abs(Double(yBatch[r]) - ref) <= 1e-6 * max(mag, 1), "gemv batch n=\(n)")
+                #expect(abs(Double(ySingle[r]) - ref) <= 1e-6 * max(mag, 1), "gemv single n=\(n)")
+            }
+            for set in all {
+                var a = g
+                a.withUnsafeMutableBufferPointer { set.swiGLU($0.baseAddress!, u, count: n) }
+                #expect(a == expected, "\(set.name) swiGLU n=\(n)")
+                var b = s
+                b.withUnsafeMutableBufferPointer { set.softmax($0.baseAddress!, count: n) }
+                #expect(b == p, "\(set.name) softmax n=\(n)")
+                var y1 = [Float](repeating: 0, count: rows), y2 = y1
+                w.withUnsafeBufferPointer { wp in
+                    set.gemvF16(rows: rows, n: n, w: wp.baseAddress!, wStride: n + 5, x: x, y: &y1, single: false)
+                    set.gemvF16(rows: rows, n: n, w: wp.baseAddress!, wStride: n + 5, x: x, y: &y2, single: true)
+                }
+                #expect(y1 == yBatch && y2 == ySingle, "\(set.name) gemvF16 n=\(n)")
+            }
+        }
+    }
+}
