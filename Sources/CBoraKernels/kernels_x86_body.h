@@ -137,14 +137,17 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_0)(size_t nb, const uint8_t *w, 
 // LlamaCppAgreementTests). Integer work per block is as before; only the float order is fixed.
 #define LL_PREP_BLOCKS 96  // rows up to 3072 elements: activation blocks prepared on the stack
 
-typedef struct { __m256i u, q; __m256 d; float m; } X86_FN(ll_w);   // one decoded weight block
+// one decoded weight block: u = the unsigned operand of maddubs, q = the signed weights (Q8_0),
+// d = the scale in all lanes, m = Q4_1's min in all four lanes (one lane per prepared vector)
+typedef struct { __m256i u, q; __m256 d; __m128 m; } X86_FN(ll_w);
 
 static inline TGT X86_FN(ll_w) X86_FN(ll_w_q4_1)(const uint8_t *x) {
     X86_FN(ll_w) r;
     r.u = X86_FN(nibbles32)(x + OFF_Q4_1_QS);
     r.q = r.u;
-    r.d = _mm256_set1_ps(X86_FN(f16)(x));
-    r.m = X86_FN(f16)(x + OFF_Q4_1_M);
+    const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)bora_rd_u32(x)));   // [d, m, 0, 0]
+    r.d = _mm256_broadcastss_ps(dm);
+    r.m = _mm_permute_ps(dm, 0x55);
     return r;
 }
 static inline TGT __m256 X86_FN(ll_lanes_q4_1)(const X86_FN(ll_w) *w, __m256i a) {
@@ -155,7 +158,7 @@ static inline TGT X86_FN(ll_w) X86_FN(ll_w_q8_0)(const uint8_t *x) {
     r.q = X86_FN(loadu256)(x + OFF_Q8_0_QS);
     r.u = _mm256_sign_epi8(r.q, r.q);
     r.d = _mm256_set1_ps(X86_FN(f16)(x));
-    r.m = 0.0f;
+    r.m = _mm_setzero_ps();
     return r;
 }
 static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a) {
@@ -171,29 +174,31 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
         float summs = 0.0f;                                                                                 \
         for (size_t b = 0; b < n / BORA_QK; ++b, x += (WBYTES), y += (ABYTES)) {                            \
             const X86_FN(ll_w) wb = X86_FN(ll_w_##TYPE)(x);                                                 \
-            if (HAS_MIN) summs = fmaf(wb.m, X86_FN(f16)(y + OFF_Q8_1_S), summs);                            \
+            if (HAS_MIN) summs = fmaf(_mm_cvtss_f32(wb.m), X86_FN(f16)(y + OFF_Q8_1_S), summs);             \
             acc = _mm256_fmadd_ps(_mm256_mul_ps(wb.d, _mm256_set1_ps(X86_FN(f16)(y))),                      \
                                   X86_FN(ll_lanes_##TYPE)(&wb, X86_FN(loadu256)(y + (AQS))), acc);         \
         }                                                                                                   \
         return HAS_MIN ? X86_FN(hsum_ps)(acc) + summs : X86_FN(hsum_ps)(acc);                               \
     }                                                                                                       \
     static BORA_ALWAYS_INLINE TGT void X86_FN(TYPE##_rows)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, size_t nb, \
-            const __m256i (*qy)[LL_PREP_BLOCKS], const __m256 (*da)[LL_PREP_BLOCKS], const float (*sa)[LL_PREP_BLOCKS],   \
+            const __m256i (*qy)[LL_PREP_BLOCKS], const __m256 (*da)[LL_PREP_BLOCKS], const __m128 *sa,      \
             float *y, size_t ldy, const int NV) {                                                           \
         for (size_t r = r0; r < r1; ++r) {                                                                  \
             const uint8_t *x = w + r * wrb;                                                                 \
             __m256 acc[4];                                                                                  \
-            float summs[4];                                                                                 \
-            for (int v = 0; v < NV; ++v) { acc[v] = _mm256_setzero_ps(); summs[v] = 0.0f; }                 \
+            /* the four vectors' m·s chains side by side, one lane each: the same fma per lane */          \
+            __m128 summs = _mm_setzero_ps();                                                                \
+            for (int v = 0; v < NV; ++v) acc[v] = _mm256_setzero_ps();                                      \
             for (size_t b = 0; b < nb; ++b, x += (WBYTES)) {                                                \
                 const X86_FN(ll_w) wb = X86_FN(ll_w_##TYPE)(x);                                             \
-                for (int v = 0; v < NV; ++v) {                                                              \
-                    if (HAS_MIN) summs[v] = fmaf(wb.m, sa[v][b], summs[v]);                                 \
+                if (HAS_MIN) summs = _mm_fmadd_ps(wb.m, sa[b], summs);                                      \
+                for (int v = 0; v < NV; ++v)                                                                \
                     acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(wb.d, da[v][b]), X86_FN(ll_lanes_##TYPE)(&wb, qy[v][b]), acc[v]); \
-                }                                                                                           \
             }                                                                                               \
+            float sm[4];                                                                                    \
+            _mm_storeu_ps(sm, summs);                                                                       \
             for (int v = 0; v < NV; ++v)                                                                    \
-                y[v * ldy + r] = HAS_MIN ? X86_FN(hsum_ps)(acc[v]) + summs[v] : X86_FN(hsum_ps)(acc[v]);    \
+                y[v * ldy + r] = HAS_MIN ? X86_FN(hsum_ps)(acc[v]) + sm[v] : X86_FN(hsum_ps)(acc[v]);       \
         }                                                                                                   \
     }                                                                                                       \
     static TGT void X86_FN(gemm_##TYPE)(BORA_GEMM_ARGS) {                                                   \
@@ -207,20 +212,22 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
         }                                                                                                   \
         __m256i qy[4][LL_PREP_BLOCKS];                                                                      \
         __m256 da[4][LL_PREP_BLOCKS];                                                                       \
-        float sa[4][LL_PREP_BLOCKS];                                                                        \
+        __m128 sa[LL_PREP_BLOCKS];   /* Q4_1: lane v = the s of block b of the chunk's vector v */          \
+        float *sf = (float *)(void *)sa;                                                                    \
         for (size_t v0 = 0; v0 < nv; v0 += 4) {                                                             \
             const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;                                                 \
+            for (size_t b = 0; b < nb; ++b) sa[b] = _mm_setzero_ps();                                       \
             for (size_t v = 0; v < chunk; ++v) {                                                            \
                 const uint8_t *yb = (const uint8_t *)a + (v0 + v) * arb;                                    \
                 for (size_t b = 0; b < nb; ++b, yb += (ABYTES)) {                                           \
                     qy[v][b] = X86_FN(loadu256)(yb + (AQS));                                                \
                     da[v][b] = _mm256_set1_ps(X86_FN(f16)(yb));                                             \
-                    sa[v][b] = HAS_MIN ? X86_FN(f16)(yb + OFF_Q8_1_S) : 0.0f;                               \
+                    sf[4 * b + v] = HAS_MIN ? X86_FN(f16)(yb + OFF_Q8_1_S) : 0.0f;                          \
                 }                                                                                           \
             }                                                                                               \
             const __m256i (*cq)[LL_PREP_BLOCKS] = (const __m256i (*)[LL_PREP_BLOCKS])qy;                    \
             const __m256 (*cd)[LL_PREP_BLOCKS] = (const __m256 (*)[LL_PREP_BLOCKS])da;                      \
-            const float (*cs)[LL_PREP_BLOCKS] = (const float (*)[LL_PREP_BLOCKS])sa;                        \
+            const __m128 *cs = sa;                                                                          \
             float *out = y + v0 * ldy;                                                                      \
             switch (chunk) {                                                                                \
             case 4: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 4); break;               \
