@@ -135,7 +135,7 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_0)(size_t nb, const uint8_t *w, 
 //   result = hsum(acc) (+ summs), hsum in hsum_ps's order.
 // A model's logits then match llama.cpp's wherever its other operations match too (see
 // LlamaCppAgreementTests). Integer work per block is as before; only the float order is fixed.
-#define LL_PREP_BLOCKS 96  // rows up to 3072 elements: activation blocks prepared on the stack
+#define LL_PREP_BLOCKS 256  // rows up to 8192 elements: activation blocks prepared on the stack (≤ 68 KiB)
 
 // one decoded weight block: u = the unsigned operand of maddubs, q = the signed weights (Q8_0),
 // d = the scale in all lanes, m = Q4_1's min in all four lanes (one lane per prepared vector)
@@ -183,7 +183,7 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
     static BORA_ALWAYS_INLINE TGT void X86_FN(TYPE##_rows)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, size_t nb, \
             const __m256i (*qy)[LL_PREP_BLOCKS], const __m256 (*da)[LL_PREP_BLOCKS], const __m128 *sa,      \
             float *y, size_t ldy, const int NV) {                                                           \
-        for (size_t r = r0; r < r1; ++r) {                                                                  \
+        for (size_t r = r0; r < r1; ++r) {                                                                               \
             const uint8_t *x = w + r * wrb;                                                                 \
             __m256 acc[4];                                                                                  \
             /* the four vectors' m·s chains side by side, one lane each: the same fma per lane */          \
