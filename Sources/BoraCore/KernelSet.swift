@@ -34,13 +34,14 @@ public struct KernelSet: @unchecked Sendable {
     private let swigluFn: bora_swiglu_fn
     private let softmaxFn: bora_softmax_fn
     private let gemvF16Fn: bora_gemv_f16_fn
+    private let gemvF32Fn: bora_gemv_f32_fn
 
     private init(reference: ()) {
         name = "reference"; isNative = false; gemms = []; quantizers = []; sgemmFn = nil
         // The LLM ops have one definition (llama.cpp's order); the portable C code is it.
         var scalar = bora_kernel_set()
         _ = bora_kernel_set_get("scalar", &scalar)
-        swigluFn = scalar.swiglu; softmaxFn = scalar.softmax; gemvF16Fn = scalar.gemv_f16
+        swigluFn = scalar.swiglu; softmaxFn = scalar.softmax; gemvF16Fn = scalar.gemv_f16; gemvF32Fn = scalar.gemv_f32
     }
 
     private init(native set: bora_kernel_set) {
@@ -55,7 +56,7 @@ public struct KernelSet: @unchecked Sendable {
             for i in 0..<q.count { q[i] = raw.load(fromByteOffset: i * MemoryLayout<bora_quantize_fn?>.stride, as: bora_quantize_fn?.self) }
         }
         gemms = g; quantizers = q; sgemmFn = set.sgemm
-        swigluFn = set.swiglu; softmaxFn = set.softmax; gemvF16Fn = set.gemv_f16
+        swigluFn = set.swiglu; softmaxFn = set.softmax; gemvF16Fn = set.gemv_f16; gemvF32Fn = set.gemv_f32
     }
 
     /// Every set name this binary knows on this architecture, best last ("reference" first).
@@ -154,5 +155,12 @@ public struct KernelSet: @unchecked Sendable {
     public func gemvF16(rows: Int, n: Int, w: UnsafePointer<UInt16>, wStride: Int, x: UnsafePointer<Float>,
                         y: UnsafeMutablePointer<Float>, single: Bool) {
         gemvF16Fn(rows, n, w, wStride, x, y, single ? 1 : 0)
+    }
+
+    /// As `gemvF16` with f32 weights (llama.cpp's F32 × F32 matmul orders; `bora_gemv_f32_fn`).
+    @inline(__always)
+    public func gemvF32(rows: Int, n: Int, w: UnsafePointer<Float>, wStride: Int, x: UnsafePointer<Float>,
+                        y: UnsafeMutablePointer<Float>, single: Bool) {
+        gemvF32Fn(rows, n, w, wStride, x, y, single ? 1 : 0)
     }
 }

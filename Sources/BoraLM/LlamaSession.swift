@@ -232,7 +232,17 @@ public final class LlamaSession {
     private func mixtureOfExperts(layer l: Int, _ weights: ExpertWeights, batch: Int) {
         let c = model.config
         let dim = c.dim, ffn = c.ffnDim, e = c.expertCount, k = c.expertUsedCount
-        matmul.multiply(routerLogits, weight: weights.router, x: xn, vectors: batch, scratch: scratch)
+        if weights.router.type == .f32 {
+            // llama.cpp's F32 × F32 order (tinyBLAS for a batch, ggml_vec_dot_f32 for one token), so
+            // near-tie routing decisions fall as llama.cpp's do
+            let w = weights.router.data.assumingMemoryBound(to: Float.self)
+            for b in 0..<batch {
+                matmul.kernels.gemvF32(rows: e, n: dim, w: w, wStride: weights.router.cols, x: xn + b * dim,
+                                       y: routerLogits + b * e, single: batch == 1)
+            }
+        } else {
+            matmul.multiply(routerLogits, weight: weights.router, x: xn, vectors: batch, scratch: scratch)
+        }
         for i in 0..<e { expertRowCounts[i] = 0 }
         for b in 0..<batch {
             let probs = routerLogits + b * e

@@ -6,10 +6,11 @@
 //   softmax   x -= max, exp, Σ in double of the 8-lane chunk sums, x *= (float)(1 / Σ)
 //             (ggml_vec_soft_max_f32 + ggml_compute_forward_soft_max_f32). A partial last chunk
 //             sums as a full one whose missing lanes are 0, as llama.cpp's masked lanes are.
-//   gemv_f16  y[r] = Σ_k w[r][k]·x[k] against the f16 KV cache, in one of llama.cpp's two orders:
+//   gemv_f16  y[r] = Σ_k w[r][k]·x[k] against the f16 KV cache (gemv_f32: f32 weights such as a
+//             MoE router), in one of llama.cpp's two orders:
 //             batch (several query tokens evaluated together: llamafile's tinyBLAS) — one 8-lane
 //             accumulator, fma over k in steps of 8, then a horizontal sum;
-//             single (one query token: tinyBLAS declines n < 2, ggml_vec_dot_f16 runs) — four
+//             single (one query token: tinyBLAS declines n < 2, ggml_vec_dot_f16/_f32 runs) — four
 //             8-lane accumulators over k in steps of 32, reduced (0+2)+(1+3), then low+high
 //             halves and two horizontal adds.
 //             Elements past n count as 0 (llama.cpp's masked probabilities; its KV length is a
@@ -96,37 +97,32 @@ static inline float reduce4x8(const float acc[4][8]) {
     return (t0 + t1) + (t2 + t3);
 }
 
-static void gemv_f16_single_portable(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y) {
-    for (size_t r = 0; r < rows; ++r) {
-        const bora_f16 *row = w + r * w_stride;
-        float acc[4][8] = {{0}};
-        for (size_t k = 0; k < n; k += 32)
-            for (int j = 0; j < 4; ++j)
-                for (int l = 0; l < 8; ++l) {
-                    const size_t e = k + 8 * (size_t)j + (size_t)l;
-                    if (e < n) acc[j][l] = fmaf(bora_f16_to_f32(row[e]), x[e], acc[j][l]);
-                }
-        y[r] = reduce4x8((const float (*)[8])acc);
+// gemv in both orders for weights of element type ELEM read as float by TO_F32
+#define LLM_GEMV_PORTABLE(NAME, ELEM, TO_F32)                                                                \
+    void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, const float *x, float *y, int single) { \
+        for (size_t r = 0; r < rows; ++r) {                                                                  \
+            const ELEM *row = w + r * w_stride;                                                              \
+            if (single) {   /* ggml_vec_dot_*: four accumulators over 32-element steps */                    \
+                float acc[4][8] = {{0}};                                                                     \
+                for (size_t k = 0; k < n; k += 32)                                                           \
+                    for (int j = 0; j < 4; ++j)                                                              \
+                        for (int l = 0; l < 8; ++l) {                                                        \
+                            const size_t e = k + 8 * (size_t)j + (size_t)l;                                  \
+                            if (e < n) acc[j][l] = fmaf(TO_F32(row[e]), x[e], acc[j][l]);                    \
+                        }                                                                                    \
+                y[r] = reduce4x8((const float (*)[8])acc);                                                   \
+            } else {        /* tinyBLAS: one accumulator over 8-element steps */                             \
+                float acc[8] = {0};                                                                          \
+                for (size_t k = 0; k < n; k += 8)                                                            \
+                    for (int l = 0; l < 8 && k + (size_t)l < n; ++l)                                         \
+                        acc[l] = fmaf(TO_F32(row[k + l]), x[k + l], acc[l]);                                 \
+                y[r] = hsum8(acc);                                                                           \
+            }                                                                                                \
+        }                                                                                                    \
     }
-}
-
-void bora_llm_gemv_f16_portable(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y, int single) {
-    if (single) {
-        gemv_f16_single_portable(rows, n, w, w_stride, x, y);
-        return;
-    }
-    for (size_t r = 0; r < rows; ++r) {
-        const bora_f16 *row = w + r * w_stride;
-        float acc[8] = {0};
-        for (size_t k = 0; k < n; k += 8)
-            for (int l = 0; l < 8; ++l) {
-                const float a = k + l < n ? bora_f16_to_f32(row[k + l]) : 0.0f;
-                const float b = k + l < n ? x[k + l] : 0.0f;
-                acc[l] = fmaf(a, b, acc[l]);
-            }
-        y[r] = hsum8(acc);
-    }
-}
+static inline float f32_id(float v) { return v; }
+LLM_GEMV_PORTABLE(bora_llm_gemv_f16_portable, bora_f16, bora_f16_to_f32)
+LLM_GEMV_PORTABLE(bora_llm_gemv_f32_portable, float, f32_id)
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -200,6 +196,7 @@ TGT void bora_llm_softmax_avx2(float *x, size_t n) {
     for (; i < n; ++i) x[i] *= (float)(1.0 / sum);
 }
 
+// 8 elements from p as floats; lanes at or past `count` are 0
 static inline TGT __m256 load_f16x8_upto(const bora_f16 *p, size_t count) {
     if (count >= 8) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
     bora_f16 t[8] = {0};
@@ -214,42 +211,30 @@ static inline TGT __m256 load_f32x8_upto(const float *p, size_t count) {
     return _mm256_loadu_ps(t);
 }
 
-static TGT void gemv_f16_single_avx2(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y) {
-    for (size_t r = 0; r < rows; ++r) {
-        const bora_f16 *row = w + r * w_stride;
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (size_t k = 0; k < n; k += 32)
-            for (int j = 0; j < 4; ++j) {
-                const size_t e = k + 8 * (size_t)j;
-                if (e >= n) break;   // all-zero lanes: the fma would leave acc[j] unchanged
-                acc[j] = _mm256_fmadd_ps(load_f16x8_upto(row + e, n - e), load_f32x8_upto(x + e, n - e), acc[j]);
-            }
-        const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));
-        const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-        const __m128 t1 = _mm_hadd_ps(t0, t0);
-        y[r] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+#define LLM_GEMV_AVX2(NAME, ELEM, LOAD_UPTO)                                                                 \
+    TGT void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, const float *x, float *y, int single) { \
+        for (size_t r = 0; r < rows; ++r) {                                                                  \
+            const ELEM *row = w + r * w_stride;                                                              \
+            if (single) {                                                                                    \
+                __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+                for (size_t k = 0; k < n; k += 32)                                                           \
+                    for (int j = 0; j < 4; ++j) {                                                            \
+                        const size_t e = k + 8 * (size_t)j;                                                  \
+                        if (e >= n) break;   /* all-zero lanes would leave acc[j] unchanged */               \
+                        acc[j] = _mm256_fmadd_ps(LOAD_UPTO(row + e, n - e), load_f32x8_upto(x + e, n - e), acc[j]); \
+                    }                                                                                        \
+                const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));    \
+                const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));        \
+                const __m128 t1 = _mm_hadd_ps(t0, t0);                                                       \
+                y[r] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));                                                   \
+            } else {                                                                                         \
+                __m256 acc = _mm256_setzero_ps();                                                            \
+                for (size_t k = 0; k < n; k += 8)                                                            \
+                    acc = _mm256_fmadd_ps(LOAD_UPTO(row + k, n - k), load_f32x8_upto(x + k, n - k), acc);    \
+                y[r] = hsum8_ps(acc);                                                                        \
+            }                                                                                                \
+        }                                                                                                    \
     }
-}
-
-TGT void bora_llm_gemv_f16_avx2(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y, int single) {
-    if (single) {
-        gemv_f16_single_avx2(rows, n, w, w_stride, x, y);
-        return;
-    }
-    const size_t full = n / 8 * 8;
-    float xt[8] = {0};
-    if (full < n) memcpy(xt, x + full, (n - full) * sizeof(float));
-    for (size_t r = 0; r < rows; ++r) {
-        const bora_f16 *row = w + r * w_stride;
-        __m256 acc = _mm256_setzero_ps();
-        for (size_t k = 0; k < full; k += 8)
-            acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(row + k))), _mm256_loadu_ps(x + k), acc);
-        if (full < n) {
-            bora_f16 wt[8] = {0};
-            memcpy(wt, row + full, (n - full) * sizeof(bora_f16));
-            acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)wt)), _mm256_loadu_ps(xt), acc);
-        }
-        y[r] = hsum8_ps(acc);
-    }
-}
+LLM_GEMV_AVX2(bora_llm_gemv_f16_avx2, bora_f16, load_f16x8_upto)
+LLM_GEMV_AVX2(bora_llm_gemv_f32_avx2, float, load_f32x8_upto)
 #endif

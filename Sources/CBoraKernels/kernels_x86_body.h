@@ -708,6 +708,7 @@ void X86_FILL(bora_kernel_set *s) {
     s->swiglu = bora_llm_swiglu_avx2;
     s->softmax = bora_llm_softmax_avx2;
     s->gemv_f16 = bora_llm_gemv_f16_avx2;
+    s->gemv_f32 = bora_llm_gemv_f32_avx2;
     s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0_entry);
     s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1);
     s->dot[BORA_TYPE_Q5_0] = X86_FN(dot_q5_0);   s->gemm[BORA_TYPE_Q5_0] = X86_FN(gemm_q5_0);

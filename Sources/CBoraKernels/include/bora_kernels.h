@@ -93,6 +93,8 @@ typedef void (*bora_softmax_fn)(float *x, size_t n);
 /// batch of query tokens (single == 0: one 8-lane fma accumulator, as llamafile's tinyBLAS) or for
 /// one query token (single != 0: four 8-lane accumulators over 32-element steps, ggml_vec_dot_f16).
 typedef void (*bora_gemv_f16_fn)(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y, int single);
+/// gemv_f32: as gemv_f16 with f32 weights (llama.cpp's F32 x F32 matmul: tinyBLAS / ggml_vec_dot_f32).
+typedef void (*bora_gemv_f32_fn)(size_t rows, size_t n, const float *w, size_t w_stride, const float *x, float *y, int single);
 
 typedef struct bora_kernel_set {
     const char *name;                               // "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"
@@ -103,6 +105,7 @@ typedef struct bora_kernel_set {
     bora_swiglu_fn swiglu;                          // LLM feed-forward activation
     bora_softmax_fn softmax;                        // LLM attention probabilities
     bora_gemv_f16_fn gemv_f16;                      // LLM attention against the f16 KV cache
+    bora_gemv_f32_fn gemv_f32;                      // LLM f32 matrices (MoE router)
 } bora_kernel_set;
 
 /// llama.cpp's vector exp approximation for one float (the lanes of bora_swiglu_fn/bora_softmax_fn).
