@@ -58,70 +58,110 @@ static inline TGT __m256i X86_FN(bits32)(const uint8_t *p) {
     return _mm256_cmpeq_epi8(b, _mm256_set1_epi64x(-1));
 }
 
-// ---- register-tiled kernels (BORA_GEMM_RV): RR rows x NV vectors, two blocks per step ----
-// Two consecutive 32-element blocks share one 256-bit register: low lane block i, high lane
-// block i+1, so one int->float conversion and one FMA cover two blocks of one (row, vector).
+// ---- Q4_0 x Q8_0, in llama.cpp's order for repacked Q4_0 ----
+// On x86 with AVX2, llama.cpp repacks every Q4_0 matrix it multiplies (8 rows interleaved,
+// ggml_gemv/gemm_q4_0_8x8_q8_0) and computes each output as a chain over blocks of
+//   acc = fma(float(Σ_32 w·a), d_w·d_a, acc)
+// with the block's integer dot exact. Bora computes the same chain: 8 (row, vector) outputs at a
+// time (8 rows of one vector for a GEMV, 2 rows × 4 vectors for a GEMM) are the 8 lanes; each
+// lane's 8 partial int32 sums (maddubs + madd, the unsigned nibble q against the activation, then
+// − 8·Σa) are reduced with a transpose of horizontal adds, converted, scaled and fma'd per block.
+#define Q40_PREP_BLOCKS 256  // rows up to 8192 elements: activation blocks prepared on the stack
 
-// 16 bytes at p0 (low lane) and 16 at p1 (high lane)
-static inline TGT __m256i X86_FN(load2x128)(const uint8_t *p0, const uint8_t *p1) {
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p0)),
-                                   _mm_loadu_si128((const __m128i *)(const void *)p1), 1);
+// the 8 lanes' block sums: lane k = Σ of the 8 int32 in p[k]
+static inline TGT __m256i X86_FN(hsum8x8_epi32)(const __m256i p[8]) {
+    const __m256i t0 = _mm256_hadd_epi32(p[0], p[1]), t1 = _mm256_hadd_epi32(p[2], p[3]);
+    const __m256i t2 = _mm256_hadd_epi32(p[4], p[5]), t3 = _mm256_hadd_epi32(p[6], p[7]);
+    const __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
 }
 
-// f16 at p0 and p1 -> floats placed by idx (lanes 0/1 hold them, lane 2 holds 0.0)
-static inline TGT __m256 X86_FN(f16x2)(const uint8_t *p0, const uint8_t *p1, __m256i idx) {
-    const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(bora_rd_u16(p0) | ((uint32_t)bora_rd_u16(p1) << 16))));
-    __m256 out = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(f), idx);
-    // keep the spread here: clang otherwise sinks it past dw*da, one shuffle per (row, vector)
-    __asm__("" : "+x"(out));
-    return out;
-}
-
-// ---- Q4_0 x Q8_0 ----
-static BORA_ALWAYS_INLINE TGT void X86_FN(rv_q4_0)(size_t nb, const uint8_t *w, size_t wrb, const uint8_t *a,
-                                                   size_t arb, float *out, const int RR, const int NV) {
-    __m256 acc[4][4];
-    for (int r = 0; r < RR; ++r)
-        for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
-    const __m256i m4 = _mm256_set1_epi8(0x0F), off8 = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
-    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    size_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        __m256i lo[4], hi[4];
-        __m256 dw[4];
-        for (int r = 0; r < RR; ++r) {
-            const uint8_t *x0 = w + r * wrb + i * Q4_0_BYTES, *x1 = x0 + Q4_0_BYTES;
-            // 4-bit -> 8-bit, unsigned q in [0, 15]: [block i | block i+1]
-            const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_0_QS, x1 + OFF_Q4_0_QS);
-            lo[r] = _mm256_and_si256(b, m4);
-            hi[r] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-            dw[r] = X86_FN(f16x2)(x0, x1, spread);
-        }
-        for (int v = 0; v < NV; ++v) {
-            const uint8_t *y0 = a + v * arb + i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
-            const __m256i alo = X86_FN(load2x128)(y0 + OFF_Q8_0_QS, y1 + OFF_Q8_0_QS);
-            const __m256i ahi = X86_FN(load2x128)(y0 + OFF_Q8_0_QS + 16, y1 + OFF_Q8_0_QS + 16);
-            // sub 8: (q-8)*a = q*a - 8*a, the 8*a pair sums shared by every row
-            const __m256i a8 = _mm256_add_epi16(_mm256_maddubs_epi16(off8, alo), _mm256_maddubs_epi16(off8, ahi));
-            const __m256 da = X86_FN(f16x2)(y0, y1, spread);
-            for (int r = 0; r < RR; ++r) {
-                const __m256i s = _mm256_sub_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo[r], alo),
-                                                                    _mm256_maddubs_epi16(hi[r], ahi)), a8);
-                // int -> float, times dw*da
-                acc[r][v] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], da), _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), acc[r][v]);
+// RR rows x NV vectors (RR·NV ≤ 8 lanes, lane k = r·NV + v): y[v·ldy + r] for rows r0.. of w
+static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_chain)(const uint8_t *w, size_t wrb, size_t r, size_t nb,
+                                                       const __m256i *qa, const float *da, const int32_t *sa,
+                                                       float *y, size_t ldy, const int RR, const int NV) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+        __m256i p[8];
+        float dwl[8] = {0}, dal[8] = {0};
+        int32_t sal[8] = {0};
+        for (int rr = 0; rr < RR; ++rr) {
+            const uint8_t *x = w + (r + (size_t)rr) * wrb + b * Q4_0_BYTES;
+            const __m256i q = X86_FN(nibbles32)(x + OFF_Q4_0_QS);
+            const float dw = X86_FN(f16)(x);
+            for (int v = 0; v < NV; ++v) {
+                const int k = rr * NV + v;
+                p[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(q, qa[(size_t)v * Q40_PREP_BLOCKS + b]), ones);
+                dwl[k] = dw;
+                dal[k] = da[(size_t)v * Q40_PREP_BLOCKS + b];
+                sal[k] = sa[(size_t)v * Q40_PREP_BLOCKS + b];
             }
+        }
+        for (int k = RR * NV; k < 8; ++k) p[k] = _mm256_setzero_si256();
+        // Σ (q − 8)·a = Σ q·a − 8·Σ a, exact in int32
+        const __m256i isum = _mm256_sub_epi32(X86_FN(hsum8x8_epi32)(p), _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(const void *)sal), 3));
+        const __m256 scale = _mm256_mul_ps(_mm256_loadu_ps(dwl), _mm256_loadu_ps(dal));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
+    }
+    float out[8];
+    _mm256_storeu_ps(out, acc);
+    for (int rr = 0; rr < RR; ++rr)
+        for (int v = 0; v < NV; ++v) y[(size_t)v * ldy + r + (size_t)rr] = out[rr * NV + v];
+}
+
+static TGT float X86_FN(dot_q4_0)(size_t n, const void *w, const void *a) {
+    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
+    float acc = 0.0f;
+    for (size_t b = 0; b < n / BORA_QK; ++b, x += Q4_0_BYTES, y += Q8_0_BYTES)
+        acc = fmaf((float)bora_blk_q4_0_q8_0(x, y), X86_FN(f16)(x) * X86_FN(f16)(y), acc);
+    return acc;
+}
+
+static TGT void X86_FN(gemm_q4_0)(BORA_GEMM_ARGS) {
+    const size_t nb = n / BORA_QK;
+    const uint8_t *wb = (const uint8_t *)w;
+    if (nb > Q40_PREP_BLOCKS) {   // long rows: one dot per (row, vector)
+        for (size_t v = 0; v < nv; ++v)
+            for (size_t r = r0; r < r1; ++r) y[v * ldy + r] = X86_FN(dot_q4_0)(n, wb + r * wrb, (const uint8_t *)a + v * arb);
+        return;
+    }
+    __m256i qa[4 * Q40_PREP_BLOCKS];
+    float da[4 * Q40_PREP_BLOCKS];
+    int32_t sa[4 * Q40_PREP_BLOCKS];
+    for (size_t v0 = 0; v0 < nv; v0 += 4) {
+        const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;
+        for (size_t v = 0; v < chunk; ++v) {
+            const uint8_t *yb = (const uint8_t *)a + (v0 + v) * arb;
+            for (size_t b = 0; b < nb; ++b, yb += Q8_0_BYTES) {
+                qa[v * Q40_PREP_BLOCKS + b] = X86_FN(loadu256)(yb + OFF_Q8_0_QS);
+                da[v * Q40_PREP_BLOCKS + b] = X86_FN(f16)(yb);
+                int32_t s = 0;
+                for (int j = 0; j < BORA_QK; ++j) s += (int8_t)yb[OFF_Q8_0_QS + j];
+                sa[v * Q40_PREP_BLOCKS + b] = s;
+            }
+        }
+        float *out = y + v0 * ldy;
+        size_t r = r0;
+        switch (chunk) {
+        case 1:
+            for (; r + 8 <= r1; r += 8) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 8, 1);
+            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 1, 1);
+            break;
+        case 2:
+            for (; r + 4 <= r1; r += 4) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 4, 2);
+            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 1, 2);
+            break;
+        case 3:
+            for (; r + 2 <= r1; r += 2) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 2, 3);
+            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 1, 3);
+            break;
+        default:
+            for (; r + 2 <= r1; r += 2) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 2, 4);
+            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 1, 4);
+            break;
         }
     }
-    for (int r = 0; r < RR; ++r)
-        for (int v = 0; v < NV; ++v) out[r * 4 + v] = X86_FN(hsum_ps)(acc[r][v]);
-    for (; i < nb; ++i)   // scalar tail: the odd last block
-        for (int r = 0; r < RR; ++r) {
-            const uint8_t *x = w + r * wrb + i * Q4_0_BYTES;
-            for (int v = 0; v < NV; ++v) {
-                const uint8_t *y = a + v * arb + i * Q8_0_BYTES;
-                out[r * 4 + v] += bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_0_q8_0(x, y);
-            }
-        }
 }
 
 // ---- Q4_1 x Q8_1 and Q8_0 x Q8_0, in llama.cpp's x86 order ----
@@ -448,146 +488,6 @@ X86_FLOAT_TILE(tile_f32, 4, X86_FN(load_f32x8), bora_rd_f32)
         else BORA_GEMM_RV(X86_FN(rv_##TYPE), n / (BLOCK), RR, NV);                         \
     }
 
-// dot + gemm for the types with a dedicated GEMV (gemv_TYPE): nv == 1 rows up to GEMV_MAX_PAIRS
-// block pairs take it; everything else uses the row x vector tiles (1 x 1 GEMV, 4 x 2 GEMM).
-#define X86_DOT_GEMM_GEMV(TYPE)                                                                \
-    static TGT float X86_FN(dot_##TYPE)(size_t n, const void *w, const void *a) {              \
-        float o[16];                                                                           \
-        X86_FN(rv_##TYPE)(n / BORA_QK, (const uint8_t *)w, 0, (const uint8_t *)a, 0, o, 1, 1); \
-        return o[0];                                                                           \
-    }                                                                                          \
-    static TGT void X86_FN(gemm_##TYPE)(BORA_GEMM_ARGS) {                                      \
-        if (nv == 1 && n / BORA_QK / 2 <= GEMV_MAX_PAIRS) {                                    \
-            (void)arb; (void)ldy; /* one activation row: y[r] */                               \
-            X86_FN(gemv_##TYPE)(n, w, wrb, r0, r1, a, y);                                      \
-            return;                                                                            \
-        }                                                                                      \
-        if (nv == 1) BORA_GEMM_RV(X86_FN(rv_##TYPE), n / BORA_QK, 1, 1);                      \
-        else BORA_GEMM_RV(X86_FN(rv_##TYPE), n / BORA_QK, 4, 2);                               \
-    }
-
-// Q4_0 GEMV: the activation side of each block pair (both halves, the shared 8*a sums and the
-// spread scale) is prepared once per call on the stack instead of once per weight row, which
-// removes ~40 % of the per-row instructions. Rows longer than GEMV_MAX_PAIRS pairs use the
-// tiled driver.
-#define GEMV_MAX_PAIRS 256  // the limit of every gemv_TYPE here (stack: ≤ 32 KiB)
-static TGT void X86_FN(gemv_q4_0)(size_t n, const void *w, size_t wrb, size_t r0, size_t r1,
-                                  const void *a, float *y) {
-    const size_t nb = n / BORA_QK, np = nb / 2;
-    __m256i alo[GEMV_MAX_PAIRS], ahi[GEMV_MAX_PAIRS], a8[GEMV_MAX_PAIRS];
-    __m256 da[GEMV_MAX_PAIRS];
-    const __m256i m4 = _mm256_set1_epi8(0x0F), off8 = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
-    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    const uint8_t *act = (const uint8_t *)a;
-    for (size_t p = 0; p < np; ++p) {
-        const uint8_t *y0 = act + 2 * p * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
-        alo[p] = X86_FN(load2x128)(y0 + OFF_Q8_0_QS, y1 + OFF_Q8_0_QS);
-        ahi[p] = X86_FN(load2x128)(y0 + OFF_Q8_0_QS + 16, y1 + OFF_Q8_0_QS + 16);
-        // sub 8: (q-8)*a = q*a - 8*a
-        a8[p] = _mm256_add_epi16(_mm256_maddubs_epi16(off8, alo[p]), _mm256_maddubs_epi16(off8, ahi[p]));
-        da[p] = X86_FN(f16x2)(y0, y1, spread);
-    }
-    for (size_t r = r0; r < r1; ++r) {
-        const uint8_t *row = (const uint8_t *)w + r * wrb;
-        __m256 acc = _mm256_setzero_ps();
-        for (size_t p = 0; p < np; ++p) {
-            const uint8_t *x0 = row + 2 * p * Q4_0_BYTES, *x1 = x0 + Q4_0_BYTES;
-            // 4-bit -> 8-bit, unsigned q in [0, 15]: [block 2p | block 2p+1]
-            const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_0_QS, x1 + OFF_Q4_0_QS);
-            const __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-            const __m256i s = _mm256_sub_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, alo[p]),
-                                                                _mm256_maddubs_epi16(hi, ahi[p])), a8[p]);
-            // int -> float, times dw*da
-            acc = _mm256_fmadd_ps(_mm256_mul_ps(X86_FN(f16x2)(x0, x1, spread), da[p]),
-                                  _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), acc);
-        }
-        float sum = X86_FN(hsum_ps)(acc);
-        if (nb & 1) {  // the odd last block
-            const uint8_t *x = row + (nb - 1) * Q4_0_BYTES, *yb = act + (nb - 1) * Q8_0_BYTES;
-            sum += bora_rd_f16(x) * bora_rd_f16(yb) * (float)bora_blk_q4_0_q8_0(x, yb);
-        }
-        y[r] = sum;
-    }
-}
-X86_DOT_GEMM_GEMV(q4_0)
-
-// ---- gemm4: GEMM for short rows (≤ GEMM4_MAX_PAIRS block pairs), the GEMV design widened to four
-// activation vectors. Each chunk of ≤ 4 vectors has the activation side of every block pair prepared
-// once on the stack (gemm4_prep_TYPE fills up to four 256-bit slots per pair); then every weight row
-// is streamed once per chunk and each block pair decoded once and applied to all the chunk's vectors
-// (gemm4_rows_TYPE): no per-row activation work and no register spills, unlike the RR x NV tiles.
-#define GEMM4_MAX_PAIRS 48  // rows up to 3072 elements (stack: 4 vectors x 48 pairs x 4 slots = 24 KiB)
-typedef __m256i X86_FN(gemm4_prep)[4][GEMM4_MAX_PAIRS][4];
-#define PS(v) _mm256_castsi256_ps(v)
-#define SI(v) _mm256_castps_si256(v)
-
-// Q4_0: slots = activation halves (low / high nibbles' partners), the shared 8*a sums, spread da
-static inline TGT void X86_FN(gemm4_prep_q4_0)(const uint8_t *y0, const uint8_t *y1, __m256i *slot) {
-    const __m256i off8 = _mm256_set1_epi8(8);
-    slot[0] = X86_FN(load2x128)(y0 + OFF_Q8_0_QS, y1 + OFF_Q8_0_QS);
-    slot[1] = X86_FN(load2x128)(y0 + OFF_Q8_0_QS + 16, y1 + OFF_Q8_0_QS + 16);
-    slot[2] = _mm256_add_epi16(_mm256_maddubs_epi16(off8, slot[0]), _mm256_maddubs_epi16(off8, slot[1]));
-    slot[3] = SI(X86_FN(f16x2)(y0, y1, _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1)));
-}
-static BORA_ALWAYS_INLINE TGT void X86_FN(gemm4_pair_q4_0)(const uint8_t *x0, const uint8_t *x1, const __m256i (*prep)[GEMM4_MAX_PAIRS][4],
-                                                           size_t p, __m256 *acc, const int NV) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    const __m256i b = X86_FN(load2x128)(x0 + OFF_Q4_0_QS, x1 + OFF_Q4_0_QS);
-    const __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-    const __m256 dw = X86_FN(f16x2)(x0, x1, _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
-    for (int v = 0; v < NV; ++v) {
-        const __m256i *sl = prep[v][p];
-        const __m256i s = _mm256_sub_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, sl[0]), _mm256_maddubs_epi16(hi, sl[1])), sl[2]);
-        acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(dw, PS(sl[3])), _mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), acc[v]);
-    }
-}
-static inline float X86_FN(gemm4_tail_q4_0)(const uint8_t *x, const uint8_t *y) {
-    return bora_rd_f16(x) * bora_rd_f16(y) * (float)bora_blk_q4_0_q8_0(x, y);
-}
-
-// gemm4_TYPE (the driver) and gemm_TYPE_entry (gemm4 for several vectors on short rows, else gemm_TYPE).
-#define X86_GEMM4(TYPE, WBYTES, ABYTES)                                                                        \
-    static BORA_ALWAYS_INLINE TGT void X86_FN(gemm4_rows_##TYPE)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, \
-            size_t np, size_t nb, const __m256i (*prep)[GEMM4_MAX_PAIRS][4], const uint8_t *a, size_t arb,    \
-            float *y, size_t ldy, const int NV) {                                                              \
-        for (size_t r = r0; r < r1; ++r) {                                                                     \
-            const uint8_t *row = w + r * wrb;                                                                  \
-            __m256 acc[4];                                                                                     \
-            for (int v = 0; v < NV; ++v) acc[v] = _mm256_setzero_ps();                                         \
-            for (size_t p = 0; p < np; ++p)                                                                    \
-                X86_FN(gemm4_pair_##TYPE)(row + 2 * p * (WBYTES), row + (2 * p + 1) * (WBYTES), prep, p, acc, NV); \
-            for (int v = 0; v < NV; ++v) {                                                                     \
-                float sum = X86_FN(hsum_ps)(acc[v]);                                                           \
-                if (nb & 1) sum += X86_FN(gemm4_tail_##TYPE)(row + (nb - 1) * (WBYTES), a + v * arb + (nb - 1) * (ABYTES)); \
-                y[v * ldy + r] = sum;                                                                          \
-            }                                                                                                  \
-        }                                                                                                      \
-    }                                                                                                          \
-    static TGT void X86_FN(gemm4_##TYPE)(BORA_GEMM_ARGS) {                                                     \
-        const size_t nb = n / BORA_QK, np = nb / 2;                                                            \
-        X86_FN(gemm4_prep) prep;                                                                               \
-        for (size_t v0 = 0; v0 < nv; v0 += 4) {                                                                \
-            const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;                                                   \
-            const uint8_t *act = (const uint8_t *)a + v0 * arb;                                                \
-            for (size_t v = 0; v < chunk; ++v)                                                                 \
-                for (size_t p = 0; p < np; ++p)                                                                \
-                    X86_FN(gemm4_prep_##TYPE)(act + v * arb + 2 * p * (ABYTES), act + v * arb + (2 * p + 1) * (ABYTES), prep[v][p]); \
-            float *out = y + v0 * ldy;                                                                         \
-            const uint8_t *wb = (const uint8_t *)w;                                                            \
-            const __m256i (*cp)[GEMM4_MAX_PAIRS][4] = (const __m256i (*)[GEMM4_MAX_PAIRS][4])prep;             \
-            switch (chunk) {                                                                                   \
-            case 4: X86_FN(gemm4_rows_##TYPE)(wb, wrb, r0, r1, np, nb, cp, act, arb, out, ldy, 4); break;     \
-            case 3: X86_FN(gemm4_rows_##TYPE)(wb, wrb, r0, r1, np, nb, cp, act, arb, out, ldy, 3); break;     \
-            case 2: X86_FN(gemm4_rows_##TYPE)(wb, wrb, r0, r1, np, nb, cp, act, arb, out, ldy, 2); break;     \
-            default: X86_FN(gemm4_rows_##TYPE)(wb, wrb, r0, r1, np, nb, cp, act, arb, out, ldy, 1); break;    \
-            }                                                                                                  \
-        }                                                                                                      \
-    }                                                                                                          \
-    static TGT void X86_FN(gemm_##TYPE##_entry)(BORA_GEMM_ARGS) {                                              \
-        if (nv > 1 && n / BORA_QK / 2 <= GEMM4_MAX_PAIRS) X86_FN(gemm4_##TYPE)(n, w, wrb, r0, r1, a, arb, nv, y, ldy); \
-        else X86_FN(gemm_##TYPE)(n, w, wrb, r0, r1, a, arb, nv, y, ldy);                                      \
-    }
-X86_GEMM4(q4_0, Q4_0_BYTES, Q8_0_BYTES)
 X86_DOT_GEMM(q5_0, BORA_QK)
 #undef PS
 #undef SI
@@ -709,7 +609,7 @@ void X86_FILL(bora_kernel_set *s) {
     s->softmax = bora_llm_softmax_avx2;
     s->gemv_f16 = bora_llm_gemv_f16_avx2;
     s->gemv_f32 = bora_llm_gemv_f32_avx2;
-    s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0_entry);
+    s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0);
     s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1);
     s->dot[BORA_TYPE_Q5_0] = X86_FN(dot_q5_0);   s->gemm[BORA_TYPE_Q5_0] = X86_FN(gemm_q5_0);
     s->dot[BORA_TYPE_Q8_0] = X86_FN(dot_q8_0);   s->gemm[BORA_TYPE_Q8_0] = X86_FN(gemm_q8_0);
@@ -727,5 +627,4 @@ void X86_FILL(bora_kernel_set *s) {
 #undef X86_FLOAT_TILE
 #undef X86_DOT_GEMM
 #undef X86_DOT_GEMM_RV
-#undef X86_GEMM4
 #undef X86_LLAMA_DOT_GEMM
