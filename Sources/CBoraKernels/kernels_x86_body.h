@@ -68,46 +68,93 @@ static inline TGT __m256i X86_FN(bits32)(const uint8_t *p) {
 // − 8·Σa) are reduced with a transpose of horizontal adds, converted, scaled and fma'd per block.
 #define Q40_PREP_BLOCKS 256  // rows up to 8192 elements: activation blocks prepared on the stack
 
-// the 8 lanes' block sums: lane k = Σ of the 8 int32 in p[k]
-static inline TGT __m256i X86_FN(hsum8x8_epi32)(const __m256i p[8]) {
-    const __m256i t0 = _mm256_hadd_epi32(p[0], p[1]), t1 = _mm256_hadd_epi32(p[2], p[3]);
-    const __m256i t2 = _mm256_hadd_epi32(p[4], p[5]), t3 = _mm256_hadd_epi32(p[6], p[7]);
-    const __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3);
-    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+// the 8 lanes' block sums from their maddubs outputs: lane k = Σ of the 16 int16 in p[k]. Three
+// levels of 16-bit horizontal adds keep each 128-bit half's 16 products (|Σ| ≤ 16·15·127 = 30480)
+// in int16; the two halves are then widened and added.
+static inline TGT __m256i X86_FN(hsum8x8_epi16)(const __m256i p[8]) {
+    const __m256i t0 = _mm256_hadd_epi16(p[0], p[1]), t1 = _mm256_hadd_epi16(p[2], p[3]);
+    const __m256i t2 = _mm256_hadd_epi16(p[4], p[5]), t3 = _mm256_hadd_epi16(p[6], p[7]);
+    const __m256i w = _mm256_hadd_epi16(_mm256_hadd_epi16(t0, t1), _mm256_hadd_epi16(t2, t3));
+    return _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(w)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(w, 1)));
 }
 
-// RR rows x NV vectors (RR·NV ≤ 8 lanes, lane k = r·NV + v): y[v·ldy + r] for rows r0.. of w
+// The activation side of one block for up to 4 vectors, prepared once per call.
+typedef struct { __m256i q[4]; __m128 d; __m128i s; } X86_FN(q40_act);
+
+// generic: RR rows x NV vectors (RR·NV ≤ 8 lanes, lane k = r·NV + v), for the leftovers
 static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_chain)(const uint8_t *w, size_t wrb, size_t r, size_t nb,
-                                                       const __m256i *qa, const float *da, const int32_t *sa,
-                                                       float *y, size_t ldy, const int RR, const int NV) {
-    const __m256i ones = _mm256_set1_epi16(1);
+                                                       const X86_FN(q40_act) *pa, float *y, size_t ldy,
+                                                       const int RR, const int NV) {
     __m256 acc = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
         __m256i p[8];
         float dwl[8] = {0}, dal[8] = {0};
         int32_t sal[8] = {0};
+        float dv[4];
+        int32_t sv[4];
+        _mm_storeu_ps(dv, pa[b].d);
+        _mm_storeu_si128((__m128i *)(void *)sv, pa[b].s);
         for (int rr = 0; rr < RR; ++rr) {
             const uint8_t *x = w + (r + (size_t)rr) * wrb + b * Q4_0_BYTES;
             const __m256i q = X86_FN(nibbles32)(x + OFF_Q4_0_QS);
             const float dw = X86_FN(f16)(x);
             for (int v = 0; v < NV; ++v) {
                 const int k = rr * NV + v;
-                p[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(q, qa[(size_t)v * Q40_PREP_BLOCKS + b]), ones);
-                dwl[k] = dw;
-                dal[k] = da[(size_t)v * Q40_PREP_BLOCKS + b];
-                sal[k] = sa[(size_t)v * Q40_PREP_BLOCKS + b];
+                p[k] = _mm256_maddubs_epi16(q, pa[b].q[v]);
+                dwl[k] = dw; dal[k] = dv[v]; sal[k] = sv[v];
             }
         }
         for (int k = RR * NV; k < 8; ++k) p[k] = _mm256_setzero_si256();
         // Σ (q − 8)·a = Σ q·a − 8·Σ a, exact in int32
-        const __m256i isum = _mm256_sub_epi32(X86_FN(hsum8x8_epi32)(p), _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(const void *)sal), 3));
-        const __m256 scale = _mm256_mul_ps(_mm256_loadu_ps(dwl), _mm256_loadu_ps(dal));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
+        const __m256i isum = _mm256_sub_epi32(X86_FN(hsum8x8_epi16)(p), _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(const void *)sal), 3));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(_mm256_loadu_ps(dwl), _mm256_loadu_ps(dal)), acc);
     }
     float out[8];
     _mm256_storeu_ps(out, acc);
     for (int rr = 0; rr < RR; ++rr)
         for (int v = 0; v < NV; ++v) y[(size_t)v * ldy + r + (size_t)rr] = out[rr * NV + v];
+}
+
+// GEMV: 8 rows of one vector, lane = row; the 8 row scales gathered into one f16 conversion
+static TGT void X86_FN(q4_0_chain8x1)(const uint8_t *w, size_t wrb, size_t r, size_t nb, const X86_FN(q40_act) *pa, float *y) {
+    __m256 acc = _mm256_setzero_ps();
+    const uint8_t *x = w + r * wrb;
+    for (size_t b = 0; b < nb; ++b, x += Q4_0_BYTES) {
+        __m256i p[8];
+        for (int k = 0; k < 8; ++k)
+            p[k] = _mm256_maddubs_epi16(X86_FN(nibbles32)(x + (size_t)k * wrb + OFF_Q4_0_QS), pa[b].q[0]);
+        const __m128i dh = _mm_setr_epi16((short)bora_rd_u16(x), (short)bora_rd_u16(x + wrb), (short)bora_rd_u16(x + 2 * wrb),
+                                          (short)bora_rd_u16(x + 3 * wrb), (short)bora_rd_u16(x + 4 * wrb), (short)bora_rd_u16(x + 5 * wrb),
+                                          (short)bora_rd_u16(x + 6 * wrb), (short)bora_rd_u16(x + 7 * wrb));
+        const __m256i isum = _mm256_sub_epi32(X86_FN(hsum8x8_epi16)(p), _mm256_slli_epi32(_mm256_broadcastd_epi32(pa[b].s), 3));
+        const __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(dh), _mm256_broadcastss_ps(pa[b].d));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
+    }
+    _mm256_storeu_ps(y + r, acc);
+}
+
+// GEMM: 2 rows x 4 vectors, lane = row·4 + vector
+static TGT void X86_FN(q4_0_chain2x4)(const uint8_t *w, size_t wrb, size_t r, size_t nb, const X86_FN(q40_act) *pa,
+                                      float *y, size_t ldy) {
+    __m256 acc = _mm256_setzero_ps();
+    const uint8_t *x0 = w + r * wrb, *x1 = x0 + wrb;
+    for (size_t b = 0; b < nb; ++b, x0 += Q4_0_BYTES, x1 += Q4_0_BYTES) {
+        const __m256i q0 = X86_FN(nibbles32)(x0 + OFF_Q4_0_QS), q1 = X86_FN(nibbles32)(x1 + OFF_Q4_0_QS);
+        __m256i p[8];
+        for (int v = 0; v < 4; ++v) {
+            p[v] = _mm256_maddubs_epi16(q0, pa[b].q[v]);
+            p[4 + v] = _mm256_maddubs_epi16(q1, pa[b].q[v]);
+        }
+        const __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(bora_rd_u16(x0) | ((uint32_t)bora_rd_u16(x1) << 16))));
+        const __m256 dws = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(dw), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+        const __m256i s8 = _mm256_slli_epi32(_mm256_broadcastsi128_si256(pa[b].s), 3);
+        const __m256i isum = _mm256_sub_epi32(X86_FN(hsum8x8_epi16)(p), s8);
+        const __m256 scale = _mm256_mul_ps(dws, _mm256_broadcast_ps(&pa[b].d));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
+    }
+    float out[8];
+    _mm256_storeu_ps(out, acc);
+    for (int v = 0; v < 4; ++v) { y[(size_t)v * ldy + r] = out[v]; y[(size_t)v * ldy + r + 1] = out[4 + v]; }
 }
 
 static TGT float X86_FN(dot_q4_0)(size_t n, const void *w, const void *a) {
@@ -126,39 +173,40 @@ static TGT void X86_FN(gemm_q4_0)(BORA_GEMM_ARGS) {
             for (size_t r = r0; r < r1; ++r) y[v * ldy + r] = X86_FN(dot_q4_0)(n, wb + r * wrb, (const uint8_t *)a + v * arb);
         return;
     }
-    __m256i qa[4 * Q40_PREP_BLOCKS];
-    float da[4 * Q40_PREP_BLOCKS];
-    int32_t sa[4 * Q40_PREP_BLOCKS];
+    X86_FN(q40_act) pa[Q40_PREP_BLOCKS];
     for (size_t v0 = 0; v0 < nv; v0 += 4) {
         const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;
-        for (size_t v = 0; v < chunk; ++v) {
-            const uint8_t *yb = (const uint8_t *)a + (v0 + v) * arb;
-            for (size_t b = 0; b < nb; ++b, yb += Q8_0_BYTES) {
-                qa[v * Q40_PREP_BLOCKS + b] = X86_FN(loadu256)(yb + OFF_Q8_0_QS);
-                da[v * Q40_PREP_BLOCKS + b] = X86_FN(f16)(yb);
-                int32_t s = 0;
-                for (int j = 0; j < BORA_QK; ++j) s += (int8_t)yb[OFF_Q8_0_QS + j];
-                sa[v * Q40_PREP_BLOCKS + b] = s;
+        for (size_t b = 0; b < nb; ++b) {
+            float d[4] = {0};
+            int32_t sum[4] = {0};
+            for (size_t v = 0; v < 4; ++v) {
+                if (v >= chunk) { pa[b].q[v] = _mm256_setzero_si256(); continue; }
+                const uint8_t *yb = (const uint8_t *)a + (v0 + v) * arb + b * Q8_0_BYTES;
+                pa[b].q[v] = X86_FN(loadu256)(yb + OFF_Q8_0_QS);
+                d[v] = X86_FN(f16)(yb);
+                for (int j = 0; j < BORA_QK; ++j) sum[v] += (int8_t)yb[OFF_Q8_0_QS + j];
             }
+            pa[b].d = _mm_loadu_ps(d);
+            pa[b].s = _mm_loadu_si128((const __m128i *)(const void *)sum);
         }
         float *out = y + v0 * ldy;
         size_t r = r0;
         switch (chunk) {
         case 1:
-            for (; r + 8 <= r1; r += 8) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 8, 1);
-            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 1, 1);
+            for (; r + 8 <= r1; r += 8) X86_FN(q4_0_chain8x1)(wb, wrb, r, nb, pa, out);
+            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 1);
             break;
         case 2:
-            for (; r + 4 <= r1; r += 4) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 4, 2);
-            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 1, 2);
+            for (; r + 4 <= r1; r += 4) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 4, 2);
+            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 2);
             break;
         case 3:
-            for (; r + 2 <= r1; r += 2) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 2, 3);
-            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 1, 3);
+            for (; r + 2 <= r1; r += 2) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 2, 3);
+            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 3);
             break;
         default:
-            for (; r + 2 <= r1; r += 2) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 2, 4);
-            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, qa, da, sa, out, ldy, 1, 4);
+            for (; r + 2 <= r1; r += 2) X86_FN(q4_0_chain2x4)(wb, wrb, r, nb, pa, out, ldy);
+            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 4);
             break;
         }
     }
