@@ -52,6 +52,34 @@ def lru(requests: list[tuple[int, int]], slots: int) -> int:
     return misses
 
 
+def lfu(requests: list[tuple[int, int]], slots: int, decay: float = 0.95) -> int:
+    """Misses of a least-frequently-used cache whose use counts decay by `decay` per request."""
+    cache: set = set()
+    count: dict = {}
+    misses = 0
+    for key in requests:
+        for k in count:
+            count[k] *= decay
+        count[key] = count.get(key, 0.0) + 1.0
+        if key in cache:
+            continue
+        misses += 1
+        if len(cache) >= slots:
+            cache.remove(min(cache, key=lambda k: count[k]))
+        cache.add(key)
+    return misses
+
+
+def pinned(requests: list[tuple[int, int]], slots: int) -> int:
+    """Misses when the `slots` most used keys (known in hindsight) stay resident and every other
+    use is read (into a scratch slot outside the budget) each time."""
+    uses: dict = {}
+    for key in requests:
+        uses[key] = uses.get(key, 0) + 1
+    keep = set(sorted(uses, key=lambda k: -uses[k])[:slots])
+    return sum(1 for key in requests if key not in keep) + len(keep)
+
+
 def belady(requests: list[tuple[int, int]], slots: int) -> int:
     """Misses of Belady's MIN (evict the entry used furthest in the future)."""
     next_use = [0] * len(requests)
@@ -109,6 +137,8 @@ def main() -> int:
         row = {"budget": fraction, "slots_per_layer": slots_layer}
         row["lru_per_layer"] = sum(lru(per_layer[l], slots_layer) for l in range(layers))
         row["lru_global"] = lru(stream, slots_all)
+        row["lfu_per_layer"] = sum(lfu(per_layer[l], slots_layer) for l in range(layers))
+        row["pinned_per_layer"] = sum(pinned(per_layer[l], slots_layer) for l in range(layers))
         row["min_per_layer"] = sum(belady(per_layer[l], slots_layer) for l in range(layers))
         row["min_global"] = belady(stream, slots_all)
         # the first touch of every expert is a compulsory miss in any cache (a cold start); the
@@ -123,7 +153,8 @@ def main() -> int:
                    "mbps": args.mbps, "max_ms_per_token": ms_per_token, "max_bytes_per_token": max_bytes,
                    "min_hit_rate": needed_hit},
         "caches": [{**r, **{f"{name}_hit": 1 - r[name] / uses for name in
-                            ("lru_per_layer", "lru_global", "min_per_layer", "min_global")},
+                            ("lru_per_layer", "lru_global", "lfu_per_layer", "pinned_per_layer",
+                                     "min_per_layer", "min_global")},
                     "min_global_warm_hit": 1 - (r["min_global"] - r["compulsory"]) / uses,
                     "min_global_mb_per_token": r["min_global"] * expert_bytes / positions / 1e6,
                     # best decode speed any cache could reach: reads overlap compute perfectly
@@ -143,18 +174,22 @@ def main() -> int:
           f"→ hit rate ≥ {needed_hit:.1%}")
     print("hit rates; MIN = Belady's optimal offline policy; 'warm' leaves out the compulsory first touches;")
     print(f"best = the decode speed MIN's reads allow at {args.mbps:g} MB/s, as a fraction of all-resident")
-    print(f"{'budget':>7} {'slots/layer':>11} {'LRU/layer':>10} {'LRU all':>8} {'MIN/layer':>10} {'MIN all':>8} "
+    print("online: LRU (per layer / all layers), LFU (per layer, counts decaying 0.95 per use); hindsight: the")
+    print("most used experts of each layer pinned; offline optimum: MIN")
+    print(f"{'budget':>7} {'slots/layer':>11} {'LRU/layer':>10} {'LRU all':>8} {'LFU/layer':>10} {'pinned':>7} {'MIN/layer':>10} {'MIN all':>8} "
           f"{'MIN warm':>9} {'MIN MB/token':>13} {'best':>6} {'best warm':>10}")
     for r in report["caches"]:
         print(f"{r['budget']:>7.1%} {r['slots_per_layer']:>11} {r['lru_per_layer_hit']:>10.1%} {r['lru_global_hit']:>8.1%} "
+              f"{r['lfu_per_layer_hit']:>10.1%} {r['pinned_per_layer_hit']:>7.1%} "
               f"{r['min_per_layer_hit']:>10.1%} {r['min_global_hit']:>8.1%} {r['min_global_warm_hit']:>9.1%} "
               f"{r['min_global_mb_per_token']:>13.2f} {r['best_fraction_of_all_resident']:>6.0%} {r['best_fraction_warm']:>10.0%}")
     q = next(r for r in report["caches"] if r["budget"] == 0.25)
     # `bora bench moe` starts every case from a cold cache, so the cold figure is the bound that applies
-    verdict = "reachable" if q["min_global_hit"] >= needed_hit else "NOT reachable by any cache policy"
-    print(f"at a 25 % budget the optimal offline policy hits {q['min_global_hit']:.1%} from a cold cache "
-          f"({q['min_global_warm_hit']:.1%} if the cache were filled for free; needs {needed_hit:.1%}): "
-          f"from cold the target is {verdict} on this routing")
+    online = max(q["lru_per_layer_hit"], q["lru_global_hit"], q["lfu_per_layer_hit"], q["pinned_per_layer_hit"])
+    print(f"at a 25 % budget the target needs {needed_hit:.1%} hits; the best online or hindsight policy here gets "
+          f"{online:.1%} ({'enough' if online >= needed_hit else 'not enough'}); the offline optimum MIN, which knows "
+          f"all future routing, gets {q['min_global_hit']:.1%} from a cold cache "
+          f"({'enough' if q['min_global_hit'] >= needed_hit else 'not enough'}, and only with every read overlapped)")
     return 0
 
 
