@@ -148,19 +148,20 @@ public struct KernelSet: @unchecked Sendable {
         softmaxFn(x, count)
     }
 
-    /// `y[r] = Σ_{k<n} w[r·wStride + k] · x[k]` for r < `rows`, f16 weights, in llama.cpp's order
-    /// for a batch of query tokens (`single == false`, llamafile's tinyBLAS) or for one query token
-    /// (`single == true`, ggml_vec_dot_f16); see `bora_gemv_f16_fn`. No allocation.
+    /// `y[v·yStride + r] = Σ_{k<n} w[r·wStride + k] · x[v·xStride + k]` for r < `rows`, v < `vectors`,
+    /// f16 weights, in llama.cpp's order for a batch of query tokens (`single == false`, llamafile's
+    /// tinyBLAS) or for one query token (`single == true`, ggml_vec_dot_f16); each output is computed
+    /// exactly as if alone (`bora_gemv_f16_fn`). No allocation.
     @inline(__always)
-    public func gemvF16(rows: Int, n: Int, w: UnsafePointer<UInt16>, wStride: Int, x: UnsafePointer<Float>,
-                        y: UnsafeMutablePointer<Float>, single: Bool) {
-        gemvF16Fn(rows, n, w, wStride, x, y, single ? 1 : 0)
+    public func gemvF16(rows: Int, n: Int, w: UnsafePointer<UInt16>, wStride: Int, x: UnsafePointer<Float>, xStride: Int = 0,
+                        vectors: Int = 1, y: UnsafeMutablePointer<Float>, yStride: Int = 0, single: Bool) {
+        gemvF16Fn(rows, n, w, wStride, x, xStride, vectors, y, yStride, single ? 1 : 0)
     }
 
     /// As `gemvF16` with f32 weights (llama.cpp's F32 × F32 matmul orders; `bora_gemv_f32_fn`).
     @inline(__always)
     public func gemvF32(rows: Int, n: Int, w: UnsafePointer<Float>, wStride: Int, x: UnsafePointer<Float>,
                         y: UnsafeMutablePointer<Float>, single: Bool) {
-        gemvF32Fn(rows, n, w, wStride, x, y, single ? 1 : 0)
+        gemvF32Fn(rows, n, w, wStride, x, 0, 1, y, 0, single ? 1 : 0)
     }
 }

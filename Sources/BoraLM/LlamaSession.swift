@@ -366,18 +366,20 @@ public final class LlamaSession {
                     let b = pair / j.kvHeads, kvHead = pair % j.kvHeads
                     let n = j.startPosition + b + 1  // causal: keys 0...position of this token
                     let keys = UnsafePointer(j.keys + kvHead * hd), values = UnsafePointer(j.values + kvHead * hd * j.contextLength)
+                    let firstHead = j.q + b * qd + kvHead * group * hd, out = j.out + b * qd + kvHead * group * hd
+                    // llama.cpp's order throughout: K·q and V·p as f16 × f16-rounded values (tinyBLAS for a
+                    // batch, ggml_vec_dot_f16 for one token), ×scale, its softmax, probabilities rounded to
+                    // f16. The group's heads share each converted K and V chunk.
+                    j.kernels.gemvF16(rows: n, n: hd, w: keys, wStride: kvDim, x: firstHead, xStride: hd,
+                                      vectors: group, y: scores, yStride: n, single: single)
                     for g in 0..<group {
-                        let h = kvHead * group + g
-                        let row = scores + g * n, p = weights + g * n
-                        // llama.cpp's order throughout: K·q and V·p as f16 × f16-rounded values with one
-                        // 8-lane fma accumulator, ×scale, its softmax, probabilities rounded to f16.
-                        j.kernels.gemvF16(rows: n, n: hd, w: keys, wStride: kvDim, x: j.q + b * qd + h * hd, y: row, single: single)
+                        let row = scores + g * n
                         for t in 0..<n { row[t] *= j.scale }
                         j.kernels.softmax(row, count: n)
-                        Ops.roundToFloatThroughHalf(p, row, count: n)
-                        j.kernels.gemvF16(rows: hd, n: n, w: values, wStride: j.contextLength, x: p, y: j.out + b * qd + h * hd,
-                                          single: single)
+                        Ops.roundToFloatThroughHalf(weights + g * n, row, count: n)
                     }
+                    j.kernels.gemvF16(rows: hd, n: n, w: values, wStride: j.contextLength, x: weights, xStride: n,
+                                      vectors: group, y: out, yStride: hd, single: single)
                 }
             }, context: ptr)
         }

@@ -97,26 +97,31 @@ static inline float reduce4x8(const float acc[4][8]) {
     return (t0 + t1) + (t2 + t3);
 }
 
-// gemv in both orders for weights of element type ELEM read as float by TO_F32
+// gemv in both orders for weights of element type ELEM read as float by TO_F32, for nv vectors
 #define LLM_GEMV_PORTABLE(NAME, ELEM, TO_F32)                                                                \
-    void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, const float *x, float *y, int single) { \
-        for (size_t r = 0; r < rows; ++r) {                                                                  \
-            const ELEM *row = w + r * w_stride;                                                              \
-            if (single) {   /* ggml_vec_dot_*: four accumulators over 32-element steps */                    \
-                float acc[4][8] = {{0}};                                                                     \
-                for (size_t k = 0; k < n; k += 32)                                                           \
-                    for (int j = 0; j < 4; ++j)                                                              \
-                        for (int l = 0; l < 8; ++l) {                                                        \
-                            const size_t e = k + 8 * (size_t)j + (size_t)l;                                  \
-                            if (e < n) acc[j][l] = fmaf(TO_F32(row[e]), x[e], acc[j][l]);                    \
-                        }                                                                                    \
-                y[r] = reduce4x8((const float (*)[8])acc);                                                   \
-            } else {        /* tinyBLAS: one accumulator over 8-element steps */                             \
-                float acc[8] = {0};                                                                          \
-                for (size_t k = 0; k < n; k += 8)                                                            \
-                    for (int l = 0; l < 8 && k + (size_t)l < n; ++l)                                         \
-                        acc[l] = fmaf(TO_F32(row[k + l]), x[k + l], acc[l]);                                 \
-                y[r] = hsum8(acc);                                                                           \
+    void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, const float *xs, size_t x_stride,      \
+              size_t nv, float *ys, size_t y_stride, int single) {                                           \
+        for (size_t v = 0; v < nv; ++v) {                                                                    \
+            const float *x = xs + v * x_stride;                                                              \
+            float *y = ys + v * y_stride;                                                                    \
+            for (size_t r = 0; r < rows; ++r) {                                                              \
+                const ELEM *row = w + r * w_stride;                                                          \
+                if (single) {   /* ggml_vec_dot_*: four accumulators over 32-element steps */                \
+                    float acc[4][8] = {{0}};                                                                 \
+                    for (size_t k = 0; k < n; k += 32)                                                       \
+                        for (int j = 0; j < 4; ++j)                                                          \
+                            for (int l = 0; l < 8; ++l) {                                                    \
+                                const size_t e = k + 8 * (size_t)j + (size_t)l;                              \
+                                if (e < n) acc[j][l] = fmaf(TO_F32(row[e]), x[e], acc[j][l]);                \
+                            }                                                                                \
+                    y[r] = reduce4x8((const float (*)[8])acc);                                               \
+                } else {        /* tinyBLAS: one accumulator over 8-element steps */                         \
+                    float acc[8] = {0};                                                                      \
+                    for (size_t k = 0; k < n; k += 8)                                                        \
+                        for (int l = 0; l < 8 && k + (size_t)l < n; ++l)                                     \
+                            acc[l] = fmaf(TO_F32(row[k + l]), x[k + l], acc[l]);                             \
+                    y[r] = hsum8(acc);                                                                       \
+                }                                                                                            \
             }                                                                                                \
         }                                                                                                    \
     }
@@ -211,27 +216,62 @@ static inline TGT __m256 load_f32x8_upto(const float *p, size_t count) {
     return _mm256_loadu_ps(t);
 }
 
+// up to NVT vectors per pass: each weight chunk is converted once and used by every vector of
+// the pass; every (row, vector) output keeps exactly its own accumulator(s) in k order
 #define LLM_GEMV_AVX2(NAME, ELEM, LOAD_UPTO)                                                                 \
-    TGT void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, const float *x, float *y, int single) { \
+    static BORA_ALWAYS_INLINE TGT void NAME##_batch(size_t rows, size_t n, const ELEM *w, size_t w_stride,  \
+            const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT) {                  \
         for (size_t r = 0; r < rows; ++r) {                                                                  \
             const ELEM *row = w + r * w_stride;                                                              \
-            if (single) {                                                                                    \
-                __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
-                for (size_t k = 0; k < n; k += 32)                                                           \
-                    for (int j = 0; j < 4; ++j) {                                                            \
-                        const size_t e = k + 8 * (size_t)j;                                                  \
-                        if (e >= n) break;   /* all-zero lanes would leave acc[j] unchanged */               \
-                        acc[j] = _mm256_fmadd_ps(LOAD_UPTO(row + e, n - e), load_f32x8_upto(x + e, n - e), acc[j]); \
-                    }                                                                                        \
-                const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));    \
-                const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));        \
+            __m256 acc[4];                                                                                   \
+            for (int v = 0; v < NVT; ++v) acc[v] = _mm256_setzero_ps();                                      \
+            for (size_t k = 0; k < n; k += 8) {                                                              \
+                const __m256 wk = LOAD_UPTO(row + k, n - k);                                                 \
+                for (int v = 0; v < NVT; ++v)                                                                \
+                    acc[v] = _mm256_fmadd_ps(wk, load_f32x8_upto(xs + (size_t)v * x_stride + k, n - k), acc[v]); \
+            }                                                                                                \
+            for (int v = 0; v < NVT; ++v) ys[(size_t)v * y_stride + r] = hsum8_ps(acc[v]);                   \
+        }                                                                                                    \
+    }                                                                                                        \
+    static BORA_ALWAYS_INLINE TGT void NAME##_single(size_t rows, size_t n, const ELEM *w, size_t w_stride, \
+            const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT) {                  \
+        for (size_t r = 0; r < rows; ++r) {                                                                  \
+            const ELEM *row = w + r * w_stride;                                                              \
+            __m256 acc[3][4];                                                                                \
+            for (int v = 0; v < NVT; ++v)                                                                    \
+                for (int j = 0; j < 4; ++j) acc[v][j] = _mm256_setzero_ps();                                 \
+            for (size_t k = 0; k < n; k += 32)                                                               \
+                for (int j = 0; j < 4; ++j) {                                                                \
+                    const size_t e = k + 8 * (size_t)j;                                                      \
+                    if (e >= n) break;   /* all-zero lanes would leave the accumulators unchanged */         \
+                    const __m256 wk = LOAD_UPTO(row + e, n - e);                                             \
+                    for (int v = 0; v < NVT; ++v)                                                            \
+                        acc[v][j] = _mm256_fmadd_ps(wk, load_f32x8_upto(xs + (size_t)v * x_stride + e, n - e), acc[v][j]); \
+                }                                                                                            \
+            for (int v = 0; v < NVT; ++v) {                                                                  \
+                const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[v][0], acc[v][2]), _mm256_add_ps(acc[v][1], acc[v][3])); \
+                const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));       \
                 const __m128 t1 = _mm_hadd_ps(t0, t0);                                                       \
-                y[r] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));                                                   \
+                ys[(size_t)v * y_stride + r] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));                           \
+            }                                                                                                \
+        }                                                                                                    \
+    }                                                                                                        \
+    TGT void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, const float *xs, size_t x_stride,  \
+                  size_t nv, float *ys, size_t y_stride, int single) {                                       \
+        const size_t per = single ? 3 : 4;                                                                   \
+        for (size_t v0 = 0; v0 < nv; v0 += per) {                                                            \
+            const size_t c = nv - v0 < per ? nv - v0 : per;                                                  \
+            const float *x = xs + v0 * x_stride;                                                             \
+            float *y = ys + v0 * y_stride;                                                                   \
+            if (single) {                                                                                    \
+                if (c == 3) NAME##_single(rows, n, w, w_stride, x, x_stride, y, y_stride, 3);                \
+                else if (c == 2) NAME##_single(rows, n, w, w_stride, x, x_stride, y, y_stride, 2);           \
+                else NAME##_single(rows, n, w, w_stride, x, x_stride, y, y_stride, 1);                       \
             } else {                                                                                         \
-                __m256 acc = _mm256_setzero_ps();                                                            \
-                for (size_t k = 0; k < n; k += 8)                                                            \
-                    acc = _mm256_fmadd_ps(LOAD_UPTO(row + k, n - k), load_f32x8_upto(x + k, n - k), acc);    \
-                y[r] = hsum8_ps(acc);                                                                        \
+                if (c == 4) NAME##_batch(rows, n, w, w_stride, x, x_stride, y, y_stride, 4);                 \
+                else if (c == 3) NAME##_batch(rows, n, w, w_stride, x, x_stride, y, y_stride, 3);            \
+                else if (c == 2) NAME##_batch(rows, n, w, w_stride, x, x_stride, y, y_stride, 2);            \
+                else NAME##_batch(rows, n, w, w_stride, x, x_stride, y, y_stride, 1);                        \
             }                                                                                                \
         }                                                                                                    \
     }

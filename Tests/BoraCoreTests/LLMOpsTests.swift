@@ -32,7 +32,7 @@ struct LLMOpsTests {
         #expect(bora_llm_expf(200) == .infinity)
     }
 
-    @Test("swiGLU, softmax and both f16 gemv orders: every set bit-identical to the portable code and close to float64")
+    @Test("swiGLU, softmax and both f16 gemv orders (1–5 vectors): every set bit-identical to the portable code and close to float64")
     func setsAgree() throws {
         let all = try sets()
         let portable = try KernelSet.named("scalar")
@@ -84,6 +84,26 @@ struct LLMOpsTests {
                     set.gemvF16(rows: rows, n: n, w: wp.baseAddress!, wStride: n + 5, x: x, y: &y2, single: true)
                 }
                 #expect(y1 == yBatch && y2 == ySingle, "\(set.name) gemvF16 n=\(n)")
+                // several vectors at once: every output exactly as computed alone
+                for nv in 1...5 {
+                    let xs = (0..<(nv * (n + 3))).map { _ in FloatBits.f16ToF32(FloatBits.f32ToF16(Float.random(in: -1...1, using: &rng))) }
+                    for single in [false, true] {
+                        var together = [Float](repeating: 0, count: nv * (rows + 2)), alone = together
+                        w.withUnsafeBufferPointer { wp in
+                            set.gemvF16(rows: rows, n: n, w: wp.baseAddress!, wStride: n + 5, x: xs, xStride: n + 3, vectors: nv,
+                                        y: &together, yStride: rows + 2, single: single)
+                            xs.withUnsafeBufferPointer { xp in
+                                alone.withUnsafeMutableBufferPointer { yp in
+                                    for v in 0..<nv {
+                                        set.gemvF16(rows: rows, n: n, w: wp.baseAddress!, wStride: n + 5, x: xp.baseAddress! + v * (n + 3),
+                                                    y: yp.baseAddress! + v * (rows + 2), single: single)
+                                    }
+                                }
+                            }
+                        }
+                        #expect(together == alone, "\(set.name) gemvF16 n=\(n) vectors=\(nv) single=\(single)")
+                    }
+                }
             }
         }
     }

@@ -89,12 +89,16 @@ typedef void (*bora_sgemm_fn)(size_t M, size_t N, size_t K, const float *A, size
 typedef void (*bora_swiglu_fn)(float *gate, const float *up, size_t n);
 /// softmax: x[0..n) in place (max-subtracted exp, sum in double over 8-lane chunk sums).
 typedef void (*bora_softmax_fn)(float *x, size_t n);
-/// gemv_f16: y[r] = Σ_{k<n} f16 w[r*w_stride + k] · x[k] for r < rows, in llama.cpp's order for a
-/// batch of query tokens (single == 0: one 8-lane fma accumulator, as llamafile's tinyBLAS) or for
-/// one query token (single != 0: four 8-lane accumulators over 32-element steps, ggml_vec_dot_f16).
-typedef void (*bora_gemv_f16_fn)(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, float *y, int single);
+/// gemv_f16: y[v*y_stride + r] = Σ_{k<n} f16 w[r*w_stride + k] · x[v*x_stride + k] for r < rows and
+/// v < nv, in llama.cpp's order for a batch of query tokens (single == 0: one 8-lane fma
+/// accumulator, as llamafile's tinyBLAS) or for one query token (single != 0: four 8-lane
+/// accumulators over 32-element steps, ggml_vec_dot_f16). Each output is computed exactly as if
+/// alone; several vectors share each converted weight chunk.
+typedef void (*bora_gemv_f16_fn)(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, size_t x_stride,
+                                 size_t nv, float *y, size_t y_stride, int single);
 /// gemv_f32: as gemv_f16 with f32 weights (llama.cpp's F32 x F32 matmul: tinyBLAS / ggml_vec_dot_f32).
-typedef void (*bora_gemv_f32_fn)(size_t rows, size_t n, const float *w, size_t w_stride, const float *x, float *y, int single);
+typedef void (*bora_gemv_f32_fn)(size_t rows, size_t n, const float *w, size_t w_stride, const float *x, size_t x_stride,
+                                 size_t nv, float *y, size_t y_stride, int single);
 
 typedef struct bora_kernel_set {
     const char *name;                               // "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"
