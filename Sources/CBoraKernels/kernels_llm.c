@@ -201,6 +201,8 @@ TGT void bora_llm_softmax_avx2(float *x, size_t n) {
     for (; i < n; ++i) x[i] *= (float)(1.0 / sum);
 }
 
+static inline TGT __m256 load_f16x8(const bora_f16 *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p)); }
+
 // 8 elements from p as floats; lanes at or past `count` are 0
 static inline TGT __m256 load_f16x8_upto(const bora_f16 *p, size_t count) {
     if (count >= 8) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
@@ -218,14 +220,20 @@ static inline TGT __m256 load_f32x8_upto(const float *p, size_t count) {
 
 // up to NVT vectors per pass: each weight chunk is converted once and used by every vector of
 // the pass; every (row, vector) output keeps exactly its own accumulator(s) in k order
-#define LLM_GEMV_AVX2(NAME, ELEM, LOAD_UPTO)                                                                 \
+#define LLM_GEMV_AVX2(NAME, ELEM, LOAD8, LOAD_UPTO)                                                                 \
     static BORA_ALWAYS_INLINE TGT void NAME##_batch(size_t rows, size_t n, const ELEM *w, size_t w_stride,  \
             const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT) {                  \
         for (size_t r = 0; r < rows; ++r) {                                                                  \
             const ELEM *row = w + r * w_stride;                                                              \
             __m256 acc[4];                                                                                   \
             for (int v = 0; v < NVT; ++v) acc[v] = _mm256_setzero_ps();                                      \
-            for (size_t k = 0; k < n; k += 8) {                                                              \
+            size_t k = 0;                                                                                    \
+            for (; k + 8 <= n; k += 8) {                                                                     \
+                const __m256 wk = LOAD8(row + k);                                                            \
+                for (int v = 0; v < NVT; ++v)                                                                \
+                    acc[v] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xs + (size_t)v * x_stride + k), acc[v]);    \
+            }                                                                                                \
+            if (k < n) {   /* the partial last chunk: lanes past n are 0 */                                  \
                 const __m256 wk = LOAD_UPTO(row + k, n - k);                                                 \
                 for (int v = 0; v < NVT; ++v)                                                                \
                     acc[v] = _mm256_fmadd_ps(wk, load_f32x8_upto(xs + (size_t)v * x_stride + k, n - k), acc[v]); \
@@ -240,14 +248,19 @@ static inline TGT __m256 load_f32x8_upto(const float *p, size_t count) {
             __m256 acc[3][4];                                                                                \
             for (int v = 0; v < NVT; ++v)                                                                    \
                 for (int j = 0; j < 4; ++j) acc[v][j] = _mm256_setzero_ps();                                 \
-            for (size_t k = 0; k < n; k += 32)                                                               \
+            /* chunk e (8 elements) goes to accumulator (e/8) mod 4, in increasing e; lanes past n are 0 */   \
+            size_t e = 0;                                                                                    \
+            for (; e + 32 <= n; e += 32)                                                                     \
                 for (int j = 0; j < 4; ++j) {                                                                \
-                    const size_t e = k + 8 * (size_t)j;                                                      \
-                    if (e >= n) break;   /* all-zero lanes would leave the accumulators unchanged */         \
-                    const __m256 wk = LOAD_UPTO(row + e, n - e);                                             \
+                    const __m256 wk = LOAD8(row + e + 8 * (size_t)j);                                        \
                     for (int v = 0; v < NVT; ++v)                                                            \
-                        acc[v][j] = _mm256_fmadd_ps(wk, load_f32x8_upto(xs + (size_t)v * x_stride + e, n - e), acc[v][j]); \
+                        acc[v][j] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xs + (size_t)v * x_stride + e + 8 * (size_t)j), acc[v][j]); \
                 }                                                                                            \
+            for (int j = 0; e < n; e += 8, ++j) {                                                            \
+                const __m256 wk = LOAD_UPTO(row + e, n - e);                                                 \
+                for (int v = 0; v < NVT; ++v)                                                                \
+                    acc[v][j] = _mm256_fmadd_ps(wk, load_f32x8_upto(xs + (size_t)v * x_stride + e, n - e), acc[v][j]); \
+            }                                                                                                \
             for (int v = 0; v < NVT; ++v) {                                                                  \
                 const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[v][0], acc[v][2]), _mm256_add_ps(acc[v][1], acc[v][3])); \
                 const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));       \
@@ -275,6 +288,6 @@ static inline TGT __m256 load_f32x8_upto(const float *p, size_t count) {
             }                                                                                                \
         }                                                                                                    \
     }
-LLM_GEMV_AVX2(bora_llm_gemv_f16_avx2, bora_f16, load_f16x8_upto)
-LLM_GEMV_AVX2(bora_llm_gemv_f32_avx2, float, load_f32x8_upto)
+LLM_GEMV_AVX2(bora_llm_gemv_f16_avx2, bora_f16, load_f16x8, load_f16x8_upto)
+LLM_GEMV_AVX2(bora_llm_gemv_f32_avx2, float, _mm256_loadu_ps, load_f32x8_upto)
 #endif
