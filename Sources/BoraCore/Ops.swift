@@ -24,15 +24,6 @@ public enum Ops {
         for i in 0..<count { x[i] += y[i] }
     }
 
-    /// gate[i] = silu(gate[i]) * up[i] (SwiGLU), silu(g) = g / (1 + e^-g).
-    @inline(__always)
-    public static func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
-        }
-    }
-
     /// In-place softmax over `count` values; returns nothing, leaves probabilities summing to 1.
     @inline(__always)
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {

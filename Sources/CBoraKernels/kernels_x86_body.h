@@ -1,7 +1,8 @@
 // x86 kernel bodies, compiled twice by kernels_x86.c: once as the "avx2" set (AVX2+FMA+F16C)
 // and once as the "avx512vnni" set (same code with AVX-512F/BW/VL+VNNI enabled). The only
-// source difference is X86_FN(mul_sum_us8): maddubs+madd on AVX2, one vpdpbusd on VNNI.
-// Keeping one body means the VNNI set runs exactly the logic the AVX2 tests exercise.
+// source difference is X86_FN(mul_sum_us8): maddubs+madd on AVX2, one vpdpbusd on VNNI (the
+// same exact int32 lanes). Keeping one body means the VNNI set runs exactly the logic the AVX2
+// tests exercise. (Q4_0's chains reduce maddubs' int16 sums directly and use no mul_sum_us8.)
 //
 // Inputs from the includer: X86_TARGET (function attribute), X86_FN(name) (appends the set
 // suffix: dot_q4_0_avx2, dot_q4_0_avx512vnni, ...), X86_VNNI (0/1), X86_SET_NAME, X86_FILL.
@@ -239,7 +240,7 @@ static inline TGT X86_FN(ll_w) X86_FN(ll_w_q4_1)(const uint8_t *x) {
     return r;
 }
 static inline TGT __m256 X86_FN(ll_lanes_q4_1)(const X86_FN(ll_w) *w, __m256i a) {
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(w->u, a), _mm256_set1_epi16(1)));
+    return _mm256_cvtepi32_ps(X86_FN(mul_sum_us8)(w->u, a));
 }
 static inline TGT X86_FN(ll_w) X86_FN(ll_w_q8_0)(const uint8_t *x) {
     X86_FN(ll_w) r;
@@ -250,7 +251,7 @@ static inline TGT X86_FN(ll_w) X86_FN(ll_w_q8_0)(const uint8_t *x) {
     return r;
 }
 static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a) {
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(w->u, _mm256_sign_epi8(a, w->q)), _mm256_set1_epi16(1)));
+    return _mm256_cvtepi32_ps(X86_FN(mul_sum_us8)(w->u, _mm256_sign_epi8(a, w->q)));
 }
 
 // dot_TYPE, TYPE_rows (rows x ≤ 4 prepared vectors: each weight block decoded once per row, each

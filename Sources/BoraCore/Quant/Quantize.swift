@@ -75,7 +75,7 @@ extension ReferenceKernels {
         precondition(count >= 0 && count % type.blockSize == 0, "quantizeActivation: \(count) elements is not a whole number of \(type) blocks")
         switch type {
         case .q8_0, .q8_1:
-            for b in 0..<(count / 32) { quantizeActivationQ8Block(src + 32 * b, dst + type.bytesPerBlock * b, withSum: type == .q8_1) }
+            for b in 0..<(count / 32) { quantizeQ8Block(src + 32 * b, dst + type.bytesPerBlock * b, withSum: type == .q8_1, activation: true) }
         default:
             quantize(type, src, dst, count: count)
         }
@@ -83,36 +83,22 @@ extension ReferenceKernels {
 
     // MARK: - Blocks
 
-    /// Q8_0 / Q8_1 block (`quantize_row_q8_0_ref`, `quantize_row_q8_1_ref`).
-    static func quantizeQ8Block(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, withSum: Bool) {
+    /// Q8_0 / Q8_1 block. Weights (`activation == false`) follow ggml's `quantize_row_q8_0_ref` /
+    /// `quantize_row_q8_1_ref`: q = roundf(x · (1/d)), ties away from zero. Activations follow
+    /// llama.cpp's SIMD `quantize_row_q8_0` / `quantize_row_q8_1` (AVX2 and NEON alike), what it
+    /// runs: q = round-half-even(x · (127/amax)). Both: d = amax/127, s = f16(d · Σq).
+    static func quantizeQ8Block(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, withSum: Bool,
+                                activation: Bool = false) {
         var amax: Float = 0
         for j in 0..<32 where abs(x[j]) > amax { amax = abs(x[j]) }  // NaN elements are skipped
         let d = amax / 127
-        let id: Float = d != 0 ? 1 / d : 0
+        let id: Float = activation ? (amax != 0 ? 127 / amax : 0) : (d != 0 ? 1 / d : 0)
+        let rule: FloatingPointRoundingRule = activation ? .toNearestOrEven : .toNearestOrAwayFromZero
         storeU16(FloatBits.f32ToF16(d), y, 0)
         let qsOffset = withSum ? 4 : 2
         var sum = 0
         for j in 0..<32 {
-            let q = clampedInt((x[j] * id).rounded(.toNearestOrAwayFromZero), -127, 127)
-            y.storeBytes(of: Int8(q), toByteOffset: qsOffset + j, as: Int8.self)
-            sum += q
-        }
-        if withSum { storeU16(FloatBits.f32ToF16(Float(sum) * d), y, 2) }
-    }
-
-    /// Q8_0 / Q8_1 activation block as llama.cpp's SIMD `quantize_row_q8_0` / `quantize_row_q8_1`
-    /// (AVX2 and NEON alike): d = amax/127, q = round-half-even(x · (127/amax)), s = f16(d · Σq).
-    /// Weights keep the `_ref` rule (`quantizeQ8Block`); activations follow what llama.cpp runs.
-    static func quantizeActivationQ8Block(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, withSum: Bool) {
-        var amax: Float = 0
-        for j in 0..<32 where abs(x[j]) > amax { amax = abs(x[j]) }  // NaN elements are skipped
-        let d = amax / 127
-        let id: Float = amax != 0 ? 127 / amax : 0
-        storeU16(FloatBits.f32ToF16(d), y, 0)
-        let qsOffset = withSum ? 4 : 2
-        var sum = 0
-        for j in 0..<32 {
-            let q = clampedInt((x[j] * id).rounded(.toNearestOrEven), -127, 127)
+            let q = clampedInt((x[j] * id).rounded(rule), -127, 127)
             y.storeBytes(of: Int8(q), toByteOffset: qsOffset + j, as: Int8.self)
             sum += q
         }
