@@ -35,6 +35,7 @@ public struct KernelSet: @unchecked Sendable {
     private let softmaxFn: bora_softmax_fn
     private let gemvF16Fn: bora_gemv_f16_fn
     private let gemvF32Fn: bora_gemv_f32_fn
+    private let gemmQ4_0x8: bora_gemm_packed_fn?
 
     private init(reference: ()) {
         name = "reference"; isNative = false; gemms = []; quantizers = []; sgemmFn = nil
@@ -42,6 +43,7 @@ public struct KernelSet: @unchecked Sendable {
         var scalar = bora_kernel_set()
         _ = bora_kernel_set_get("scalar", &scalar)
         swigluFn = scalar.swiglu; softmaxFn = scalar.softmax; gemvF16Fn = scalar.gemv_f16; gemvF32Fn = scalar.gemv_f32
+        gemmQ4_0x8 = nil
     }
 
     private init(native set: bora_kernel_set) {
@@ -57,7 +59,11 @@ public struct KernelSet: @unchecked Sendable {
         }
         gemms = g; quantizers = q; sgemmFn = set.sgemm
         swigluFn = set.swiglu; softmaxFn = set.softmax; gemvF16Fn = set.gemv_f16; gemvF32Fn = set.gemv_f32
+        gemmQ4_0x8 = set.gemm_q4_0_x8
     }
+
+    /// True when this set multiplies Q4_0 weights faster from the x8 repack (`RepackedWeights`).
+    public var prefersRepackedQ4_0: Bool { gemmQ4_0x8 != nil }
 
     /// Every set name this binary knows on this architecture, best last ("reference" first).
     public static var availableNames: [String] {
@@ -109,11 +115,14 @@ public struct KernelSet: @unchecked Sendable {
     }
 
     /// `y[v*ldy + r] = dot(row r of w, activation row v)` for r in `rows`, v in `0..<vectors`;
-    /// the contract of `bora_gemm_fn`. `a` holds `vectors` rows of `type.activationType`.
+    /// the contract of `bora_gemm_fn`. `a` holds `vectors` rows of `type.activationType`. `packed`,
+    /// when given, is the x8 repack of a Q4_0 `w` (`RepackedWeights`); the result is the same.
     @inline(__always)
-    public func gemm(_ type: QuantType, n: Int, w: UnsafeRawPointer, wRowBytes: Int, rows: Range<Int>,
+    public func gemm(_ type: QuantType, n: Int, w: UnsafeRawPointer, wRowBytes: Int, packed: UnsafeRawPointer? = nil, rows: Range<Int>,
                      a: UnsafeRawPointer, aRowBytes: Int, vectors: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
-        if isNative, let g = gemms[Int(type.rawValue)] {
+        if let packed, type == .q4_0, let g = gemmQ4_0x8 {
+            g(n, w, wRowBytes, packed, rows.lowerBound, rows.upperBound, a, aRowBytes, vectors, y, ldy)
+        } else if isNative, let g = gemms[Int(type.rawValue)] {
             g(n, w, wRowBytes, rows.lowerBound, rows.upperBound, a, aRowBytes, vectors, y, ldy)
         } else {
             ReferenceKernels.gemm(type: type, n: n, w: w, wRowBytes: wRowBytes, rows: rows,

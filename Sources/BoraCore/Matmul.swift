@@ -6,12 +6,16 @@ public struct TensorView: @unchecked Sendable {
     public let data: UnsafeRawPointer
     public let cols: Int
     public let rows: Int
+    /// A repacked copy of the first 8·⌊rows/8⌋ rows in a kernel set's interleaved layout (Q4_0 "x8",
+    /// see `RepackedWeights`), or nil. Kernels read it where they can and `data` elsewhere; results
+    /// are identical either way. The view does not own it.
+    public let packed: UnsafeRawPointer?
 
     /// Precondition: `cols` is a whole number of blocks of `type`.
-    public init(type: QuantType, data: UnsafeRawPointer, cols: Int, rows: Int) {
+    public init(type: QuantType, data: UnsafeRawPointer, cols: Int, rows: Int, packed: UnsafeRawPointer? = nil) {
         precondition(cols > 0 && rows >= 0 && cols % type.blockSize == 0,
                      "\(type) rows need a multiple of \(type.blockSize) columns, got \(cols)")
-        self.type = type; self.data = data; self.cols = cols; self.rows = rows
+        self.type = type; self.data = data; self.cols = cols; self.rows = rows; self.packed = packed
     }
 
     /// Bytes of one row.
@@ -82,7 +86,7 @@ public struct Matmul: Sendable {
                     let w = o.weight
                     let lo = max(mine.lowerBound, base) - base, hi = min(mine.upperBound, base + w.rows) - base
                     if lo < hi {
-                        job.pointee.kernels.gemm(w.type, n: w.cols, w: w.data, wRowBytes: w.rowBytes, rows: lo..<hi,
+                        job.pointee.kernels.gemm(w.type, n: w.cols, w: w.data, wRowBytes: w.rowBytes, packed: w.packed, rows: lo..<hi,
                                                  a: job.pointee.activations, aRowBytes: job.pointee.activationRowBytes,
                                                  vectors: job.pointee.vectors, y: o.y, ldy: w.rows)
                     }

@@ -65,6 +65,9 @@ public final class LlamaModel: @unchecked Sendable {
     public let tiedOutput: Bool
     /// Bytes copied at load (non-F32 norm vectors converted to F32).
     public let convertedBytes: Int
+    /// Matrices repacked at load into the kernel set's interleaved layout (Q4_0 on x86): their
+    /// bytes, count and the time it took. Their GGUF pages are released from memory afterwards.
+    public let repacked: RepackedWeights
     /// True while an `ExpertStore` has taken the experts out of the mapping (sessions must use it).
     let expertsUnmapped = Atomic<Bool>(false)
     private let converted: [UnsafeMutablePointer<Float>]
@@ -77,6 +80,10 @@ public final class LlamaModel: @unchecked Sendable {
         self.file = file
         var converted: [UnsafeMutablePointer<Float>] = []
         var convertedBytes = 0
+        var q4_0Bytes = 0
+        for t in file.tensors where t.type == .q4_0 && t.shape.count == 2 { q4_0Bytes += t.byteCount }
+        let repacked = RepackedWeights(kernels: kernels, capacity: q4_0Bytes)
+        self.repacked = repacked
 
         func tensor(_ name: String, _ shape: [Int]) throws(LlamaError) -> GGUFTensor {
             guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
@@ -88,7 +95,7 @@ public final class LlamaModel: @unchecked Sendable {
             guard kernels.supports(t.type) else {
                 throw .unsupportedTensorType(tensor: name, type: t.type.description, kernelSet: kernels.name)
             }
-            return TensorView(type: t.type, data: t.data, cols: inputs, rows: outputs)
+            return repacked.repack(TensorView(type: t.type, data: t.data, cols: inputs, rows: outputs), releaseSource: true)
         }
         func experts(_ name: String, inputs: Int, outputs: Int) throws(LlamaError) -> ExpertTensor {
             let t = try tensor(name, [inputs, outputs, config.expertCount])
@@ -124,7 +131,8 @@ public final class LlamaModel: @unchecked Sendable {
             guard kernels.supports(embedding.type) else {
                 throw .unsupportedTensorType(tensor: "token_embd.weight", type: embedding.type.description, kernelSet: kernels.name)
             }
-            output = tokenEmbedding
+            // The embedding lookup keeps reading the GGUF rows (a few pages per token).
+            output = repacked.repack(tokenEmbedding, releaseSource: true)
             tiedOutput = true
         }
         outputNorm = try vector("output_norm.weight", d)

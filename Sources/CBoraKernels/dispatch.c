@@ -115,3 +115,31 @@ int bora_activation_type(int weight_type) {
     default: return -1;
     }
 }
+
+// ---- Q4_0 x8 repack (layout in bora_kernels.h) ----
+enum { X8_BLOCK_BYTES = 8 * 2 + 8 * 16 };
+
+size_t bora_repack_q4_0_x8_bytes(size_t n, size_t rows) { return rows / 8 * (n / BORA_QK) * X8_BLOCK_BYTES; }
+
+void bora_repack_q4_0_x8(size_t n, size_t rows, const void *w, size_t w_row_bytes, void *out) {
+    const size_t nb = n / BORA_QK;
+    const uint8_t *src = (const uint8_t *)w;
+    uint8_t *dst = (uint8_t *)out;
+    for (size_t g = 0; g < rows / 8; ++g) {
+        const uint8_t *row0 = src + 8 * g * w_row_bytes;
+        for (size_t b = 0; b < nb; ++b, dst += X8_BLOCK_BYTES) {
+            uint32_t q[8][4];
+            uint16_t d[8];
+            for (size_t i = 0; i < 8; ++i) {
+                const uint8_t *x = row0 + i * w_row_bytes + b * Q4_0_BYTES;
+                memcpy(&d[i], x, 2);
+                memcpy(q[i], x + OFF_Q4_0_QS, 16);
+            }
+            uint32_t t[4][8];
+            for (size_t k = 0; k < 4; ++k)
+                for (size_t i = 0; i < 8; ++i) t[k][i] = q[i][k];
+            memcpy(dst, d, 16);
+            memcpy(dst + 16, t, 128);
+        }
+    }
+}

@@ -213,6 +213,73 @@ static TGT void X86_FN(gemm_q4_0)(BORA_GEMM_ARGS) {
     }
 }
 
+// ---- Q4_0 on x8-repacked weights (bora_repack_q4_0_x8): the same chain without horizontal sums ----
+// One 144-byte block holds 8 rows' scales and 4 chunks of 32 bytes; chunk k's 4-byte lane i holds
+// row i's bytes qs[4k..4k+3]. The low nibbles against the activation's elements 4k..4k+3 (one
+// broadcast) and the high nibbles against 16+4k..16+4k+3 give, after maddubs, each row's products
+// in its own 32-bit lane: 8 maddubs summed in int16 (|Σ| ≤ 16·15·127 = 30480) and one madd leave
+// lane i = Σ_32 q·a of row i — the integer q4_0_chain8x1 computes with hsum8x8_epi16 — so each
+// output gets the same fma chain, bit for bit. Up to 4 vectors share each unpacked block.
+static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_x8_group)(const uint8_t *pk, size_t nb, const uint8_t *a, size_t arb,
+                                                          const int32_t *sums, size_t sstride, float *y, size_t ldy, const int NV) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    for (size_t b = 0; b < nb; ++b, pk += 144) {
+        __m256i p[4];
+        for (int k = 0; k < 4; ++k) {
+            const __m256i raw = _mm256_loadu_si256((const __m256i *)(const void *)(pk + 16 + 32 * k));
+            const __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *qa = a + (size_t)v * arb + b * Q8_0_BYTES + OFF_Q8_0_QS;
+                const __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32((int)bora_rd_u32(qa + 4 * k))),
+                                                   _mm256_maddubs_epi16(hi, _mm256_set1_epi32((int)bora_rd_u32(qa + 16 + 4 * k))));
+                p[v] = k == 0 ? t : _mm256_add_epi16(p[v], t);
+            }
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)pk));
+        for (int v = 0; v < NV; ++v) {
+            const uint8_t *ya = a + (size_t)v * arb + b * Q8_0_BYTES;
+            // Σ (q − 8)·a = Σ q·a − 8·Σ a, exact in int32
+            const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(p[v], ones), _mm256_set1_epi32(sums[(size_t)v * sstride + b] * 8));
+            const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(X86_FN(f16)(ya)));
+            acc[v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc[v]);
+        }
+    }
+    for (int v = 0; v < NV; ++v) _mm256_storeu_ps(y + (size_t)v * ldy, acc[v]);
+}
+
+static TGT void X86_FN(gemm_q4_0_x8)(size_t n, const void *w, size_t wrb, const void *packed, size_t r0, size_t r1,
+                                     const void *a, size_t arb, size_t nv, float *y, size_t ldy) {
+    const size_t nb = n / BORA_QK;
+    const size_t g0 = (r0 + 7) / 8, g1 = r1 / 8;
+    if (g0 >= g1 || nb > Q40_PREP_BLOCKS) { X86_FN(gemm_q4_0)(n, w, wrb, r0, r1, a, arb, nv, y, ldy); return; }
+    if (r0 < 8 * g0) X86_FN(gemm_q4_0)(n, w, wrb, r0, 8 * g0, a, arb, nv, y, ldy);
+    if (8 * g1 < r1) X86_FN(gemm_q4_0)(n, w, wrb, 8 * g1, r1, a, arb, nv, y, ldy);
+    int32_t sums[4 * Q40_PREP_BLOCKS];
+    const uint8_t *ab = (const uint8_t *)a, *pk = (const uint8_t *)packed;
+    for (size_t v0 = 0; v0 < nv; v0 += 4) {
+        const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;
+        for (size_t v = 0; v < chunk; ++v)
+            for (size_t b = 0; b < nb; ++b) {
+                const uint8_t *q = ab + (v0 + v) * arb + b * Q8_0_BYTES + OFF_Q8_0_QS;
+                int32_t s = 0;
+                for (int j = 0; j < BORA_QK; ++j) s += (int8_t)q[j];
+                sums[v * Q40_PREP_BLOCKS + b] = s;
+            }
+        const uint8_t *av = ab + v0 * arb;
+        for (size_t g = g0; g < g1; ++g) {
+            const uint8_t *pg = pk + g * nb * 144;
+            float *yg = y + v0 * ldy + 8 * g;
+            switch (chunk) {
+            case 1: X86_FN(q4_0_x8_group)(pg, nb, av, arb, sums, Q40_PREP_BLOCKS, yg, ldy, 1); break;
+            case 2: X86_FN(q4_0_x8_group)(pg, nb, av, arb, sums, Q40_PREP_BLOCKS, yg, ldy, 2); break;
+            case 3: X86_FN(q4_0_x8_group)(pg, nb, av, arb, sums, Q40_PREP_BLOCKS, yg, ldy, 3); break;
+            default: X86_FN(q4_0_x8_group)(pg, nb, av, arb, sums, Q40_PREP_BLOCKS, yg, ldy, 4); break;
+            }
+        }
+    }
+}
+
 // ---- Q4_1 x Q8_1 and Q8_0 x Q8_0, in llama.cpp's x86 order ----
 // These dots perform the floating-point operations of llama.cpp's AVX2 ggml_vec_dot_q4_1_q8_1 and
 // ggml_vec_dot_q8_0_q8_0 (and of llamafile's tinyBLAS for Q8_0, which is the same per output),
@@ -659,6 +726,7 @@ void X86_FILL(bora_kernel_set *s) {
     s->gemv_f16 = bora_llm_gemv_f16_avx2;
     s->gemv_f32 = bora_llm_gemv_f32_avx2;
     s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0);
+    s->gemm_q4_0_x8 = X86_FN(gemm_q4_0_x8);
     s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1);
     s->dot[BORA_TYPE_Q5_0] = X86_FN(dot_q5_0);   s->gemm[BORA_TYPE_Q5_0] = X86_FN(gemm_q5_0);
     s->dot[BORA_TYPE_Q8_0] = X86_FN(dot_q8_0);   s->gemm[BORA_TYPE_Q8_0] = X86_FN(gemm_q8_0);

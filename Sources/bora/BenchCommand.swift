@@ -39,7 +39,8 @@ struct KernelsBench: ParsableCommand {
         abstract: "GEMV/GEMM throughput of the quantized kernels vs this machine's read bandwidth.",
         discussion: """
         For Q4_0, Q4_1, Q8_0 and Q4_K: GEMV on SmolLM2 shapes (in×out 576×1536, 1536×576, 576×49152) and \
-        on one matrix larger than the last-level cache, at each thread count, reported as GB/s of weights \
+        on one matrix larger than the last-level cache, at each thread count (Q4_0 also from the x8 \
+        repack where the kernel set uses it, "Q4_0 x8", with the repack's time in --json), reported as GB/s of weights \
         streamed and as a fraction of the measured read bandwidth (multi-threaded streaming read of a \
         512 MB buffer). GEMM with 64 vectors is reported as weight-bytes×vectors per second and its ratio \
         to GEMV. BORA_KERNELS forces a kernel set.
@@ -94,7 +95,12 @@ struct KernelsBench: ParsableCommand {
             }
             return t
         }
-        for type in types where kernels.supports(type) {
+        // Q4_0 runs twice where the set multiplies it from the x8 repack: GGUF layout, then repacked.
+        let variants = types.filter { kernels.supports($0) }.flatMap { type in
+            type == .q4_0 && kernels.prefersRepackedQ4_0 ? [(type, false), (type, true)] : [(type, false)]
+        }
+        for (type, repack) in variants {
+            let typeLabel = repack ? "\(type) x8" : type.description
             let bigCols = 4096
             let bigRows = (bigBytesTarget / type.byteCount(elements: bigCols)!) / 16 * 16
             // K-quant rows need multiples of 256 columns: SmolLM2's 576 becomes 512 for Q4_K.
@@ -104,6 +110,8 @@ struct KernelsBench: ParsableCommand {
             for (label, cols, outRows) in shapes {
                 let weight = RandomWeights(type: type, cols: cols, rows: outRows)
                 defer { weight.free() }
+                let repacked = RepackedWeights(kernels: kernels, enabled: true)
+                let view = repack ? repacked.repack(weight.view) : weight.view
                 let vectorsForGEMM = 64
                 let x = UnsafeMutablePointer<Float>.allocate(capacity: cols * vectorsForGEMM)
                 defer { x.deallocate() }
@@ -115,28 +123,29 @@ struct KernelsBench: ParsableCommand {
                 defer { scratch.deallocate() }
                 for t in threadCounts {
                     let matmul = Matmul(kernels: kernels, pool: ThreadPool(threads: t))
-                    let bytes = Double(weight.view.byteCount)
+                    let bytes = Double(view.byteCount)
                     // Small matrices run many times per sample so timer resolution does not matter.
                     let repeatsPerSample = max(1, Int(8e6 / bytes))
                     let (gemv, allocs) = measure(runs: runs) {
                         for _ in 0..<repeatsPerSample {
-                            matmul.multiply(y, weight: weight.view, x: x, vectors: 1, scratch: scratch)
+                            matmul.multiply(y, weight: view, x: x, vectors: 1, scratch: scratch)
                         }
                     }
                     let gemvGBs = bytes * Double(repeatsPerSample) / gemv.median / 1e9
                     var row: [String: Any] = [
-                        "type": type.description, "shape": label, "cols": cols, "rows": outRows, "threads": t,
+                        "type": type.description, "layout": repack ? "x8" : "gguf", "shape": label, "cols": cols, "rows": outRows, "threads": t,
                         "weight_bytes": Int(bytes), "gemv_median_s": gemv.median / Double(repeatsPerSample),
                         "gemv_min_s": gemv.min / Double(repeatsPerSample), "gemv_p90_s": gemv.p90 / Double(repeatsPerSample),
                         "gemv_gb_s": gemvGBs, "bandwidth_fraction": gemvGBs / bestBandwidth,
                         "allocations_per_gemv": allocs / Double(repeatsPerSample),
                     ]
-                    var line = String(format: "%-5@ %-22@ %dT  GEMV %7.3f ms  %6.1f GB/s  %5.1f%% of bw  allocs/call %.0f",
-                                      type.description, label, t, gemv.median / Double(repeatsPerSample) * 1e3,
+                    if repack { row["repack_ms"] = repacked.milliseconds }
+                    var line = String(format: "%-8@ %-22@ %dT  GEMV %7.3f ms  %6.1f GB/s  %5.1f%% of bw  allocs/call %.0f",
+                                      typeLabel, label, t, gemv.median / Double(repeatsPerSample) * 1e3,
                                       gemvGBs, gemvGBs / bestBandwidth * 100, allocs / Double(repeatsPerSample))
                     if !label.contains("LLC") {  // GEMM on the huge matrix would take minutes
                         let (gemm, gemmAllocs) = measure(runs: max(3, runs / 3)) {
-                            matmul.multiply(y, weight: weight.view, x: x, vectors: vectorsForGEMM, scratch: scratch)
+                            matmul.multiply(y, weight: view, x: x, vectors: vectorsForGEMM, scratch: scratch)
                         }
                         let gemmGBs = bytes * Double(vectorsForGEMM) / gemm.median / 1e9
                         row["gemm64_median_s"] = gemm.median

@@ -58,7 +58,7 @@ struct LLMBench: ParsableCommand {
             decodeAllocations = allocs / Double(decodeTokens)
             let row: [String: Any] = [
                 "model": path, "threads": threads, "kernel_set": kernels.name, "load_ms": loadSeconds * 1e3,
-                "prompt_tokens": promptTokens, "prompt_tokens_per_s": Double(promptTokens) / promptStats.median,
+                "repack_ms": llama.repacked.milliseconds, "prompt_tokens": promptTokens, "prompt_tokens_per_s": Double(promptTokens) / promptStats.median,
                 "prompt_spread_tokens_per_s": [Double(promptTokens) / promptStats.max, Double(promptTokens) / promptStats.min],
                 "decode_tokens": decodeTokens, "decode_tokens_per_s": Double(decodeTokens + 1) / decodeStats.median,
                 "decode_spread_tokens_per_s": [Double(decodeTokens + 1) / decodeStats.max, Double(decodeTokens + 1) / decodeStats.min],

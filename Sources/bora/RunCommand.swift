@@ -88,6 +88,9 @@ struct RunCommand: ParsableCommand {
         lap("session")
         let loadSeconds = now() - start
         log.info("loaded \(path) in \(Int(loadSeconds * 1000)) ms, kernels \(kernels.name), \(threads) threads")
+        if llama.repacked.count > 0 {
+            log.info("repacked \(llama.repacked.count) Q4_0 matrices (\(llama.repacked.bytes >> 20) MiB) in \(Int(llama.repacked.milliseconds)) ms (BORA_REPACK=0 keeps the GGUF layout)")
+        }
 
         var text = prompt
         if chat {
@@ -173,7 +176,8 @@ struct RunCommand: ParsableCommand {
             try printJSON(moe.merging([
                 "model": path, "kernel_set": kernels.name, "threads": threads, "text": output,
                 "prompt_tokens": promptTokens.count, "generated_tokens": generated,
-                "load_ms": loadSeconds * 1e3, "prompt_ms": promptSeconds * 1e3,
+                "load_ms": loadSeconds * 1e3, "repack_ms": llama.repacked.milliseconds, "repacked_bytes": llama.repacked.bytes,
+                "prompt_ms": promptSeconds * 1e3,
                 "prompt_tokens_per_s": Double(promptTokens.count) / promptSeconds,
                 "decode_tokens_per_s": generated > 0 ? Double(generated) / decodeSeconds : 0,
                 "time_to_first_token_ms_since_process_start": firstTokenSeconds * 1e3,

@@ -98,6 +98,48 @@ struct KernelSetTests {
         }
     }
 
+    @Test("Q4_0 from the x8 repack is bit-identical to the GGUF layout (rows, row ranges, 1–9 vectors)")
+    func repackedQ4_0IsBitIdentical() throws {
+        let sets = nativeSets().filter(\.prefersRepackedQ4_0)
+        #if arch(x86_64)
+        #expect(sets.contains { $0.name == "avx2" }, "the avx2 set should multiply Q4_0 from the x8 repack")
+        #endif
+        var rng = QuantTestRNG(seed: 99)
+        for (blocks, rowCount) in [(1, 8), (3, 19), (18, 16), (33, 27), (256, 9), (257, 8)] {
+            let n = blocks * 32, rowBytes = QuantType.q4_0.byteCount(elements: n)!, actBytes = QuantType.q8_0.byteCount(elements: n)!
+            var w = [UInt8](repeating: 0, count: 1 + rowCount * rowBytes)
+            for r in 0..<rowCount { w.replaceSubrange(1 + r * rowBytes..<1 + (r + 1) * rowBytes, with: quantMakeWeights(.q4_0, n: n, rng: &rng)) }
+            var a = [UInt8](repeating: 0, count: 1 + 9 * actBytes)
+            for v in 0..<9 { a.replaceSubrange(1 + v * actBytes..<1 + (v + 1) * actBytes, with: quantMakeActivations(.q8_0, n: n, rng: &rng)) }
+            for set in sets {
+                let repacked = RepackedWeights(kernels: set, enabled: true)
+                try w.withUnsafeBytes { wp in
+                    let plain = TensorView(type: .q4_0, data: wp.baseAddress! + 1, cols: n, rows: rowCount)
+                    let packed = repacked.repack(plain)
+                    let p = try #require(packed.packed)
+                    for rows in [0..<rowCount, 3..<rowCount, 8..<16, 1..<7, 5..<17] where rows.upperBound <= rowCount {
+                        for nv in [1, 2, 3, 4, 5, 9] {
+                            var want = [Float](repeating: -7777, count: nv * rowCount), got = want
+                            a.withUnsafeBytes { ap in
+                                want.withUnsafeMutableBufferPointer { yp in
+                                    set.gemm(.q4_0, n: n, w: plain.data, wRowBytes: rowBytes, rows: rows, a: ap.baseAddress! + 1,
+                                             aRowBytes: actBytes, vectors: nv, y: yp.baseAddress!, ldy: rowCount)
+                                }
+                                got.withUnsafeMutableBufferPointer { yp in
+                                    set.gemm(.q4_0, n: n, w: plain.data, wRowBytes: rowBytes, packed: p, rows: rows, a: ap.baseAddress! + 1,
+                                             aRowBytes: actBytes, vectors: nv, y: yp.baseAddress!, ldy: rowCount)
+                                }
+                            }
+                            #expect(got.map(\.bitPattern) == want.map(\.bitPattern),
+                                    "\(set.name) blocks=\(blocks) rows=\(rows) nv=\(nv)")
+                        }
+                    }
+                }
+                #expect(repacked.count == 1 && repacked.bytes == rowCount / 8 * blocks * 144)
+            }
+        }
+    }
+
     private func run(_ set: KernelSet, _ type: QuantType, _ n: Int, _ w: [UInt8], _ rowBytes: Int, _ rows: Range<Int>,
                      _ a: [UInt8], _ actBytes: Int, _ nv: Int, _ y: inout [Float], _ ldy: Int) {
         w.withUnsafeBytes { wp in a.withUnsafeBytes { ap in y.withUnsafeMutableBufferPointer { yp in

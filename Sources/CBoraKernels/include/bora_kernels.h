@@ -100,6 +100,21 @@ typedef void (*bora_gemv_f16_fn)(size_t rows, size_t n, const bora_f16 *w, size_
 typedef void (*bora_gemv_f32_fn)(size_t rows, size_t n, const float *w, size_t w_stride, const float *x, size_t x_stride,
                                  size_t nv, float *y, size_t y_stride, int single);
 
+/// Q4_0 weights repacked 8 rows at a time ("x8", see bora_repack_q4_0_x8) for sets that gain from
+/// it: the contract of bora_gemm_fn for rows [r0, r1), with `packed` the repacked copy of `w`'s
+/// first 8·⌊rows/8⌋ rows. Groups of 8 rows (r a multiple of 8) inside [r0, r1) read `packed`;
+/// any other row reads `w`. Results are bit-identical to the set's gemm[BORA_TYPE_Q4_0].
+typedef void (*bora_gemm_packed_fn)(size_t n, const void *w, size_t w_row_bytes, const void *packed, size_t r0, size_t r1,
+                                    const void *a, size_t a_row_bytes, size_t nv, float *y, size_t ldy);
+
+/// Bytes of the x8 repack of a Q4_0 matrix with `rows` rows of `n` elements (the first 8·⌊rows/8⌋ rows).
+size_t bora_repack_q4_0_x8_bytes(size_t n, size_t rows);
+/// Writes the x8 repack of rows [0, 8·⌊rows/8⌋) of a Q4_0 matrix `w` (rows of w_row_bytes) into
+/// `out` (bora_repack_q4_0_x8_bytes bytes). Layout: per group g of 8 rows and block b, 144 bytes at
+/// (g·nb + b)·144: the 8 rows' f16 scales, then 4 × 32 bytes where chunk k holds, for row i = 0..7,
+/// bytes qs[4k..4k+3] of row i's block (low nibbles: elements 4k..4k+3; high: 16+4k..16+4k+3).
+void bora_repack_q4_0_x8(size_t n, size_t rows, const void *w, size_t w_row_bytes, void *out);
+
 typedef struct bora_kernel_set {
     const char *name;                               // "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"
     bora_dot_fn dot[BORA_TYPE_COUNT];               // by weight type
@@ -110,6 +125,7 @@ typedef struct bora_kernel_set {
     bora_softmax_fn softmax;                        // LLM attention probabilities
     bora_gemv_f16_fn gemv_f16;                      // LLM attention against the f16 KV cache
     bora_gemv_f32_fn gemv_f32;                      // LLM f32 matrices (MoE router)
+    bora_gemm_packed_fn gemm_q4_0_x8;               // Q4_0 on x8-repacked weights; NULL: the set keeps GGUF's layout
 } bora_kernel_set;
 
 /// llama.cpp's vector exp approximation for one float (the lanes of bora_swiglu_fn/bora_softmax_fn).

@@ -1,0 +1,108 @@
+import CBoraKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Kernel-layout copies of weight matrices, made once at load for kernel sets that multiply a type
+/// faster from an interleaved layout (today: Q4_0 "x8" — 8 rows interleaved per block, the layout
+/// llama.cpp also repacks Q4_0 into on AVX2 — for the avx2 and avx512vnni sets). A repacked view
+/// keeps its GGUF `data` (rows outside whole groups of 8, and the embedding lookup, read it) and
+/// gains `packed`; matmul results are bit-identical to the unrepacked view's.
+///
+/// Owns the copies (freed on deinit): views made by `repack` must not outlive this object.
+/// Not thread-safe; use it while loading.
+public final class RepackedWeights: @unchecked Sendable {
+    public let kernels: KernelSet
+    /// Bytes held by the copies.
+    public private(set) var bytes = 0
+    /// Matrices repacked so far.
+    public private(set) var count = 0
+    /// Wall time spent repacking (and releasing source pages), in milliseconds.
+    public private(set) var milliseconds = 0.0
+    private var buffers: [UnsafeMutableRawPointer] = []
+    private var done: [UnsafeRawPointer: UnsafeRawPointer] = [:]
+    // One anonymous mapping that copies are cut from (no per-matrix allocation).
+    private var region: UnsafeMutableRawPointer?
+    private var regionSize = 0, regionUsed = 0
+
+    /// False when `BORA_REPACK=0` is set: matrices then keep the GGUF layout (for comparing).
+    public let enabled: Bool
+
+    /// `capacity`: bytes to reserve for the copies up front (address space only; pages are touched
+    /// as copies are written), e.g. the total of the Q4_0 tensors to be repacked — an x8 copy has the
+    /// size of its whole groups of 8 rows. Copies beyond it get their own allocation.
+    public init(kernels: KernelSet, enabled: Bool = RepackedWeights.enabledByEnvironment, capacity: Int = 0) {
+        self.kernels = kernels; self.enabled = enabled
+        if enabled && capacity > 0 && kernels.prefersRepackedQ4_0 {
+            let size = (capacity + Self.hugePage - 1) / Self.hugePage * Self.hugePage
+            if let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+                region = p; regionSize = size
+            }
+        }
+    }
+
+    private static let hugePage = 2 << 20
+
+    /// False when the environment sets `BORA_REPACK=0`.
+    public static var enabledByEnvironment: Bool {
+        getenv("BORA_REPACK").map { String(cString: $0) != "0" } ?? true
+    }
+
+    deinit {
+        for b in buffers { free(b) }
+        if let region { munmap(region, regionSize) }
+    }
+
+    private func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
+        if let region, regionUsed + size <= regionSize {
+            defer { regionUsed += (size + 63) / 64 * 64 }
+            return region + regionUsed
+        }
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, size) == 0, let buffer = raw else { return nil }
+        buffers.append(buffer)
+        return buffer
+    }
+
+    /// True when `repack` would repack a matrix of this type and row count with this kernel set.
+    public func wants(_ type: QuantType, rows: Int) -> Bool {
+        enabled && type == .q4_0 && rows >= 8 && kernels.prefersRepackedQ4_0
+    }
+
+    /// `view` with `packed` set when the kernel set prefers a repacked layout for it, else `view`.
+    /// The same source matrix is repacked once (a tied embedding/output shares the copy). With
+    /// `releaseSource`, the source's whole pages are dropped from this process's memory afterwards
+    /// (`MADV_DONTNEED`): only for read-only file mappings, whose pages then re-read the file if
+    /// touched again. Returns `view` unchanged if the copy cannot be allocated.
+    public func repack(_ view: TensorView, releaseSource: Bool = false) -> TensorView {
+        guard wants(view.type, rows: view.rows) else { return view }
+        if let p = done[view.data] {
+            return TensorView(type: view.type, data: view.data, cols: view.cols, rows: view.rows, packed: p)
+        }
+        let t0 = Self.monotonicSeconds()
+        let size = bora_repack_q4_0_x8_bytes(view.cols, view.rows)
+        guard let buffer = allocate(size) else { return view }
+        bora_repack_q4_0_x8(view.cols, view.rows, view.data, view.rowBytes, buffer)
+        if releaseSource { Self.release(view.data, byteCount: view.byteCount) }
+        done[view.data] = UnsafeRawPointer(buffer)
+        bytes += size
+        count += 1
+        milliseconds += (Self.monotonicSeconds() - t0) * 1000
+        return TensorView(type: view.type, data: view.data, cols: view.cols, rows: view.rows, packed: UnsafeRawPointer(buffer))
+    }
+
+    /// Drops the whole pages inside [p, p + byteCount) from the process's resident set.
+    private static func release(_ p: UnsafeRawPointer, byteCount: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: p) + page - 1) / page * page
+        let end = (Int(bitPattern: p) + byteCount) / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED)
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
