@@ -337,7 +337,7 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
         return HAS_MIN ? X86_FN(hsum_ps)(acc) + summs : X86_FN(hsum_ps)(acc);                               \
     }                                                                                                       \
     static BORA_ALWAYS_INLINE TGT void X86_FN(TYPE##_rows)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, size_t nb, \
-            const __m256i (*qy)[LL_PREP_BLOCKS], const __m256 (*da)[LL_PREP_BLOCKS], const __m128 *sa,      \
+            const __m256i (*qy)[LL_PREP_BLOCKS + 3], const __m256 (*da)[LL_PREP_BLOCKS + 5], const __m128 *sa,      \
             float *y, size_t ldy, const int NV) {                                                           \
         for (size_t r = r0; r < r1; ++r) {                                                                               \
             const uint8_t *x = w + r * wrb;                                                                 \
@@ -366,8 +366,9 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
                     y[v * ldy + r] = X86_FN(dot_##TYPE)(n, wb + r * wrb, (const uint8_t *)a + v * arb);     \
             return;                                                                                         \
         }                                                                                                   \
-        __m256i qy[4][LL_PREP_BLOCKS];                                                                      \
-        __m256 da[4][LL_PREP_BLOCKS];                                                                       \
+        /* rows padded off multiples of 4 KiB: the vectors' entries for one block on different L1 sets */ \
+        __m256i qy[4][LL_PREP_BLOCKS + 3];                                                                  \
+        __m256 da[4][LL_PREP_BLOCKS + 5];                                                                   \
         __m128 sa[LL_PREP_BLOCKS];   /* Q4_1: lane v = the s of block b of the chunk's vector v */          \
         float *sf = (float *)(void *)sa;                                                                    \
         for (size_t v0 = 0; v0 < nv; v0 += 4) {                                                             \
@@ -381,8 +382,8 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
                     sf[4 * b + v] = HAS_MIN ? X86_FN(f16)(yb + OFF_Q8_1_S) : 0.0f;                          \
                 }                                                                                           \
             }                                                                                               \
-            const __m256i (*cq)[LL_PREP_BLOCKS] = (const __m256i (*)[LL_PREP_BLOCKS])qy;                    \
-            const __m256 (*cd)[LL_PREP_BLOCKS] = (const __m256 (*)[LL_PREP_BLOCKS])da;                      \
+            const __m256i (*cq)[LL_PREP_BLOCKS + 3] = (const __m256i (*)[LL_PREP_BLOCKS + 3])qy;            \
+            const __m256 (*cd)[LL_PREP_BLOCKS + 5] = (const __m256 (*)[LL_PREP_BLOCKS + 5])da;              \
             const __m128 *cs = sa;                                                                          \
             float *out = y + v0 * ldy;                                                                      \
             switch (chunk) {                                                                                \
