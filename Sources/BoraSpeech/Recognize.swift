@@ -16,13 +16,9 @@ public struct RecognitionScores: Sendable, Equatable {
     /// Tokens of each path, end of text excluded.
     public var tokenCount: Int
     public var freeTokenCount: Int
-    /// Ratio of the two paths' mean per-token likelihoods (each path's end of text included):
-    /// exp(logProb / (tokenCount + 1) − freeLogProb / (freeTokenCount + 1)), capped at 1; 0 when
-    /// nothing was found. 1 means the grammar path is as fluent, token for token, as what the model
-    /// would say anyway. Each path is normalized by its own length, so a short reading of long speech
-    /// is not excused by the speech it leaves out (tools/eval-intent: at ≤ 1 % false accepts on two
-    /// corpora this ranks 72–76 % of commands correctly, the total ratio over the reading's length
-    /// 59–60 %).
+    /// Per-token likelihood ratio of the in-grammar path to the unconstrained transcript,
+    /// exp((logProb − freeLogProb) / (tokenCount + 1)), capped at 1; 0 when nothing was found.
+    /// 1 means the grammar path is what the model would say anyway.
     public var confidence: Float
     /// Log-probability of end of text right after the in-grammar path (how sure the model is that
     /// the speech ends where the reading does; very negative when the reading stops early).
@@ -102,7 +98,7 @@ extension WhisperSession {
         let found = logProb != nil
         var confidence: Float = 0
         if let logProb {
-            confidence = min(1, exp(logProb / Float(outputCount + 1) - freeLogProb / Float(freeCount + 1)))
+            confidence = min(1, exp((logProb - freeLogProb) / Float(outputCount + 1)))
         }
         return RecognitionScores(found: found, logProb: logProb ?? -.infinity, freeLogProb: freeLogProb,
                                  tokenCount: outputCount, freeTokenCount: freeCount, confidence: confidence,

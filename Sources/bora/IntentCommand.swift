@@ -12,8 +12,7 @@ struct IntentCommand: ParsableCommand {
         abstract: "Recognize spoken commands against a context grammar (speech-to-intent).",
         discussion: """
         The Whisper decoder searches only the sentences the context allows and scores the best one \
-        against what it would transcribe freely (confidence = ratio of the two readings' mean per-token \
-        likelihoods); a reading whose confidence reaches 0.6 × (1 − --sensitivity) \
+        against what it would transcribe freely; a reading whose confidence reaches 0.4 × (1 − --sensitivity) \
         is "understood", anything else is "not understood" — nothing is guessed. Prints one line per file ("FILE: intent {slots} (confidence)" or "not understood"), \
         or with --json one object per file: {"file","understood","intent","slots","confidence", \
         "transcript","latency_ms","grammar_text","scores"}; latency excludes reading the file. Audio: WAV, Ogg Opus, raw s16le with --raw-rate; at most 30 s each.
