@@ -1,3 +1,4 @@
+import BoraCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -122,9 +123,3 @@ public enum Dispatcher {
     }
 }
 
-/// CLOCK_MONOTONIC in seconds.
-@inline(__always) public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}

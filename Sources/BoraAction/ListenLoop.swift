@@ -1,4 +1,5 @@
 import BoraAudio
+import BoraCore
 import BoraIntent
 import Foundation
 import Synchronization

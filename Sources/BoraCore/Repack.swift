@@ -33,15 +33,11 @@ public final class RepackedWeights: @unchecked Sendable {
     /// size of its whole groups of 8 rows. Copies beyond it get their own allocation.
     public init(kernels: KernelSet, enabled: Bool = RepackedWeights.enabledByEnvironment, capacity: Int = 0) {
         self.kernels = kernels; self.enabled = enabled
-        if enabled && capacity > 0 && kernels.prefersRepackedQ4_0 {
-            let size = (capacity + Self.hugePage - 1) / Self.hugePage * Self.hugePage
-            if let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
-                region = p; regionSize = size
-            }
+        if enabled && capacity > 0 && kernels.prefersRepackedQ4_0,
+           let p = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+            region = p; regionSize = capacity
         }
     }
-
-    private static let hugePage = 2 << 20
 
     /// False when the environment sets `BORA_REPACK=0`.
     public static var enabledByEnvironment: Bool {
@@ -79,7 +75,7 @@ public final class RepackedWeights: @unchecked Sendable {
         if let p = done[view.data] {
             return TensorView(type: view.type, data: view.data, cols: view.cols, rows: view.rows, packed: p)
         }
-        let t0 = Self.monotonicSeconds()
+        let t0 = monotonicSeconds()
         let size = bora_repack_q4_0_x8_bytes(view.cols, view.rows)
         guard let buffer = allocate(size) else { return view }
         // Fault both ranges in with one call each (MADV_POPULATE_READ/WRITE, Linux ≥ 5.14; ignored
@@ -87,34 +83,23 @@ public final class RepackedWeights: @unchecked Sendable {
         Self.advise(view.data, byteCount: view.byteCount, advice: 22)
         Self.advise(buffer, byteCount: size, advice: 23)
         bora_repack_q4_0_x8(view.cols, view.rows, view.data, view.rowBytes, buffer)
-        if releaseSource { Self.release(view.data, byteCount: view.byteCount) }
+        // Only the whole pages inside the source: its first and last page may hold other tensors.
+        if releaseSource { Self.advise(view.data, byteCount: view.byteCount, advice: MADV_DONTNEED, wholePagesOnly: true) }
         done[view.data] = UnsafeRawPointer(buffer)
         bytes += size
         count += 1
-        milliseconds += (Self.monotonicSeconds() - t0) * 1000
+        milliseconds += (monotonicSeconds() - t0) * 1000
         return TensorView(type: view.type, data: view.data, cols: view.cols, rows: view.rows, packed: UnsafeRawPointer(buffer))
     }
 
-    /// madvise over the pages that [p, p + byteCount) touches; failures are ignored (hints only).
-    private static func advise(_ p: UnsafeRawPointer, byteCount: Int, advice: Int32) {
+    /// madvise over the pages that [p, p + byteCount) touches (or, with `wholePagesOnly`, lies wholly
+    /// inside); failures are ignored (hints only).
+    private static func advise(_ p: UnsafeRawPointer, byteCount: Int, advice: Int32, wholePagesOnly: Bool = false) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = Int(bitPattern: p) / page * page
-        let end = (Int(bitPattern: p) + byteCount + page - 1) / page * page
-        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, advice)
-    }
-
-    /// Drops the whole pages inside [p, p + byteCount) from the process's resident set.
-    private static func release(_ p: UnsafeRawPointer, byteCount: Int) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: p) + page - 1) / page * page
-        let end = (Int(bitPattern: p) + byteCount) / page * page
+        let address = Int(bitPattern: p)
+        let start = (address + (wholePagesOnly ? page - 1 : 0)) / page * page
+        let end = (address + byteCount + (wholePagesOnly ? 0 : page - 1)) / page * page
         guard end > start else { return }
-        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED)
-    }
-
-    private static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, advice)
     }
 }

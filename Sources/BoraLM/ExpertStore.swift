@@ -506,4 +506,3 @@ private func monotonicNanos() -> Int {
     return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
-private func monotonicSeconds() -> Double { Double(monotonicNanos()) / 1e9 }

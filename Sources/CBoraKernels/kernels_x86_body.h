@@ -82,6 +82,23 @@ static inline TGT __m256i X86_FN(hsum8x8_epi16)(const __m256i p[8]) {
 // The activation side of one block for up to 4 vectors, prepared once per call.
 typedef struct { __m256i q[4]; __m128 d; __m128i s; } X86_FN(q40_act);
 
+// pa[b] for `chunk` ≤ 4 activation rows starting at a (lanes beyond chunk zero)
+static inline TGT void X86_FN(q40_prep)(const uint8_t *a, size_t arb, size_t chunk, size_t nb, X86_FN(q40_act) *pa) {
+    for (size_t b = 0; b < nb; ++b) {
+        float d[4] = {0};
+        int32_t sum[4] = {0};
+        for (size_t v = 0; v < 4; ++v) {
+            if (v >= chunk) { pa[b].q[v] = _mm256_setzero_si256(); continue; }
+            const uint8_t *yb = a + v * arb + b * Q8_0_BYTES;
+            pa[b].q[v] = X86_FN(loadu256)(yb + OFF_Q8_0_QS);
+            d[v] = X86_FN(f16)(yb);
+            for (int j = 0; j < BORA_QK; ++j) sum[v] += (int8_t)yb[OFF_Q8_0_QS + j];
+        }
+        pa[b].d = _mm_loadu_ps(d);
+        pa[b].s = _mm_loadu_si128((const __m128i *)(const void *)sum);
+    }
+}
+
 // generic: RR rows x NV vectors (RR·NV ≤ 8 lanes, lane k = r·NV + v), for the leftovers
 static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_chain)(const uint8_t *w, size_t wrb, size_t r, size_t nb,
                                                        const X86_FN(q40_act) *pa, float *y, size_t ldy,
@@ -177,19 +194,7 @@ static TGT void X86_FN(gemm_q4_0)(BORA_GEMM_ARGS) {
     X86_FN(q40_act) pa[Q40_PREP_BLOCKS];
     for (size_t v0 = 0; v0 < nv; v0 += 4) {
         const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;
-        for (size_t b = 0; b < nb; ++b) {
-            float d[4] = {0};
-            int32_t sum[4] = {0};
-            for (size_t v = 0; v < 4; ++v) {
-                if (v >= chunk) { pa[b].q[v] = _mm256_setzero_si256(); continue; }
-                const uint8_t *yb = (const uint8_t *)a + (v0 + v) * arb + b * Q8_0_BYTES;
-                pa[b].q[v] = X86_FN(loadu256)(yb + OFF_Q8_0_QS);
-                d[v] = X86_FN(f16)(yb);
-                for (int j = 0; j < BORA_QK; ++j) sum[v] += (int8_t)yb[OFF_Q8_0_QS + j];
-            }
-            pa[b].d = _mm_loadu_ps(d);
-            pa[b].s = _mm_loadu_si128((const __m128i *)(const void *)sum);
-        }
+        X86_FN(q40_prep)((const uint8_t *)a + v0 * arb, arb, chunk, nb, pa);
         float *out = y + v0 * ldy;
         size_t r = r0;
         switch (chunk) {
@@ -221,7 +226,7 @@ static TGT void X86_FN(gemm_q4_0)(BORA_GEMM_ARGS) {
 // lane i = Σ_32 q·a of row i — the integer q4_0_chain8x1 computes with hsum8x8_epi16 — so each
 // output gets the same fma chain, bit for bit. Up to 4 vectors share each unpacked block.
 static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_x8_group)(const uint8_t *pk, size_t nb, const uint8_t *a, size_t arb,
-                                                          const int32_t *sums, size_t sstride, float *y, size_t ldy, const int NV) {
+                                                          const X86_FN(q40_act) *pa, float *y, size_t ldy, const int NV) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     for (size_t b = 0; b < nb; ++b, pk += 144) {
@@ -237,11 +242,12 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_x8_group)(const uint8_t *pk, size
             }
         }
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)pk));
+        const float *da = (const float *)(const void *)&pa[b].d;
+        const int32_t *sa = (const int32_t *)(const void *)&pa[b].s;
         for (int v = 0; v < NV; ++v) {
-            const uint8_t *ya = a + (size_t)v * arb + b * Q8_0_BYTES;
             // Σ (q − 8)·a = Σ q·a − 8·Σ a, exact in int32
-            const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(p[v], ones), _mm256_set1_epi32(sums[(size_t)v * sstride + b] * 8));
-            const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(X86_FN(f16)(ya)));
+            const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(p[v], ones), _mm256_set1_epi32(sa[v] * 8));
+            const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(da[v]));
             acc[v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc[v]);
         }
     }
@@ -255,26 +261,20 @@ static TGT void X86_FN(gemm_q4_0_x8)(size_t n, const void *w, size_t wrb, const 
     if (g0 >= g1 || nb > Q40_PREP_BLOCKS) { X86_FN(gemm_q4_0)(n, w, wrb, r0, r1, a, arb, nv, y, ldy); return; }
     if (r0 < 8 * g0) X86_FN(gemm_q4_0)(n, w, wrb, r0, 8 * g0, a, arb, nv, y, ldy);
     if (8 * g1 < r1) X86_FN(gemm_q4_0)(n, w, wrb, 8 * g1, r1, a, arb, nv, y, ldy);
-    int32_t sums[4 * Q40_PREP_BLOCKS];
+    X86_FN(q40_act) pa[Q40_PREP_BLOCKS];
     const uint8_t *ab = (const uint8_t *)a, *pk = (const uint8_t *)packed;
     for (size_t v0 = 0; v0 < nv; v0 += 4) {
         const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;
-        for (size_t v = 0; v < chunk; ++v)
-            for (size_t b = 0; b < nb; ++b) {
-                const uint8_t *q = ab + (v0 + v) * arb + b * Q8_0_BYTES + OFF_Q8_0_QS;
-                int32_t s = 0;
-                for (int j = 0; j < BORA_QK; ++j) s += (int8_t)q[j];
-                sums[v * Q40_PREP_BLOCKS + b] = s;
-            }
         const uint8_t *av = ab + v0 * arb;
+        X86_FN(q40_prep)(av, arb, chunk, nb, pa);
         for (size_t g = g0; g < g1; ++g) {
             const uint8_t *pg = pk + g * nb * 144;
             float *yg = y + v0 * ldy + 8 * g;
             switch (chunk) {
-            case 1: X86_FN(q4_0_x8_group)(pg, nb, av, arb, sums, Q40_PREP_BLOCKS, yg, ldy, 1); break;
-            case 2: X86_FN(q4_0_x8_group)(pg, nb, av, arb, sums, Q40_PREP_BLOCKS, yg, ldy, 2); break;
-            case 3: X86_FN(q4_0_x8_group)(pg, nb, av, arb, sums, Q40_PREP_BLOCKS, yg, ldy, 3); break;
-            default: X86_FN(q4_0_x8_group)(pg, nb, av, arb, sums, Q40_PREP_BLOCKS, yg, ldy, 4); break;
+            case 1: X86_FN(q4_0_x8_group)(pg, nb, av, arb, pa, yg, ldy, 1); break;
+            case 2: X86_FN(q4_0_x8_group)(pg, nb, av, arb, pa, yg, ldy, 2); break;
+            case 3: X86_FN(q4_0_x8_group)(pg, nb, av, arb, pa, yg, ldy, 3); break;
+            default: X86_FN(q4_0_x8_group)(pg, nb, av, arb, pa, yg, ldy, 4); break;
             }
         }
     }

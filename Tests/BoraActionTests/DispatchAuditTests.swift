@@ -1,4 +1,5 @@
 import BoraAudio
+import BoraCore
 import CBoraAllocCount
 import Foundation
 import Testing
