@@ -23,44 +23,27 @@ public enum KernelSetError: Error, CustomStringConvertible, Equatable {
 /// `reference` is the pure-Swift ground truth (`ReferenceKernels`); every other set is a table of
 /// C microkernels for one ISA (`scalar`, `avx2`, `avx512vnni`, `neon`, `dotprod`, `i8mm`). Hot loops
 /// call through the table and never test CPU features.
-// @unchecked: the C table holds only immutable function pointers and a static name.
+// @unchecked: the C table is immutable after it is filled and lives for the process. The struct holds
+// nothing reference-counted, so copying it inside a parallel region costs no atomic operations.
 public struct KernelSet: @unchecked Sendable {
     /// The set's name as accepted by `BORA_KERNELS`.
-    public let name: String
+    public var name: String { isNative ? String(cString: table.pointee.name) : "reference" }
     private let isNative: Bool
-    private let gemms: [bora_gemm_fn?]
-    private let quantizers: [bora_quantize_fn?]
-    private let sgemmFn: bora_sgemm_fn?
-    private let swigluFn: bora_swiglu_fn
-    private let softmaxFn: bora_softmax_fn
-    private let gemvF16Fn: bora_gemv_f16_fn
-    private let gemvF32Fn: bora_gemv_f32_fn
-    private let gemmQ4_0x8: bora_gemm_packed_fn?
+    /// The C table: the native set's, or for "reference" the scalar set's (its LLM ops only).
+    private let table: UnsafePointer<bora_kernel_set>
+    private let gemms: UnsafePointer<bora_gemm_fn?>
+    private let quantizers: UnsafePointer<bora_quantize_fn?>
 
-    private init(reference: ()) {
-        name = "reference"; isNative = false; gemms = []; quantizers = []; sgemmFn = nil
-        // The LLM ops have one definition (llama.cpp's order); the portable C code is it.
-        var scalar = bora_kernel_set()
-        _ = bora_kernel_set_get("scalar", &scalar)
-        swigluFn = scalar.swiglu; softmaxFn = scalar.softmax; gemvF16Fn = scalar.gemv_f16; gemvF32Fn = scalar.gemv_f32
-        gemmQ4_0x8 = nil
+    private init(table: UnsafePointer<bora_kernel_set>, native: Bool) {
+        self.table = table
+        isNative = native
+        let raw = UnsafeRawPointer(table)
+        gemms = (raw + MemoryLayout<bora_kernel_set>.offset(of: \bora_kernel_set.gemm)!).assumingMemoryBound(to: bora_gemm_fn?.self)
+        quantizers = (raw + MemoryLayout<bora_kernel_set>.offset(of: \bora_kernel_set.quantize)!).assumingMemoryBound(to: bora_quantize_fn?.self)
     }
 
-    private init(native set: bora_kernel_set) {
-        isNative = true
-        name = String(cString: set.name)
-        var g = [bora_gemm_fn?](repeating: nil, count: Int(BORA_TYPE_COUNT.rawValue))
-        var q = [bora_quantize_fn?](repeating: nil, count: Int(BORA_TYPE_COUNT.rawValue))
-        withUnsafeBytes(of: set.gemm) { raw in
-            for i in 0..<g.count { g[i] = raw.load(fromByteOffset: i * MemoryLayout<bora_gemm_fn?>.stride, as: bora_gemm_fn?.self) }
-        }
-        withUnsafeBytes(of: set.quantize) { raw in
-            for i in 0..<q.count { q[i] = raw.load(fromByteOffset: i * MemoryLayout<bora_quantize_fn?>.stride, as: bora_quantize_fn?.self) }
-        }
-        gemms = g; quantizers = q; sgemmFn = set.sgemm
-        swigluFn = set.swiglu; softmaxFn = set.softmax; gemvF16Fn = set.gemv_f16; gemvF32Fn = set.gemv_f32
-        gemmQ4_0x8 = set.gemm_q4_0_x8
-    }
+    private var sgemmFn: bora_sgemm_fn? { isNative ? table.pointee.sgemm : nil }
+    private var gemmQ4_0x8: bora_gemm_packed_fn? { isNative ? table.pointee.gemm_q4_0_x8 : nil }
 
     /// True when this set multiplies Q4_0 weights faster from the x8 repack (`RepackedWeights`).
     public var prefersRepackedQ4_0: Bool { gemmQ4_0x8 != nil }
@@ -76,11 +59,14 @@ public struct KernelSet: @unchecked Sendable {
 
     /// The named set, or the best one this CPU supports when `name` is nil.
     public static func named(_ name: String?) throws -> KernelSet {
-        if name == "reference" { return KernelSet(reference: ()) }
-        var set = bora_kernel_set()
-        let rc = name.map { bora_kernel_set_get($0, &set) } ?? bora_kernel_set_get(nil, &set)
+        var rc: Int32 = 0
+        if name == "reference" {
+            // The LLM ops have one definition (llama.cpp's order); the portable C code is it.
+            return KernelSet(table: bora_kernel_set_table("scalar", &rc)!, native: false)
+        }
+        let table = name.map { bora_kernel_set_table($0, &rc) } ?? bora_kernel_set_table(nil, &rc)
         switch rc {
-        case 0: return KernelSet(native: set)
+        case 0: return KernelSet(table: table!, native: true)
         case -2: throw KernelSetError.unsupportedCPU(name ?? "best")
         default: throw KernelSetError.unknown(name ?? "best", available: availableNames)
         }
@@ -148,13 +134,13 @@ public struct KernelSet: @unchecked Sendable {
     /// (`bora_swiglu_fn`). No allocation.
     @inline(__always)
     public func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        swigluFn(gate, up, count)
+        table.pointee.swiglu(gate, up, count)
     }
 
     /// In-place softmax of `count` floats as llama.cpp's CPU backend computes it (`bora_softmax_fn`).
     @inline(__always)
     public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        softmaxFn(x, count)
+        table.pointee.softmax(x, count)
     }
 
     /// `y[v·yStride + r] = Σ_{k<n} w[r·wStride + k] · x[v·xStride + k]` for r < `rows`, v < `vectors`,
@@ -164,13 +150,13 @@ public struct KernelSet: @unchecked Sendable {
     @inline(__always)
     public func gemvF16(rows: Int, n: Int, w: UnsafePointer<UInt16>, wStride: Int, x: UnsafePointer<Float>, xStride: Int = 0,
                         vectors: Int = 1, y: UnsafeMutablePointer<Float>, yStride: Int = 0, single: Bool) {
-        gemvF16Fn(rows, n, w, wStride, x, xStride, vectors, y, yStride, single ? 1 : 0)
+        table.pointee.gemv_f16(rows, n, w, wStride, x, xStride, vectors, y, yStride, single ? 1 : 0)
     }
 
     /// As `gemvF16` with f32 weights (llama.cpp's F32 × F32 matmul orders; `bora_gemv_f32_fn`).
     @inline(__always)
     public func gemvF32(rows: Int, n: Int, w: UnsafePointer<Float>, wStride: Int, x: UnsafePointer<Float>,
                         y: UnsafeMutablePointer<Float>, single: Bool) {
-        gemvF32Fn(rows, n, w, wStride, x, 0, 1, y, 0, single ? 1 : 0)
+        table.pointee.gemv_f32(rows, n, w, wStride, x, 0, 1, y, 0, single ? 1 : 0)
     }
 }

@@ -73,24 +73,29 @@ public struct Matmul: Sendable {
         for v in 0..<vectors {
             kernels.quantize(act, x + v * cols, scratch + v * actRowBytes, count: cols)
         }
-        var job = MatmulJob(kernels: kernels, outputs: outputs, totalRows: totalRows,
+        var job = MatmulJob(kernels: kernels, pool: Unmanaged.passUnretained(pool), outputs: outputs, totalRows: totalRows,
                             activations: UnsafeRawPointer(scratch), activationRowBytes: actRowBytes, vectors: vectors)
         withUnsafeMutablePointer(to: &job) { ptr in
             pool.run({ ctx, index, threads in
                 let job = ctx!.assumingMemoryBound(to: MatmulJob.self)
-                // Row ranges start on multiples of 16 so threads never share an output cache line.
-                let mine = ThreadPool.split(job.pointee.totalRows, index: index, threads: threads, granule: 16)
-                if mine.isEmpty { return }
-                var base = 0
-                for o in job.pointee.outputs {
-                    let w = o.weight
-                    let lo = max(mine.lowerBound, base) - base, hi = min(mine.upperBound, base + w.rows) - base
-                    if lo < hi {
-                        job.pointee.kernels.gemm(w.type, n: w.cols, w: w.data, wRowBytes: w.rowBytes, packed: w.packed, rows: lo..<hi,
-                                                 a: job.pointee.activations, aRowBytes: job.pointee.activationRowBytes,
-                                                 vectors: job.pointee.vectors, y: o.y, ldy: w.rows)
+                // Units of 16 rows, so threads never share an output cache line. A fixed share per
+                // thread, then the rest claimed chunk by chunk: a thread that started late or runs
+                // slower takes less, instead of the others waiting for it.
+                let units = (job.pointee.totalRows + 15) / 16
+                var state = ClaimState()
+                while let claimed = job.pointee.pool._withUnsafeGuaranteedRef({ $0.claim(units, index: index, threads: threads, state: &state) }) {
+                    let mine = claimed.lowerBound * 16..<min(claimed.upperBound * 16, job.pointee.totalRows)
+                    var base = 0
+                    for o in job.pointee.outputs {
+                        let w = o.weight
+                        let lo = max(mine.lowerBound, base) - base, hi = min(mine.upperBound, base + w.rows) - base
+                        if lo < hi {
+                            job.pointee.kernels.gemm(w.type, n: w.cols, w: w.data, wRowBytes: w.rowBytes, packed: w.packed, rows: lo..<hi,
+                                                     a: job.pointee.activations, aRowBytes: job.pointee.activationRowBytes,
+                                                     vectors: job.pointee.vectors, y: o.y, ldy: w.rows)
+                        }
+                        base += w.rows
                     }
-                    base += w.rows
                 }
             }, context: ptr)
         }
@@ -106,6 +111,7 @@ public struct MatmulOutput: @unchecked Sendable {
 
 private struct MatmulJob {
     let kernels: KernelSet
+    let pool: Unmanaged<ThreadPool>   // used through _withUnsafeGuaranteedRef: no reference counting in the region
     let outputs: UnsafeBufferPointer<MatmulOutput>
     let totalRows: Int
     let activations: UnsafeRawPointer

@@ -25,6 +25,8 @@ public final class ThreadPool: @unchecked Sendable {
     private let pending = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    /// The next unclaimed unit of the running region's shared range (`claim`).
+    private let cursor = Atomic<Int>(0)
     private var body: ParallelBody?
     private var context: UnsafeMutableRawPointer?
     private var mutex = pthread_mutex_t()
@@ -80,6 +82,7 @@ public final class ThreadPool: @unchecked Sendable {
         self.body = body
         self.context = context
         pending.store(threadCount - 1, ordering: .relaxed)
+        cursor.store(0, ordering: .relaxed)
         // Publishing the new generation releases body/context to the workers.
         generation.wrappingAdd(1, ordering: .acquiringAndReleasing)
         if sleepers.load(ordering: .acquiring) > 0 {
@@ -124,6 +127,35 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Work sharing inside a parallel region, for loops whose threads run at uneven speeds (a
+    /// worker that starts late, a core shared with another process): the next chunk of
+    /// `0..<count` units that no thread has taken, or nil when all are taken. Every thread of the
+    /// region calls it with the same `count` until it returns nil; each unit goes to exactly one
+    /// thread. Thread `index` first gets its own fixed share of the first `staticShare` of the
+    /// range (no shared state touched), then chunks of the rest shrink as it runs out ("guided":
+    /// a quarter of what remains per thread, at least `minimum` units). `state` carries the
+    /// thread's progress between calls and must start as `ClaimState()`. Allocates nothing.
+    @inline(__always)
+    public func claim(_ count: Int, index: Int, threads: Int, state: inout ClaimState,
+                      staticShare: Double = 0.6, minimum: Int = 4) -> Range<Int>? {
+        // one thread: its fixed share is everything
+        let share = threads == 1 ? count : Int(Double(count) * staticShare) / threads
+        let fixed = share * threads
+        if !state.tookFixed {
+            state.tookFixed = true
+            if share > 0 { return share * index..<share * (index + 1) }
+        }
+        var current = cursor.load(ordering: .relaxed)
+        while true {
+            let start = fixed + current
+            if start >= count { return nil }
+            let end = min(count, start + max(minimum, (count - start) / (2 * threads)))
+            let (exchanged, original) = cursor.compareExchange(expected: current, desired: end - fixed, ordering: .relaxed)
+            if exchanged { return start..<end }
+            current = original
+        }
+    }
+
     /// The half-open range of `0..<count` that thread `index` of `threads` handles, with range
     /// starts rounded to multiples of `granule` (e.g. rows per cache line of output).
     @inline(__always)
@@ -133,6 +165,12 @@ public final class ThreadPool: @unchecked Sendable {
         let hi = units * (index + 1) / threads * granule
         return min(lo, count)..<min(hi, count)
     }
+}
+
+/// One thread's progress through `ThreadPool.claim` within a region.
+public struct ClaimState {
+    var tookFixed = false
+    public init() {}
 }
 
 private final class WorkerStart {

@@ -343,8 +343,8 @@ public final class LlamaSession {
     }
 
     /// Causal grouped-query attention for `batch` new tokens whose keys/values are already in the
-    /// cache. (token, KV head) pairs are split across the pool's threads (the query heads sharing a
-    /// KV head run together, so its cached rows stay in L1). Dot products, softmax and rounding
+    /// cache. (token, query head) pairs are split across the pool's threads; the query heads of one
+    /// KV head that fall to a thread run together, so its cached rows stay in L1. Dot products, softmax and rounding
     /// follow llama.cpp's CPU backend operation for operation (`KernelSet.gemvF16`, `softmax`).
     private func attend(keys: UnsafeMutablePointer<UInt16>, values: UnsafeMutablePointer<UInt16>, batch: Int) {
         let c = model.config
@@ -362,24 +362,31 @@ public final class LlamaSession {
                 let single = j.batch == 1
                 let scores = j.scores + index * group * j.contextLength
                 let weights = j.weights + index * group * j.contextLength
-                for pair in ThreadPool.split(j.batch * j.kvHeads, index: index, threads: threads) {
-                    let b = pair / j.kvHeads, kvHead = pair % j.kvHeads
+                // Units are (token, query head); a thread's range is walked one KV head's run of query
+                // heads at a time. (A decode step has only kvHeads groups: splitting whole groups would
+                // give one thread 2 of 3.)
+                let mine = ThreadPool.split(j.batch * j.heads, index: index, threads: threads)
+                var unit = mine.lowerBound
+                while unit < mine.upperBound {
+                    let b = unit / j.heads, head = unit % j.heads, kvHead = head / group
+                    let g0 = head % group, g1 = min(group, g0 + mine.upperBound - unit), count = g1 - g0
+                    unit += count
                     let n = j.startPosition + b + 1  // causal: keys 0...position of this token
                     let keys = UnsafePointer(j.keys + kvHead * hd), values = UnsafePointer(j.values + kvHead * hd * j.contextLength)
-                    let firstHead = j.q + b * qd + kvHead * group * hd, out = j.out + b * qd + kvHead * group * hd
+                    let firstHead = j.q + b * qd + head * hd, out = j.out + b * qd + head * hd
                     // llama.cpp's order throughout: K·q and V·p as f16 × f16-rounded values (tinyBLAS for a
                     // batch, ggml_vec_dot_f16 for one token), ×scale, its softmax, probabilities rounded to
-                    // f16. The group's heads share each converted K and V chunk.
+                    // f16. The run's heads share each converted K and V chunk.
                     j.kernels.gemvF16(rows: n, n: hd, w: keys, wStride: kvDim, x: firstHead, xStride: hd,
-                                      vectors: group, y: scores, yStride: n, single: single)
-                    for g in 0..<group {
+                                      vectors: count, y: scores, yStride: n, single: single)
+                    for g in 0..<count {
                         let row = scores + g * n
                         for t in 0..<n { row[t] *= j.scale }
                         j.kernels.softmax(row, count: n)
                         Ops.roundToFloatThroughHalf(weights + g * n, row, count: n)
                     }
                     j.kernels.gemvF16(rows: hd, n: n, w: values, wStride: j.contextLength, x: weights, xStride: n,
-                                      vectors: group, y: out, yStride: hd, single: single)
+                                      vectors: count, y: out, yStride: hd, single: single)
                 }
             }, context: ptr)
         }

@@ -1,6 +1,7 @@
 // Set selection: which sets this binary has, which this CPU can run, and the best one.
 // The CPU feature word below is the only global state in CBoraKernels.
 #include "kernels_internal.h"
+#include <pthread.h>
 
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
@@ -97,6 +98,22 @@ int bora_kernel_set_get(const char *name, bora_kernel_set *out) {
         }
     }
     return -1;
+}
+
+static bora_kernel_set g_tables[SET_COUNT];
+static int g_filled[SET_COUNT];
+static pthread_mutex_t g_tables_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const bora_kernel_set *bora_kernel_set_table(const char *name, int *rc) {
+    bora_kernel_set set;
+    *rc = bora_kernel_set_get(name, &set);
+    if (*rc != 0) return NULL;
+    int index = 0;
+    while (index < SET_COUNT && strcmp(k_sets[index].name, set.name) != 0) ++index;
+    pthread_mutex_lock(&g_tables_lock);
+    if (!g_filled[index]) { g_tables[index] = set; g_filled[index] = 1; }
+    pthread_mutex_unlock(&g_tables_lock);
+    return &g_tables[index];
 }
 
 const char *const *bora_kernel_set_names(void) { return k_names; }

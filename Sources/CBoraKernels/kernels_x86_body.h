@@ -67,6 +67,10 @@ static inline TGT __m256i X86_FN(bits32)(const uint8_t *p) {
 // time (8 rows of one vector for a GEMV, 2 rows × 4 vectors for a GEMM) are the 8 lanes; each
 // lane's 8 partial int32 sums (maddubs + madd, the unsigned nibble q against the activation, then
 // − 8·Σa) are reduced with a transpose of horizontal adds, converted, scaled and fma'd per block.
+// GEMV software prefetch distance: LL_PF_ROWS rows ahead (Q4_1/Q8_0), LL_PF_ROWS·576 bytes (Q4_0 x8).
+// Out of the last-level cache the hardware streamer alone leaves a thread well short of the read
+// bandwidth; with two rows in flight it falls further behind (bora bench kernels, > LLC).
+#define LL_PF_ROWS 4
 #define Q40_PREP_BLOCKS 256  // rows up to 8192 elements: activation blocks prepared on the stack
 
 // the 8 lanes' block sums from their maddubs outputs: lane k = Σ of the 16 int16 in p[k]. Three
@@ -230,6 +234,8 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_x8_group)(const uint8_t *pk, size
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     for (size_t b = 0; b < nb; ++b, pk += 144) {
+        if (NV == 1)   // GEMV: software prefetch LL_PF_ROWS·576 bytes ahead (the streamer alone falls short)
+            for (int o = 0; o < 144; o += 64) _mm_prefetch((const char *)(pk + LL_PF_ROWS * 576 + o), _MM_HINT_T0);
         __m256i p[4];
         for (int k = 0; k < 4; ++k) {
             const __m256i raw = _mm256_loadu_si256((const __m256i *)(const void *)(pk + 16 + 32 * k));
@@ -339,7 +345,27 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
     static BORA_ALWAYS_INLINE TGT void X86_FN(TYPE##_rows)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, size_t nb, \
             const __m256i (*qy)[LL_PREP_BLOCKS + 3], const __m256 (*da)[LL_PREP_BLOCKS + 5], const __m128 *sa,      \
             float *y, size_t ldy, const int NV) {                                                           \
-        for (size_t r = r0; r < r1; ++r) {                                                                               \
+        size_t r = r0;                                                                                      \
+        if (NV == 1) {                                                                                      \
+            /* GEMV: two rows' chains interleaved (each row's fma chain is a block-long dependency     \
+               chain; two keep the FMA unit busy), the rows after them prefetched as they are eaten */ \
+            for (; r + 2 <= r1; r += 2) {                                                                   \
+                const uint8_t *x0 = w + r * wrb, *x1 = x0 + wrb, *pf = x0 + LL_PF_ROWS * wrb;              \
+                __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                              \
+                float s0 = 0.0f, s1 = 0.0f;                                                                 \
+                for (size_t b = 0; b < nb; ++b, x0 += (WBYTES), x1 += (WBYTES)) {                          \
+                    if (LL_PF_ROWS) _mm_prefetch((const char *)(pf + 2 * b * (WBYTES)), _MM_HINT_T0);      \
+                    const X86_FN(ll_w) w0 = X86_FN(ll_w_##TYPE)(x0), w1 = X86_FN(ll_w_##TYPE)(x1);         \
+                    const float sb = _mm_cvtss_f32(sa[b]);                                                  \
+                    if (HAS_MIN) { s0 = fmaf(_mm_cvtss_f32(w0.m), sb, s0); s1 = fmaf(_mm_cvtss_f32(w1.m), sb, s1); } \
+                    acc0 = _mm256_fmadd_ps(_mm256_mul_ps(w0.d, da[0][b]), X86_FN(ll_lanes_##TYPE)(&w0, qy[0][b]), acc0); \
+                    acc1 = _mm256_fmadd_ps(_mm256_mul_ps(w1.d, da[0][b]), X86_FN(ll_lanes_##TYPE)(&w1, qy[0][b]), acc1); \
+                }                                                                                           \
+                y[r] = HAS_MIN ? X86_FN(hsum_ps)(acc0) + s0 : X86_FN(hsum_ps)(acc0);                        \
+                y[r + 1] = HAS_MIN ? X86_FN(hsum_ps)(acc1) + s1 : X86_FN(hsum_ps)(acc1);                    \
+            }                                                                                               \
+        }                                                                                                   \
+        for (; r < r1; ++r) {                                                                               \
             const uint8_t *x = w + r * wrb;                                                                 \
             __m256 acc[4];                                                                                  \
             /* the four vectors' m·s chains side by side, one lane each: the same fma per lane */          \

@@ -140,6 +140,33 @@ struct KernelSetTests {
         }
     }
 
+    @Test("GEMV over a row range gives each row the bits of that row alone (rows computed in pairs)",
+          arguments: weightTypes)
+    func gemvRowsAreIndependent(type: QuantType) throws {
+        let act = try #require(type.activationType)
+        var rng = QuantTestRNG(seed: 313 &+ UInt64(type.rawValue))
+        for blocks in type.blockSize == 256 ? [1, 3] : [1, 2, 18, 48] {
+            let n = blocks * max(type.blockSize, 32), rowCount = 11
+            let rowBytes = type.byteCount(elements: n)!, actBytes = act.byteCount(elements: n)!
+            var w = [UInt8](repeating: 0, count: 1 + rowCount * rowBytes)
+            for r in 0..<rowCount { w.replaceSubrange(1 + r * rowBytes..<1 + (r + 1) * rowBytes, with: quantMakeWeights(type, n: n, rng: &rng)) }
+            var a = [UInt8](repeating: 0, count: 1 + actBytes)
+            a.replaceSubrange(1..., with: quantMakeActivations(act, n: n, rng: &rng))
+            for set in nativeSets() {
+                var alone = [Float](repeating: -7777, count: rowCount)
+                for r in 0..<rowCount { run(set, type, n, w, rowBytes, r..<r + 1, a, actBytes, 1, &alone, rowCount) }
+                for rows in [0..<rowCount, 1..<rowCount, 3..<8, 2..<4] {
+                    var together = [Float](repeating: -7777, count: rowCount)
+                    run(set, type, n, w, rowBytes, rows, a, actBytes, 1, &together, rowCount)
+                    for r in rows {
+                        #expect(together[r].bitPattern == alone[r].bitPattern,
+                                "\(set.name) \(type) n=\(n) rows=\(rows) r=\(r): \(together[r]) vs \(alone[r]) alone")
+                    }
+                }
+            }
+        }
+    }
+
     private func run(_ set: KernelSet, _ type: QuantType, _ n: Int, _ w: [UInt8], _ rowBytes: Int, _ rows: Range<Int>,
                      _ a: [UInt8], _ actBytes: Int, _ nv: Int, _ y: inout [Float], _ ldy: Int) {
         w.withUnsafeBytes { wp in a.withUnsafeBytes { ap in y.withUnsafeMutableBufferPointer { yp in

@@ -59,6 +59,44 @@ func poolRunsEveryThreadOncePerRegion(threads: Int) {
     for i in 0..<threads { #expect(calls[i] == rounds) }
 }
 
+private struct ClaimJob {
+    var pool: Unmanaged<ThreadPool>
+    var count: Int
+    var hits: UnsafeMutablePointer<Int>      // per unit: how many threads claimed it
+    var claims: UnsafeMutablePointer<Int>    // per thread: chunks claimed
+}
+
+@Test(arguments: [1, 2, 3, 4])
+func claimHandsOutEveryUnitOnce(threads: Int) {
+    let pool = ThreadPool(threads: threads)
+    let most = 1000
+    let hits = UnsafeMutablePointer<Int>.allocate(capacity: most)
+    let claims = UnsafeMutablePointer<Int>.allocate(capacity: threads)
+    defer { hits.deallocate(); claims.deallocate() }
+    for count in [0, 1, 3, 7, 60, 97, 1000] {
+        for _ in 0..<50 {
+            hits.initialize(repeating: 0, count: most)
+            claims.initialize(repeating: 0, count: threads)
+            var job = ClaimJob(pool: Unmanaged.passUnretained(pool), count: count, hits: hits, claims: claims)
+            withUnsafeMutablePointer(to: &job) { ptr in
+                pool.run({ ctx, index, threads in
+                    let job = ctx!.assumingMemoryBound(to: ClaimJob.self).pointee
+                    var state = ClaimState()
+                    while let r = job.pool._withUnsafeGuaranteedRef({ $0.claim(job.count, index: index, threads: threads, state: &state) }) {
+                        precondition(!r.isEmpty && r.lowerBound >= 0 && r.upperBound <= job.count)
+                        // distinct threads touch distinct units only if claims never overlap
+                        for u in r { job.hits[u] += 1 }
+                        job.claims[index] += 1
+                    }
+                }, context: ptr)
+            }
+            #expect((0..<count).allSatisfy { hits[$0] == 1 }, "\(threads) threads, \(count) units")
+            #expect((count..<most).allSatisfy { hits[$0] == 0 })
+            if threads == 1 { #expect(claims[0] == (count > 0 ? 1 : 0)) }
+        }
+    }
+}
+
 @Test func arenaAlignsAndResets() {
     let arena = Arena(capacity: 4096)
     let a = arena.allocate(Float.self, count: 3)

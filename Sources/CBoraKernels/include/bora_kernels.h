@@ -139,6 +139,10 @@ int bora_activation_type(int weight_type);
 /// -2 if this CPU lacks the features the set needs. name == NULL selects the best set.
 int bora_kernel_set_get(const char *name, bora_kernel_set *out);
 
+/// The named set's table, filled once and never freed (NULL selects the best set); *rc as
+/// bora_kernel_set_get's return value, NULL unless *rc == 0. Thread-safe.
+const bora_kernel_set *bora_kernel_set_table(const char *name, int *rc);
+
 /// Names of the sets compiled into this binary for this architecture, best last, NULL-terminated.
 const char *const *bora_kernel_set_names(void);
 
