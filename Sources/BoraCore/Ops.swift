@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CBoraKernels
 
 /// Element-wise and row operations of transformer forward passes. Pointers and counts in,
 /// output first; nothing allocates. Written so the optimizer can vectorize the loops.
@@ -76,18 +77,18 @@ public enum Ops {
     /// out[i] = f16(x[i]) (IEEE binary16 bits, round to nearest even).
     @inline(__always)
     public static func roundToHalf(_ out: UnsafeMutablePointer<UInt16>, _ x: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] = FloatBits.f32ToF16(x[i]) }
+        bora_f32_to_f16_array(x, out, count)
     }
 
     /// x[i] = Float(f16(x[i])): rounds to half precision in place.
     @inline(__always)
     public static func roundThroughHalf(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] = FloatBits.f16ToF32(FloatBits.f32ToF16(x[i])) }
+        bora_f32_round_f16_array(x, x, count)
     }
 
     /// out[i] = Float(f16(x[i])).
     @inline(__always)
     public static func roundToFloatThroughHalf(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] = FloatBits.f16ToF32(FloatBits.f32ToF16(x[i])) }
+        bora_f32_round_f16_array(x, out, count)
     }
 }

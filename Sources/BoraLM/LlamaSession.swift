@@ -40,7 +40,8 @@ public final class LlamaSession {
     private let up: UnsafeMutablePointer<Float>          // (batch, ffn)
     private let scores: UnsafeMutablePointer<Float>      // (threads, heads per KV head, context)
     private let logits: UnsafeMutablePointer<Float>      // (vocab)
-    private let ropeAngles: UnsafeMutablePointer<Float>  // (ropeDim): cos, sin of one position
+    private let ropeAngles: UnsafeMutablePointer<Float>  // (batch, ropeDim): cos, sin of each new position
+    private let halfRow: UnsafeMutablePointer<UInt16>    // (kvDim) one token's values in f16
     private let ropeThetaScale: Float
     private let scratch: UnsafeMutableRawPointer
     private let outputs: UnsafeMutablePointer<MatmulOutput>      // (3) fused matmul table
@@ -84,14 +85,14 @@ public final class LlamaSession {
         let floats = [
             maxBatch * c.kvDim, maxBatch * c.kvDim,
             maxBatch * c.dim, maxBatch * c.dim, maxBatch * qd, maxBatch * qd, maxBatch * c.dim,
-            maxBatch * c.ffnDim, maxBatch * c.ffnDim, threads * group * contextLength, c.vocabSize, c.ropeDim,
+            maxBatch * c.ffnDim, maxBatch * c.ffnDim, threads * group * contextLength, c.vocabSize, maxBatch * c.ropeDim,
             threads * group * contextLength,
         ]
         let e = c.expertCount, k = c.expertUsedCount
         let moe = [maxBatch * e, maxBatch * k, maxBatch * k, e * maxBatch * k, e, e, maxBatch * c.dim, maxBatch * c.dim,
                    maxBatch * k * c.dim, e, maxBatch * e]
         arena = Arena(capacity: Arena.bytesNeeded([halves * 2, halves * 2] + floats.map { $0 * 4 }
-                                                  + [scratchBytes, 3 * MemoryLayout<MatmulOutput>.stride]
+                                                  + [scratchBytes, 3 * MemoryLayout<MatmulOutput>.stride, c.kvDim * 2]
                                                   + moe.map { $0 * 4 }))
         keyCache = arena.allocate(count: halves)
         valueCache = arena.allocate(count: halves)
@@ -110,6 +111,7 @@ public final class LlamaSession {
         weights = arena.allocate(count: floats[12])
         scratch = arena.allocateBytes(scratchBytes)
         outputs = arena.allocate(count: 3)
+        halfRow = arena.allocate(count: c.kvDim)
         routerLogits = arena.allocate(count: moe[0])
         selected = arena.allocate(count: moe[1])
         selectedWeights = arena.allocate(count: moe[2])
@@ -171,6 +173,11 @@ public final class LlamaSession {
             ReferenceKernels.dequantize(embedding.type, embedding.data + Int(tokens[b]) * embedding.rowBytes,
                                         x + b * dim, count: dim)
         }
+        // the rotary angles of each new position, shared by every layer
+        for b in 0..<batch {
+            Ops.ropeAngles(ropeAngles + b * c.ropeDim, position: Float(position + b), thetaScale: ropeThetaScale,
+                           freqScale: c.ropeFrequencyScale, pairs: c.ropeDim / 2)
+        }
         // Index loop: `enumerated()` iterators allocate in unoptimized builds.
         for l in 0..<model.layers.count {
             let layer = model.layers[l]
@@ -183,14 +190,14 @@ public final class LlamaSession {
             outputs[2] = MatmulOutput(y: newValues, weight: layer.value)
             matmul.multiply(UnsafeBufferPointer(start: outputs, count: 3), x: xn, vectors: batch, scratch: scratch)
             for b in 0..<batch {
-                Ops.ropeAngles(ropeAngles, position: Float(position + b), thetaScale: ropeThetaScale,
-                               freqScale: c.ropeFrequencyScale, pairs: c.ropeDim / 2)
-                Ops.rope(q + b * qd, heads: c.headCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: ropeAngles)
-                Ops.rope(newKeys + b * kvDim, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: ropeAngles)
+                let angles = ropeAngles + b * c.ropeDim
+                Ops.rope(q + b * qd, heads: c.headCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: angles)
+                Ops.rope(newKeys + b * kvDim, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: angles)
                 // The cache holds f16 (as llama.cpp's default): K row-major by position, V transposed
                 // so the probability-weighted sum is one F16 GEMV per head.
                 Ops.roundToHalf(keys + (position + b) * kvDim, newKeys + b * kvDim, count: kvDim)
-                for d in 0..<kvDim { values[d * contextLength + position + b] = FloatBits.f32ToF16(newValues[b * kvDim + d]) }
+                Ops.roundToHalf(halfRow, newValues + b * kvDim, count: kvDim)
+                for d in 0..<kvDim { values[d * contextLength + position + b] = halfRow[d] }
                 // Q meets the f16 keys at f16 precision, as in llama.cpp (f16 products are exact in f32).
                 Ops.roundThroughHalf(q + b * qd, count: qd)
             }

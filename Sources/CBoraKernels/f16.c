@@ -27,3 +27,47 @@ bora_f16 bora_f32_to_f16(float f) {
     x += 0xc8000000u + 0xfffu + odd;               // 0xc8000000 = (15 - 127) << 23 mod 2^32
     return (uint16_t)(sign | (x >> 13));
 }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx,f16c")))
+static void to_f16_f16c(const float *x, bora_f16 *out, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(void *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; ++i) out[i] = bora_f32_to_f16(x[i]);
+}
+__attribute__((target("avx,f16c")))
+static void round_f16c(const float *x, float *out, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; ++i) out[i] = bora_f16_to_f32(bora_f32_to_f16(x[i]));
+}
+static int has_f16c(void) {
+    static int cached = -1;   // benign race: every thread computes the same value
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+#endif
+
+// The hardware conversion (F16C) rounds to nearest even and quiets NaNs keeping the top payload
+// bits, exactly as bora_f32_to_f16 does, so both paths give the same bits.
+void bora_f32_to_f16_array(const float *x, bora_f16 *out, size_t n) {
+#if defined(__x86_64__)
+    if (has_f16c()) { to_f16_f16c(x, out, n); return; }
+#endif
+    for (size_t i = 0; i < n; ++i) out[i] = bora_f32_to_f16(x[i]);
+}
+
+void bora_f32_round_f16_array(const float *x, float *out, size_t n) {
+#if defined(__x86_64__)
+    if (has_f16c()) { round_f16c(x, out, n); return; }
+#endif
+    for (size_t i = 0; i < n; ++i) out[i] = bora_f16_to_f32(bora_f32_to_f16(x[i]));
+}

@@ -108,3 +108,30 @@ struct LLMOpsTests {
         }
     }
 }
+
+@Test("f16 array conversions (F16C where present) give FloatBits' bits: ties, subnormals, overflow, NaN, tails")
+func halfArraysMatchScalarConversion() {
+    var rng = QuantTestRNG(seed: 2026)
+    var values: [Float] = [0, -0, 1, -1, 65504, 65519.99, 65520, -65520, 1e6, .infinity, -.infinity,
+                           0x1p-14, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26, 3e-8, -6e-8, 0x1.002p0, 0x1.006p0,
+                           Float(bitPattern: 0x7FC0_1234), Float(bitPattern: 0xFFA0_0001), .leastNonzeroMagnitude]
+    for _ in 0..<2000 { values.append(Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng))) }
+    for _ in 0..<2000 { values.append(Float.random(in: -70000...70000, using: &rng)) }
+    for count in [0, 1, 7, 8, 9, 17, values.count] {
+        let x = Array(values.prefix(count))
+        var halves = [UInt16](repeating: 0xABCD, count: count)
+        var rounded = [Float](repeating: 7, count: count)
+        x.withUnsafeBufferPointer { xp in
+            halves.withUnsafeMutableBufferPointer { Ops.roundToHalf($0.baseAddress!, xp.baseAddress!, count: count) }
+            rounded.withUnsafeMutableBufferPointer { Ops.roundToFloatThroughHalf($0.baseAddress!, xp.baseAddress!, count: count) }
+        }
+        var inPlace = x
+        inPlace.withUnsafeMutableBufferPointer { Ops.roundThroughHalf($0.baseAddress!, count: count) }
+        for i in 0..<count {
+            let want = FloatBits.f32ToF16(x[i])
+            #expect(halves[i] == want, "\(x[i]) (0x\(String(x[i].bitPattern, radix: 16))) -> 0x\(String(halves[i], radix: 16)), want 0x\(String(want, radix: 16))")
+            #expect(rounded[i].bitPattern == FloatBits.f16ToF32(want).bitPattern)
+            #expect(inPlace[i].bitPattern == FloatBits.f16ToF32(want).bitPattern)
+        }
+    }
+}

@@ -149,6 +149,10 @@ const char *const *bora_kernel_set_names(void);
 /// f16 <-> f32 conversions (IEEE, round-to-nearest-even) used by every kernel.
 float bora_f16_to_f32(bora_f16 h);
 bora_f16 bora_f32_to_f16(float f);
+/// out[i] = f16(x[i]) for i < n, round to nearest even (F16C where the CPU has it; same bits).
+void bora_f32_to_f16_array(const float *x, bora_f16 *out, size_t n);
+/// out[i] = f32(f16(x[i])) for i < n (out may be x): rounds to half precision.
+void bora_f32_round_f16_array(const float *x, float *out, size_t n);
 
 /// Elementwise math for transformer blocks (kernels_math.c), vectorized for the baseline ISA.
 /// bora_gelu_f32: x[i] = 0.5 x (1 + erf(x / sqrt 2)) in place (exact-erf GELU, |err| < 5e-6 for |x| ≤ 6).
