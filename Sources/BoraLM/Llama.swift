@@ -6,12 +6,12 @@ import Synchronization
 /// shape [in, out] is `out` rows of `in` columns).
 struct LlamaLayer {
     let attentionNorm: UnsafePointer<Float>  // (dim)
-    let query: TensorView                    // (dim → heads·headDim)
-    let key: TensorView                      // (dim → kvHeads·headDim)
-    let value: TensorView                    // (dim → kvHeads·headDim)
-    let attentionOutput: TensorView          // (heads·headDim → dim)
+    var query: TensorView                    // (dim → heads·headDim)
+    var key: TensorView                      // (dim → kvHeads·headDim)
+    var value: TensorView                    // (dim → kvHeads·headDim)
+    var attentionOutput: TensorView          // (heads·headDim → dim)
     let ffnNorm: UnsafePointer<Float>        // (dim)
-    let ffn: FeedForward
+    var ffn: FeedForward
 }
 
 /// A block's feed-forward: one SwiGLU, or a Mixture of Experts.
@@ -52,29 +52,33 @@ public struct ExpertWeights: @unchecked Sendable {
 /// pairs, grouped-query attention, SwiGLU feed-forward, tied or separate output embedding.
 ///
 /// Weights are zero-copy views into the file's mapping; the only copies are norm vectors stored
-/// in a type other than F32, converted once at load (`convertedBytes`). Immutable after init and
-/// shareable by several `LlamaSession`s.
+/// in a type other than F32, converted once at load (`convertedBytes`), and the kernel-layout copies
+/// of `repackWeights()`. Immutable after init apart from that one call, and shareable by several
+/// `LlamaSession`s.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     public let file: GGUFFile
     let tokenEmbedding: TensorView  // (vocab rows of dim)
-    let output: TensorView          // (vocab rows of dim), token_embd when tied
+    private(set) var output: TensorView   // (vocab rows of dim), token_embd when tied
     let outputNorm: UnsafePointer<Float>
-    let layers: [LlamaLayer]
+    private(set) var layers: [LlamaLayer]
     /// True when the file has no `output.weight` and logits use the token embedding.
     public let tiedOutput: Bool
     /// Bytes copied at load (non-F32 norm vectors converted to F32).
     public let convertedBytes: Int
-    /// Matrices repacked at load into the kernel set's interleaved layout (Q4_0 on x86): their
-    /// bytes, count and the time it took. Their GGUF pages are released from memory afterwards.
+    /// Matrices repacked into the kernel set's interleaved layout (Q4_0 on x86) by `repackWeights()`:
+    /// their bytes, count and the time it took. Their GGUF pages are released from memory afterwards.
     public let repacked: RepackedWeights
+    /// True once `repackWeights()` has run (at init unless `repack: false`).
+    public private(set) var isRepacked = false
     /// True while an `ExpertStore` has taken the experts out of the mapping (sessions must use it).
     let expertsUnmapped = Atomic<Bool>(false)
     private let converted: [UnsafeMutablePointer<Float>]
 
     /// Validates every tensor the architecture needs (presence, shape, a type `kernels` can
-    /// multiply) and builds views. Throws `LlamaError` naming the first problem.
-    public init(file: GGUFFile, kernels: KernelSet) throws(LlamaError) {
+    /// multiply) and builds views. Throws `LlamaError` naming the first problem. With `repack`
+    /// (the default) it ends with `repackWeights()`; without, the caller may call it later.
+    public init(file: GGUFFile, kernels: KernelSet, repack: Bool = true) throws(LlamaError) {
         let config = try LlamaConfig(gguf: file)
         self.config = config
         self.file = file
@@ -95,7 +99,7 @@ public final class LlamaModel: @unchecked Sendable {
             guard kernels.supports(t.type) else {
                 throw .unsupportedTensorType(tensor: name, type: t.type.description, kernelSet: kernels.name)
             }
-            return repacked.repack(TensorView(type: t.type, data: t.data, cols: inputs, rows: outputs), releaseSource: true)
+            return TensorView(type: t.type, data: t.data, cols: inputs, rows: outputs)
         }
         func experts(_ name: String, inputs: Int, outputs: Int) throws(LlamaError) -> ExpertTensor {
             let t = try tensor(name, [inputs, outputs, config.expertCount])
@@ -131,8 +135,7 @@ public final class LlamaModel: @unchecked Sendable {
             guard kernels.supports(embedding.type) else {
                 throw .unsupportedTensorType(tensor: "token_embd.weight", type: embedding.type.description, kernelSet: kernels.name)
             }
-            // The embedding lookup keeps reading the GGUF rows (a few pages per token).
-            output = repacked.repack(tokenEmbedding, releaseSource: true)
+            output = tokenEmbedding
             tiedOutput = true
         }
         outputNorm = try vector("output_norm.weight", d)
@@ -174,6 +177,32 @@ public final class LlamaModel: @unchecked Sendable {
         self.layers = layers
         self.converted = converted
         self.convertedBytes = convertedBytes
+        if repack { repackWeights() }
+    }
+
+    /// Copies every matrix the kernel set multiplies faster from an interleaved layout (2-D Q4_0
+    /// on x86; `RepackedWeights`) and points the views at the copies: same results, faster
+    /// matmuls, ≈ 60 ms for SmolLM2-135M Q4_0 on a 2-core VM. Once only (later calls return at
+    /// once); a no-op for kernel sets that keep the GGUF layout or with `BORA_REPACK=0`. Must not
+    /// run while a session evaluates. The embedding lookup keeps reading the GGUF rows of a tied
+    /// output matrix (a few pages per token).
+    public func repackWeights() {
+        guard !isRepacked else { return }
+        isRepacked = true
+        func copy(_ v: TensorView) -> TensorView { repacked.repack(v, releaseSource: true) }
+        output = copy(output)
+        for l in layers.indices {
+            var layer = layers[l]
+            layer.query = copy(layer.query)
+            layer.key = copy(layer.key)
+            layer.value = copy(layer.value)
+            layer.attentionOutput = copy(layer.attentionOutput)
+            switch layer.ffn {
+            case let .dense(gate, up, down): layer.ffn = .dense(gate: copy(gate), up: copy(up), down: copy(down))
+            case let .experts(m): layer.ffn = .experts(ExpertWeights(router: copy(m.router), gate: m.gate, up: m.up, down: m.down))
+            }
+            layers[l] = layer
+        }
     }
 
     deinit { for p in converted { p.deallocate() } }

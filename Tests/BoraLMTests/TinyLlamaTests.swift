@@ -31,6 +31,35 @@ private func loadReference() throws -> Reference {
 
 @Suite("Tiny llama vs NumPy reference")
 struct TinyLlamaTests {
+    @Test("repacking between evaluations (bora run defers it past the first token) changes no logit bit")
+    func repackMidSessionKeepsLogits() throws {
+        let reference = try loadReference()
+        let gguf = try GGUFFile(path: fixtures.appendingPathComponent("tiny-q4_0.gguf").path)
+        let kernels = try KernelSet.named(nil)
+        func run(_ model: LlamaModel, repackAfter: Int?) throws -> [Float] {
+            let session = try LlamaSession(model: model, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: 2)), contextLength: 64)
+            let vocab = model.config.vocabSize
+            var all = [Float](repeating: .nan, count: reference.tokens.count * vocab)
+            for i in reference.tokens.indices {
+                if i == repackAfter { model.repackWeights() }
+                try [reference.tokens[i]].withUnsafeBufferPointer { t in
+                    try all.withUnsafeMutableBufferPointer { _ = try session.evaluate(t, allLogits: $0.baseAddress! + i * vocab) }
+                }
+            }
+            return all
+        }
+        let atLoad = try LlamaModel(file: gguf, kernels: kernels)
+        #expect(atLoad.isRepacked)
+        let deferred = try LlamaModel(file: gguf, kernels: kernels, repack: false)
+        #expect(!deferred.isRepacked && deferred.repacked.count == 0)
+        let want = try run(atLoad, repackAfter: nil)
+        let got = try run(deferred, repackAfter: 5)
+        #expect(deferred.isRepacked)
+        #expect(deferred.repacked.count == atLoad.repacked.count)
+        if kernels.prefersRepackedQ4_0 && RepackedWeights.enabledByEnvironment { #expect(deferred.repacked.count > 0) }
+        #expect(got.map(\.bitPattern) == want.map(\.bitPattern))
+    }
+
     @Test(arguments: [("tiny-f32.gguf", 1e-3), ("tiny-q8_0.gguf", 3e-2), ("tiny-q4_0.gguf", 3e-2)],
           [("reference", 1), ("scalar", 2), ("best", 1), ("best", 2)])
     func logitsMatchReference(file: (String, Double), setup: (String, Int)) throws {
