@@ -1,3 +1,4 @@
+import CBoraKernels
 import BoraCore
 #if canImport(Glibc)
 import Glibc
@@ -48,16 +49,18 @@ public final class Sampler {
     /// (`history`, for the repetition penalty).
     public func sample(_ logits: UnsafePointer<Float>, history: UnsafeBufferPointer<Int32> = .init(start: nil, count: 0)) -> Int32 {
         let o = options
+        let penalized = o.repetitionPenalty != 1 && !history.isEmpty
+        // greedy without a penalty reads the logits as they are
+        if o.temperature <= 0 && !penalized { return Int32(bora_argmax_f32(logits, vocabSize)) }
         values.update(from: logits, count: vocabSize)
-        if o.repetitionPenalty != 1, !history.isEmpty {
+        if penalized {
             for t in history.suffix(o.repetitionWindow) where t >= 0 && Int(t) < vocabSize {
                 let v = values[Int(t)]
                 // Each distinct token once: mark by comparing against the original logit.
                 if v == logits[Int(t)] { values[Int(t)] = v > 0 ? v / o.repetitionPenalty : v * o.repetitionPenalty }
             }
         }
-        var best = 0
-        for i in 1..<vocabSize where values[i] > values[best] { best = i }
+        let best = bora_argmax_f32(values, vocabSize)
         if o.temperature <= 0 { return Int32(best) }
 
         // Candidates: tokens within e^-40 of the best (the rest cannot survive any filter).

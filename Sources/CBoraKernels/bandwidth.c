@@ -32,3 +32,8 @@ uint64_t bora_stream_read(const void *ptr, size_t bytes) {
     }
     return a0 ^ a1 ^ a2 ^ a3 ^ a4 ^ a5 ^ a6 ^ a7;
 }
+
+void bora_prefetch_write_strided(void *ptr, size_t stride, size_t count) {
+    char *p = ptr;
+    for (size_t i = 0; i < count; ++i) __builtin_prefetch(p + i * stride, 1, 3);
+}

@@ -126,3 +126,27 @@ void bora_add_bias_gelu_f32(float *x, const float *bias, size_t rows, size_t col
         if (gelu) bora_gelu_f32(row, cols);
     }
 }
+
+size_t bora_argmax_f32(const float *x, size_t n) {
+    if (n == 0 || x[0] != x[0]) return 0;   // a NaN first element wins, as in a scalar "if x > best" scan
+    // 8 lanes, each keeping its first maximum (strict >, so NaNs never win); lanes combined by
+    // value, ties to the smaller index: the first maximum overall.
+    float bv[8];
+    int64_t bi[8];
+    for (int l = 0; l < 8; ++l) { bv[l] = -INFINITY; bi[l] = -1; }
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; ++l) {
+            const float v = x[i + l];
+            const int better = v > bv[l];
+            bv[l] = better ? v : bv[l];
+            bi[l] = better ? (int64_t)(i + l) : bi[l];
+        }
+    float best = -INFINITY;
+    int64_t index = -1;
+    for (int l = 0; l < 8; ++l)
+        if (bi[l] >= 0 && (bv[l] > best || (bv[l] == best && bi[l] < index))) { best = bv[l]; index = bi[l]; }
+    for (; i < n; ++i)
+        if (x[i] > best) { best = x[i]; index = (int64_t)i; }
+    return index < 0 ? 0 : (size_t)index;
+}

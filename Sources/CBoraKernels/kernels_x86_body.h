@@ -71,6 +71,9 @@ static inline TGT __m256i X86_FN(bits32)(const uint8_t *p) {
 // Out of the last-level cache the hardware streamer alone leaves a thread well short of the read
 // bandwidth; with two rows in flight it falls further behind (bora bench kernels, > LLC).
 #define LL_PF_ROWS 4
+#ifndef LL_GEMV_ROWS
+#define LL_GEMV_ROWS 2   // Q4_1/Q8_0 GEMV rows computed side by side
+#endif
 #define Q40_PREP_BLOCKS 256  // rows up to 8192 elements: activation blocks prepared on the stack
 
 // the 8 lanes' block sums from their maddubs outputs: lane k = Σ of the 16 int16 in p[k]. Three
@@ -348,22 +351,25 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
             float *y, size_t ldy, const int NV) {                                                           \
         size_t r = r0;                                                                                      \
         if (NV == 1) {                                                                                      \
-            /* GEMV: two rows' chains interleaved (each row's fma chain is a block-long dependency     \
-               chain; two keep the FMA unit busy), the rows after them prefetched as they are eaten */ \
-            for (; r + 2 <= r1; r += 2) {                                                                   \
-                const uint8_t *x0 = w + r * wrb, *x1 = x0 + wrb, *pf = x0 + LL_PF_ROWS * wrb;              \
-                __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                              \
-                float s0 = 0.0f, s1 = 0.0f;                                                                 \
-                for (size_t b = 0; b < nb; ++b, x0 += (WBYTES), x1 += (WBYTES)) {                          \
-                    if (LL_PF_ROWS) _mm_prefetch((const char *)(pf + 2 * b * (WBYTES)), _MM_HINT_T0);      \
-                    const X86_FN(ll_w) w0 = X86_FN(ll_w_##TYPE)(x0), w1 = X86_FN(ll_w_##TYPE)(x1);         \
+            /* GEMV: LL_GEMV_ROWS rows' chains interleaved (each row's fma chain is a block-long       \
+               dependency chain), the rows LL_PF_ROWS ahead prefetched as these are eaten */          \
+            for (; r + LL_GEMV_ROWS <= r1; r += LL_GEMV_ROWS) {                                             \
+                const uint8_t *x0 = w + r * wrb, *pf = x0 + LL_PF_ROWS * wrb;                               \
+                __m256 acc[LL_GEMV_ROWS];                                                                   \
+                float sm[LL_GEMV_ROWS];                                                                     \
+                for (int i = 0; i < LL_GEMV_ROWS; ++i) { acc[i] = _mm256_setzero_ps(); sm[i] = 0.0f; }      \
+                for (size_t b = 0; b < nb; ++b) {                                                           \
+                    const uint8_t *p = pf + (size_t)LL_GEMV_ROWS * b * (WBYTES);                            \
+                    for (int o = 0; o < LL_GEMV_ROWS * (WBYTES); o += 64) _mm_prefetch((const char *)(p + o), _MM_HINT_T0); \
                     const float sb = _mm_cvtss_f32(sa[b]);                                                  \
-                    if (HAS_MIN) { s0 = fmaf(_mm_cvtss_f32(w0.m), sb, s0); s1 = fmaf(_mm_cvtss_f32(w1.m), sb, s1); } \
-                    acc0 = _mm256_fmadd_ps(_mm256_mul_ps(w0.d, da[0][b]), X86_FN(ll_lanes_##TYPE)(&w0, qy[0][b]), acc0); \
-                    acc1 = _mm256_fmadd_ps(_mm256_mul_ps(w1.d, da[0][b]), X86_FN(ll_lanes_##TYPE)(&w1, qy[0][b]), acc1); \
+                    for (int i = 0; i < LL_GEMV_ROWS; ++i) {                                                \
+                        const X86_FN(ll_w) wi = X86_FN(ll_w_##TYPE)(x0 + i * wrb + b * (WBYTES));          \
+                        if (HAS_MIN) sm[i] = fmaf(_mm_cvtss_f32(wi.m), sb, sm[i]);                          \
+                        acc[i] = _mm256_fmadd_ps(_mm256_mul_ps(wi.d, da[0][b]), X86_FN(ll_lanes_##TYPE)(&wi, qy[0][b]), acc[i]); \
+                    }                                                                                       \
                 }                                                                                           \
-                y[r] = HAS_MIN ? X86_FN(hsum_ps)(acc0) + s0 : X86_FN(hsum_ps)(acc0);                        \
-                y[r + 1] = HAS_MIN ? X86_FN(hsum_ps)(acc1) + s1 : X86_FN(hsum_ps)(acc1);                    \
+                for (int i = 0; i < LL_GEMV_ROWS; ++i)                                                      \
+                    y[r + i] = HAS_MIN ? X86_FN(hsum_ps)(acc[i]) + sm[i] : X86_FN(hsum_ps)(acc[i]);         \
             }                                                                                               \
         }                                                                                                   \
         for (; r < r1; ++r) {                                                                               \

@@ -135,3 +135,27 @@ func halfArraysMatchScalarConversion() {
         }
     }
 }
+
+@Test("argmax = the first index a scalar `x[i] > x[best]` scan keeps: ties, NaNs, -inf, every length up to 40")
+func argmaxMatchesScalarScan() {
+    var rng = QuantTestRNG(seed: 4242)
+    func scan(_ x: [Float]) -> Int {
+        var best = 0
+        for i in x.indices.dropFirst() where x[i] > x[best] { best = i }
+        return best
+    }
+    for n in 1...40 {
+        for trial in 0..<200 {
+            // few distinct values, so ties are common; some NaNs and infinities
+            var x = (0..<n).map { _ in Float(Int.random(in: -3...3, using: &rng)) }
+            for i in x.indices where Int.random(in: 0..<10, using: &rng) == 0 {
+                x[i] = [Float.nan, -.infinity, .infinity][Int.random(in: 0..<3, using: &rng)]
+            }
+            if trial == 0 { x = [Float](repeating: -.infinity, count: n) }
+            let got = x.withUnsafeBufferPointer { bora_argmax_f32($0.baseAddress!, n) }
+            #expect(Int(got) == scan(x), "\(x)")
+        }
+    }
+    let big = (0..<49_152).map { _ in Float.random(in: -10...10, using: &rng) }
+    #expect(Int(big.withUnsafeBufferPointer { bora_argmax_f32($0.baseAddress!, big.count) }) == scan(big))
+}

@@ -167,6 +167,9 @@ void bora_layer_norm_f32(float *out, const float *x, const float *weight, const 
                          size_t n, float eps);
 /// log Σ exp(x[i]) over n elements (max-subtracted); -inf when n == 0 or every x is -inf.
 float bora_logsumexp_f32(const float *x, size_t n);
+/// The first index of the largest of x[0..<n] — as a scalar scan `if (x[i] > x[best]) best = i`
+/// finds it: NaNs never win (unless x[0] is NaN: then 0); 0 for n == 0. Vectorized lanes.
+size_t bora_argmax_f32(const float *x, size_t n);
 /// x[r*cols + i] += bias[i] for every row r < rows, then GELU in place when gelu != 0.
 void bora_add_bias_gelu_f32(float *x, const float *bias, size_t rows, size_t cols, int gelu);
 
