@@ -300,7 +300,6 @@ static TGT void X86_FN(gemm_q4_0_x8)(size_t n, const void *w, size_t wrb, const 
 //   result = hsum(acc) (+ summs), hsum in hsum_ps's order.
 // A model's logits then match llama.cpp's wherever its other operations match too (see
 // LlamaCppAgreementTests). Integer work per block is as before; only the float order is fixed.
-#define LL_ROW_BLOCK_BYTES (16 << 10)   // GEMM: weight bytes multiplied by every vector chunk in turn
 #define LL_PREP_BLOCKS 256  // rows up to 8192 elements: activation blocks prepared on the stack (≤ 68 KiB)
 
 // one decoded weight block: u = the unsigned operand of maddubs, q = the signed weights (Q8_0),
@@ -404,13 +403,7 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
         __m256 da[4][LL_PREP_BLOCKS + 5];                                                                   \
         __m128 sa[LL_PREP_BLOCKS];   /* Q4_1: lane v = the s of block b of the chunk's vector v */          \
         float *sf = (float *)(void *)sa;                                                                    \
-        /* many vectors: rows in blocks of about LL_ROW_BLOCK_BYTES, each block multiplied by every     \
-           4-vector chunk while it sits in L1/L2 (weights read from memory once, not once per chunk;   \
-           the chunk's activations are re-prepared per block, a few % of the work) */                  \
-        const size_t rb = nv <= 4 ? r1 - r0 : (LL_ROW_BLOCK_BYTES / wrb > 8 ? LL_ROW_BLOCK_BYTES / wrb : 8); \
-        for (size_t br0 = r0; br0 < r1; br0 += rb)                                                         \
         for (size_t v0 = 0; v0 < nv; v0 += 4) {                                                             \
-            const size_t br1 = r1 - br0 < rb ? r1 : br0 + rb;                                               \
             const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;                                                 \
             for (size_t b = 0; b < nb; ++b) sa[b] = _mm_setzero_ps();                                       \
             for (size_t v = 0; v < chunk; ++v) {                                                            \
@@ -426,10 +419,10 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
             const __m128 *cs = sa;                                                                          \
             float *out = y + v0 * ldy;                                                                      \
             switch (chunk) {                                                                                \
-            case 4: X86_FN(TYPE##_rows)(wb, wrb, br0, br1, nb, cq, cd, cs, out, ldy, 4); break;               \
-            case 3: X86_FN(TYPE##_rows)(wb, wrb, br0, br1, nb, cq, cd, cs, out, ldy, 3); break;               \
-            case 2: X86_FN(TYPE##_rows)(wb, wrb, br0, br1, nb, cq, cd, cs, out, ldy, 2); break;               \
-            default: X86_FN(TYPE##_rows)(wb, wrb, br0, br1, nb, cq, cd, cs, out, ldy, 1); break;              \
+            case 4: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 4); break;               \
+            case 3: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 3); break;               \
+            case 2: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 2); break;               \
+            default: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 1); break;              \
             }                                                                                               \
         }                                                                                                   \
     }
