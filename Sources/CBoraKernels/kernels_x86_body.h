@@ -300,7 +300,8 @@ static TGT void X86_FN(gemm_q4_0_x8)(size_t n, const void *w, size_t wrb, const 
 //   result = hsum(acc) (+ summs), hsum in hsum_ps's order.
 // A model's logits then match llama.cpp's wherever its other operations match too (see
 // LlamaCppAgreementTests). Integer work per block is as before; only the float order is fixed.
-#define LL_PREP_BLOCKS 256  // rows up to 8192 elements: activation blocks prepared on the stack (≤ 68 KiB)
+#define LL_PREP_BLOCKS 256  // rows up to 8192 elements: activation blocks prepared on the stack (≤ 140 KiB)
+#define LL_GEMM_VECTORS 8   // GEMM: vectors sharing each decoded weight block (8 accumulators)
 
 // one decoded weight block: u = the unsigned operand of maddubs, q = the signed weights (Q8_0),
 // d = the scale in all lanes, m = Q4_1's min in all four lanes (one lane per prepared vector)
@@ -330,7 +331,7 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
     return _mm256_cvtepi32_ps(X86_FN(mul_sum_us8)(w->u, _mm256_sign_epi8(a, w->q)));
 }
 
-// dot_TYPE, TYPE_rows (rows x ≤ 4 prepared vectors: each weight block decoded once per row, each
+// dot_TYPE, TYPE_rows (rows x ≤ LL_GEMM_VECTORS prepared vectors: each weight block decoded once per row, each
 // vector keeps its own (acc, summs) chain in block order) and gemm_TYPE. HAS_MIN: Q4_1's m·s term.
 #define X86_LLAMA_DOT_GEMM(TYPE, WBYTES, ABYTES, AQS, HAS_MIN)                                              \
     static TGT float X86_FN(dot_##TYPE)(size_t n, const void *w, const void *a) {                           \
@@ -346,7 +347,7 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
         return HAS_MIN ? X86_FN(hsum_ps)(acc) + summs : X86_FN(hsum_ps)(acc);                               \
     }                                                                                                       \
     static BORA_ALWAYS_INLINE TGT void X86_FN(TYPE##_rows)(const uint8_t *w, size_t wrb, size_t r0, size_t r1, size_t nb, \
-            const __m256i (*qy)[LL_PREP_BLOCKS + 3], const __m256 (*da)[LL_PREP_BLOCKS + 5], const __m128 *sa,      \
+            const __m256i (*qy)[LL_PREP_BLOCKS + 3], const __m256 (*da)[LL_PREP_BLOCKS + 5], const __m256 *sa, \
             float *y, size_t ldy, const int NV) {                                                           \
         size_t r = r0;                                                                                      \
         if (NV == 1) {                                                                                      \
@@ -360,7 +361,7 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
                 for (size_t b = 0; b < nb; ++b) {                                                           \
                     const uint8_t *p = pf + (size_t)LL_GEMV_ROWS * b * (WBYTES);                            \
                     for (int o = 0; o < LL_GEMV_ROWS * (WBYTES); o += 64) _mm_prefetch((const char *)(p + o), _MM_HINT_T0); \
-                    const float sb = _mm_cvtss_f32(sa[b]);                                                  \
+                    const float sb = _mm256_cvtss_f32(sa[b]);                                               \
                     for (int i = 0; i < LL_GEMV_ROWS; ++i) {                                                \
                         const X86_FN(ll_w) wi = X86_FN(ll_w_##TYPE)(x0 + i * wrb + b * (WBYTES));          \
                         if (HAS_MIN) sm[i] = fmaf(_mm_cvtss_f32(wi.m), sb, sm[i]);                          \
@@ -373,18 +374,18 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
         }                                                                                                   \
         for (; r < r1; ++r) {                                                                               \
             const uint8_t *x = w + r * wrb;                                                                 \
-            __m256 acc[4];                                                                                  \
-            /* the four vectors' m·s chains side by side, one lane each: the same fma per lane */          \
-            __m128 summs = _mm_setzero_ps();                                                                \
+            __m256 acc[LL_GEMM_VECTORS];                                                                    \
+            /* the vectors' m·s chains side by side, one lane each: the same fma per lane */               \
+            __m256 summs = _mm256_setzero_ps();                                                             \
             for (int v = 0; v < NV; ++v) acc[v] = _mm256_setzero_ps();                                      \
             for (size_t b = 0; b < nb; ++b, x += (WBYTES)) {                                                \
                 const X86_FN(ll_w) wb = X86_FN(ll_w_##TYPE)(x);                                             \
-                if (HAS_MIN) summs = _mm_fmadd_ps(wb.m, sa[b], summs);                                      \
+                if (HAS_MIN) summs = _mm256_fmadd_ps(_mm256_broadcastss_ps(wb.m), sa[b], summs);            \
                 for (int v = 0; v < NV; ++v)                                                                \
                     acc[v] = _mm256_fmadd_ps(_mm256_mul_ps(wb.d, da[v][b]), X86_FN(ll_lanes_##TYPE)(&wb, qy[v][b]), acc[v]); \
             }                                                                                               \
-            float sm[4];                                                                                    \
-            _mm_storeu_ps(sm, summs);                                                                       \
+            float sm[8];                                                                                    \
+            _mm256_storeu_ps(sm, summs);                                                                    \
             for (int v = 0; v < NV; ++v)                                                                    \
                 y[v * ldy + r] = HAS_MIN ? X86_FN(hsum_ps)(acc[v]) + sm[v] : X86_FN(hsum_ps)(acc[v]);       \
         }                                                                                                   \
@@ -399,26 +400,30 @@ static inline TGT __m256 X86_FN(ll_lanes_q8_0)(const X86_FN(ll_w) *w, __m256i a)
             return;                                                                                         \
         }                                                                                                   \
         /* rows padded off multiples of 4 KiB: the vectors' entries for one block on different L1 sets */ \
-        __m256i qy[4][LL_PREP_BLOCKS + 3];                                                                  \
-        __m256 da[4][LL_PREP_BLOCKS + 5];                                                                   \
-        __m128 sa[LL_PREP_BLOCKS];   /* Q4_1: lane v = the s of block b of the chunk's vector v */          \
+        __m256i qy[LL_GEMM_VECTORS][LL_PREP_BLOCKS + 3];                                                    \
+        __m256 da[LL_GEMM_VECTORS][LL_PREP_BLOCKS + 5];  /* broadcast: a memory operand of the multiply */ \
+        __m256 sa[LL_PREP_BLOCKS];   /* Q4_1: lane v = the s of block b of the chunk's vector v */          \
         float *sf = (float *)(void *)sa;                                                                    \
-        for (size_t v0 = 0; v0 < nv; v0 += 4) {                                                             \
-            const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;                                                 \
-            for (size_t b = 0; b < nb; ++b) sa[b] = _mm_setzero_ps();                                       \
+        for (size_t v0 = 0; v0 < nv; v0 += LL_GEMM_VECTORS) {                                               \
+            const size_t chunk = nv - v0 < LL_GEMM_VECTORS ? nv - v0 : LL_GEMM_VECTORS;                     \
+            for (size_t b = 0; b < nb; ++b) sa[b] = _mm256_setzero_ps();                                    \
             for (size_t v = 0; v < chunk; ++v) {                                                            \
                 const uint8_t *yb = (const uint8_t *)a + (v0 + v) * arb;                                    \
                 for (size_t b = 0; b < nb; ++b, yb += (ABYTES)) {                                           \
                     qy[v][b] = X86_FN(loadu256)(yb + (AQS));                                                \
                     da[v][b] = _mm256_set1_ps(X86_FN(f16)(yb));                                             \
-                    sf[4 * b + v] = HAS_MIN ? X86_FN(f16)(yb + OFF_Q8_1_S) : 0.0f;                          \
+                    sf[8 * b + v] = HAS_MIN ? X86_FN(f16)(yb + OFF_Q8_1_S) : 0.0f;                          \
                 }                                                                                           \
             }                                                                                               \
             const __m256i (*cq)[LL_PREP_BLOCKS + 3] = (const __m256i (*)[LL_PREP_BLOCKS + 3])qy;            \
             const __m256 (*cd)[LL_PREP_BLOCKS + 5] = (const __m256 (*)[LL_PREP_BLOCKS + 5])da;              \
-            const __m128 *cs = sa;                                                                          \
+            const __m256 *cs = sa;                                                                          \
             float *out = y + v0 * ldy;                                                                      \
             switch (chunk) {                                                                                \
+            case 8: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 8); break;               \
+            case 7: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 7); break;               \
+            case 6: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 6); break;               \
+            case 5: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 5); break;               \
             case 4: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 4); break;               \
             case 3: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 3); break;               \
             case 2: X86_FN(TYPE##_rows)(wb, wrb, r0, r1, nb, cq, cd, cs, out, ldy, 2); break;               \

@@ -167,6 +167,41 @@ struct KernelSetTests {
         }
     }
 
+    @Test("GEMM gives each (row, vector) the bits of that row and vector alone, 2–19 vectors (llama.cpp's order per output)",
+          arguments: [QuantType.q4_0, .q4_1, .q8_0])
+    func gemmOutputsAreIndependent(type: QuantType) throws {
+        let act = try #require(type.activationType)
+        var rng = QuantTestRNG(seed: 5150 &+ UInt64(type.rawValue))
+        for blocks in [1, 18, 48] {
+            let n = blocks * 32, rowCount = 13, vectors = 19
+            let rowBytes = type.byteCount(elements: n)!, actBytes = act.byteCount(elements: n)!
+            var w = [UInt8](repeating: 0, count: 1 + rowCount * rowBytes)
+            for r in 0..<rowCount { w.replaceSubrange(1 + r * rowBytes..<1 + (r + 1) * rowBytes, with: quantMakeWeights(type, n: n, rng: &rng)) }
+            var a = [UInt8](repeating: 0, count: 1 + vectors * actBytes)
+            for v in 0..<vectors { a.replaceSubrange(1 + v * actBytes..<1 + (v + 1) * actBytes, with: quantMakeActivations(act, n: n, rng: &rng)) }
+            for set in nativeSets() {
+                // vector v alone: a GEMV over its own activation row
+                var alone = [Float](repeating: -7777, count: vectors * rowCount)
+                for v in 0..<vectors {
+                    var one = [Float](repeating: -7777, count: rowCount)
+                    let av = [UInt8](repeating: 0, count: 1) + Array(a[(1 + v * actBytes)..<(1 + (v + 1) * actBytes)])
+                    run(set, type, n, w, rowBytes, 0..<rowCount, av, actBytes, 1, &one, rowCount)
+                    alone.replaceSubrange(v * rowCount..<(v + 1) * rowCount, with: one)
+                }
+                for nv in [2, 3, 5, 8, 9, 12, 19] {
+                    var together = [Float](repeating: -7777, count: nv * rowCount)
+                    run(set, type, n, w, rowBytes, 2..<rowCount, a, actBytes, nv, &together, rowCount)
+                    for v in 0..<nv {
+                        for r in 2..<rowCount {
+                            #expect(together[v * rowCount + r].bitPattern == alone[v * rowCount + r].bitPattern,
+                                    "\(set.name) \(type) n=\(n) nv=\(nv) v=\(v) r=\(r)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private func run(_ set: KernelSet, _ type: QuantType, _ n: Int, _ w: [UInt8], _ rowBytes: Int, _ rows: Range<Int>,
                      _ a: [UInt8], _ actBytes: Int, _ nv: Int, _ y: inout [Float], _ ldy: Int) {
         w.withUnsafeBytes { wp in a.withUnsafeBytes { ap in y.withUnsafeMutableBufferPointer { yp in
