@@ -137,6 +137,13 @@ public struct KernelSet: @unchecked Sendable {
         table.pointee.swiglu(gate, up, count)
     }
 
+    /// llama.cpp's rotary embedding (`bora_rope_fn`, same contract as `Ops.rope`): `heads` heads of
+    /// `headDim` floats at `x`, pairs below `rotaryDim` rotated by `angles` (cos, sin per pair).
+    @inline(__always)
+    public func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, rotaryDim: Int, angles: UnsafePointer<Float>) {
+        table.pointee.rope(x, heads, headDim, rotaryDim, angles)
+    }
+
     /// In-place softmax of `count` floats as llama.cpp's CPU backend computes it (`bora_softmax_fn`).
     @inline(__always)
     public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {

@@ -14,9 +14,39 @@ public enum Ops {
         // 1/sqrtf(mean + eps), and (x·scale)·w.
         var sum: Double = 0
         for i in 0..<count { sum += Double(x[i] * x[i]) }
+        scaleRow(out, x, weight: weight, sum: sum, count: count, eps: eps)
+    }
+
+    /// out[i] = x[i] · 1/sqrtf(float(sum / count) + eps) · weight[i] (rmsNorm's second half).
+    @inline(__always)
+    static func scaleRow(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                         sum: Double, count: Int, eps: Float) {
         let mean = Float(sum / Double(count))
         let scale = 1 / (mean + eps).squareRoot()
         for i in 0..<count { out[i] = x[i] * scale * weight[i] }
+    }
+
+    /// `rmsNorm` of `rows` consecutive rows of `count` floats (out may be x). Each row's sum is the
+    /// same sequential double chain as `rmsNorm`'s (same bits); four rows' chains run side by side,
+    /// since one chain is bound by the latency of its additions.
+    @inline(__always)
+    public static func rmsNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+                               weight: UnsafePointer<Float>, rows: Int, count: Int, eps: Float) {
+        var r = 0
+        while r + 4 <= rows {
+            let x0 = x + r * count, x1 = x0 + count, x2 = x1 + count, x3 = x2 + count
+            var s0: Double = 0, s1: Double = 0, s2: Double = 0, s3: Double = 0
+            for i in 0..<count {
+                s0 += Double(x0[i] * x0[i]); s1 += Double(x1[i] * x1[i])
+                s2 += Double(x2[i] * x2[i]); s3 += Double(x3[i] * x3[i])
+            }
+            scaleRow(out + r * count, x0, weight: weight, sum: s0, count: count, eps: eps)
+            scaleRow(out + (r + 1) * count, x1, weight: weight, sum: s1, count: count, eps: eps)
+            scaleRow(out + (r + 2) * count, x2, weight: weight, sum: s2, count: count, eps: eps)
+            scaleRow(out + (r + 3) * count, x3, weight: weight, sum: s3, count: count, eps: eps)
+            r += 4
+        }
+        for row in r..<rows { rmsNorm(out + row * count, x + row * count, weight: weight, count: count, eps: eps) }
     }
 
     /// x[i] += y[i].

@@ -185,7 +185,7 @@ public final class LlamaSession {
             let keys = keyCache + l * contextLength * kvDim
             let values = valueCache + l * contextLength * kvDim
             // attention
-            for b in 0..<batch { Ops.rmsNorm(xn + b * dim, x + b * dim, weight: layer.attentionNorm, count: dim, eps: c.rmsEps) }
+            Ops.rmsNorm(xn, x, weight: layer.attentionNorm, rows: batch, count: dim, eps: c.rmsEps)
             outputs[0] = MatmulOutput(y: q, weight: layer.query)
             outputs[1] = MatmulOutput(y: newKeys, weight: layer.key)
             outputs[2] = MatmulOutput(y: newValues, weight: layer.value)
@@ -199,8 +199,8 @@ public final class LlamaSession {
             matmul.multiply(UnsafeBufferPointer(start: outputs, count: 3), x: xn, vectors: batch, scratch: scratch)
             for b in 0..<batch {
                 let angles = ropeAngles + b * c.ropeDim
-                Ops.rope(q + b * qd, heads: c.headCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: angles)
-                Ops.rope(newKeys + b * kvDim, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: angles)
+                matmul.kernels.rope(q + b * qd, heads: c.headCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: angles)
+                matmul.kernels.rope(newKeys + b * kvDim, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: angles)
                 // The cache holds f16 (as llama.cpp's default): K row-major by position, V transposed
                 // so the probability-weighted sum is one F16 GEMV per head.
                 Ops.roundToHalf(keys + (position + b) * kvDim, newKeys + b * kvDim, count: kvDim)
@@ -213,7 +213,7 @@ public final class LlamaSession {
             matmul.multiply(projected, weight: layer.attentionOutput, x: attention, vectors: batch, scratch: scratch)
             Ops.add(x, projected, count: batch * dim)
             // feed-forward
-            for b in 0..<batch { Ops.rmsNorm(xn + b * dim, x + b * dim, weight: layer.ffnNorm, count: dim, eps: c.rmsEps) }
+            Ops.rmsNorm(xn, x, weight: layer.ffnNorm, rows: batch, count: dim, eps: c.rmsEps)
             switch layer.ffn {
             case let .dense(gateWeight, upWeight, downWeight):
                 outputs[0] = MatmulOutput(y: gate, weight: gateWeight)
@@ -229,7 +229,7 @@ public final class LlamaSession {
         position += batch
         if let logitRows {
             // every position's logits, in sub-batches that fit the scratch
-            for b in 0..<batch { Ops.rmsNorm(xn + b * dim, x + b * dim, weight: model.outputNorm, count: dim, eps: c.rmsEps) }
+            Ops.rmsNorm(xn, x, weight: model.outputNorm, rows: batch, count: dim, eps: c.rmsEps)
             matmul.multiply(logitRows, weight: model.output, x: xn, vectors: batch, scratch: scratch)
             if lastOnly { logits.update(from: logitRows + (batch - 1) * c.vocabSize, count: c.vocabSize) }
         } else if lastOnly {

@@ -90,6 +90,17 @@ void bora_llm_softmax_portable(float *x, size_t n) {
 
 // ggml_vec_dot_f16's reduction of its four accumulators: s = (a0 + a2) + (a1 + a3) lane-wise,
 // t[i] = s[i] + s[i+4], then (t0 + t1) + (t2 + t3)
+void bora_llm_rope_portable(float *x, size_t heads, size_t head_dim, size_t rotary_dim, const float *angles) {
+    for (size_t h = 0; h < heads; ++h) {
+        float *p = x + h * head_dim;
+        for (size_t i = 0; i + 1 < rotary_dim; i += 2) {
+            const float c = angles[i], s = angles[i + 1], a = p[i], b = p[i + 1];
+            p[i] = fmaf(a, c, -(b * s));
+            p[i + 1] = fmaf(a, s, b * c);
+        }
+    }
+}
+
 static inline float reduce4x8(const float acc[4][8]) {
     float s[8];
     for (int l = 0; l < 8; ++l) s[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
@@ -164,6 +175,28 @@ static inline TGT float hsum8_ps(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// 4 pairs per vector: even lanes a' = fma(a, c, -(b·s)), odd lanes b' = fma(a, s, b·c), from the
+// pair-swapped x and the duplicated cos / sin: the portable operations lane by lane
+TGT void bora_llm_rope_avx2(float *x, size_t heads, size_t head_dim, size_t rotary_dim, const float *angles) {
+    for (size_t h = 0; h < heads; ++h) {
+        float *p = x + h * head_dim;
+        size_t i = 0;
+        for (; i + 8 <= rotary_dim; i += 8) {
+            const __m256 v = _mm256_loadu_ps(p + i), sw = _mm256_permute_ps(v, 0xB1);
+            const __m256 cs = _mm256_loadu_ps(angles + i);
+            const __m256 c = _mm256_moveldup_ps(cs), s = _mm256_movehdup_ps(cs);
+            const __m256 even = _mm256_fmadd_ps(v, c, _mm256_xor_ps(_mm256_mul_ps(sw, s), _mm256_set1_ps(-0.0f)));  // exact negation
+            const __m256 odd = _mm256_fmadd_ps(sw, s, _mm256_mul_ps(v, c));
+            _mm256_storeu_ps(p + i, _mm256_blend_ps(even, odd, 0xAA));
+        }
+        for (; i + 1 < rotary_dim; i += 2) {
+            const float c = angles[i], s = angles[i + 1], a = p[i], b = p[i + 1];
+            p[i] = fmaf(a, c, -(b * s));
+            p[i + 1] = fmaf(a, s, b * c);
+        }
+    }
+}
+
 TGT void bora_llm_swiglu_avx2(float *gate, const float *up, size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -223,7 +256,36 @@ static inline TGT __m256 load_f32x8_upto(const float *p, size_t count) {
 #define LLM_GEMV_AVX2(NAME, ELEM, LOAD8, LOAD_UPTO)                                                                 \
     static BORA_ALWAYS_INLINE TGT void NAME##_batch(size_t rows, size_t n, const ELEM *w, size_t w_stride,  \
             const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT) {                  \
-        for (size_t r = 0; r < rows; ++r) {                                                                  \
+        size_t r = 0;                                                                                        \
+        /* two rows at a time: twice the independent chains (each output's chain is unchanged) and    \
+           every x chunk loaded once for both rows */                                                  \
+        for (; r + 2 <= rows; r += 2) {                                                                      \
+            const ELEM *row0 = w + r * w_stride, *row1 = row0 + w_stride;                                    \
+            __m256 a0[4], a1[4];                                                                             \
+            for (int v = 0; v < NVT; ++v) { a0[v] = _mm256_setzero_ps(); a1[v] = _mm256_setzero_ps(); }      \
+            size_t k = 0;                                                                                    \
+            for (; k + 8 <= n; k += 8) {                                                                     \
+                const __m256 w0 = LOAD8(row0 + k), w1 = LOAD8(row1 + k);                                     \
+                for (int v = 0; v < NVT; ++v) {                                                              \
+                    const __m256 xv = _mm256_loadu_ps(xs + (size_t)v * x_stride + k);                        \
+                    a0[v] = _mm256_fmadd_ps(w0, xv, a0[v]);                                                  \
+                    a1[v] = _mm256_fmadd_ps(w1, xv, a1[v]);                                                  \
+                }                                                                                            \
+            }                                                                                                \
+            if (k < n) {                                                                                     \
+                const __m256 w0 = LOAD_UPTO(row0 + k, n - k), w1 = LOAD_UPTO(row1 + k, n - k);               \
+                for (int v = 0; v < NVT; ++v) {                                                              \
+                    const __m256 xv = load_f32x8_upto(xs + (size_t)v * x_stride + k, n - k);                 \
+                    a0[v] = _mm256_fmadd_ps(w0, xv, a0[v]);                                                  \
+                    a1[v] = _mm256_fmadd_ps(w1, xv, a1[v]);                                                  \
+                }                                                                                            \
+            }                                                                                                \
+            for (int v = 0; v < NVT; ++v) {                                                                  \
+                ys[(size_t)v * y_stride + r] = hsum8_ps(a0[v]);                                              \
+                ys[(size_t)v * y_stride + r + 1] = hsum8_ps(a1[v]);                                          \
+            }                                                                                                \
+        }                                                                                                    \
+        for (; r < rows; ++r) {                                                                              \
             const ELEM *row = w + r * w_stride;                                                              \
             __m256 acc[4];                                                                                   \
             for (int v = 0; v < NVT; ++v) acc[v] = _mm256_setzero_ps();                                      \

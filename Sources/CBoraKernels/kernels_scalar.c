@@ -193,6 +193,7 @@ void bora_fill_scalar(bora_kernel_set *s) {
     s->sgemm = sgemm_portable;
     s->swiglu = bora_llm_swiglu_portable;
     s->softmax = bora_llm_softmax_portable;
+    s->rope = bora_llm_rope_portable;
     s->gemv_f16 = bora_llm_gemv_f16_portable;
     s->gemv_f32 = bora_llm_gemv_f32_portable;
     s->dot[BORA_TYPE_Q4_0] = dot_q4_0_scalar;   s->gemm[BORA_TYPE_Q4_0] = gemm_q4_0_scalar;

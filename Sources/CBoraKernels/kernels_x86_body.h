@@ -760,6 +760,7 @@ void X86_FILL(bora_kernel_set *s) {
     s->name = X86_SET_NAME;
     s->sgemm = X86_FN(sgemm);
     s->swiglu = bora_llm_swiglu_avx2;
+    s->rope = bora_llm_rope_avx2;
     s->softmax = bora_llm_softmax_avx2;
     s->gemv_f16 = bora_llm_gemv_f16_avx2;
     s->gemv_f32 = bora_llm_gemv_f32_avx2;

@@ -159,3 +159,41 @@ func argmaxMatchesScalarScan() {
     let big = (0..<49_152).map { _ in Float.random(in: -10...10, using: &rng) }
     #expect(Int(big.withUnsafeBufferPointer { bora_argmax_f32($0.baseAddress!, big.count) }) == scan(big))
 }
+
+@Test("rope of every set = Ops.rope (the Swift fma rotation) bit for bit, full and partial rotary dims, signed zeros")
+func ropeMatchesSwiftReference() throws {
+    var rng = QuantTestRNG(seed: 77)
+    for (heads, headDim, rotary) in [(9, 64, 64), (3, 64, 64), (2, 80, 32), (1, 8, 6), (4, 10, 10)] {
+        var angles = [Float](repeating: 0, count: rotary)
+        Ops.ropeAngles(&angles, position: Float(Int.random(in: 0...4000, using: &rng)), thetaScale: powf(10000, -2 / Float(rotary)),
+                       freqScale: 1, pairs: rotary / 2)
+        var x = (0..<(heads * headDim)).map { _ in Float.random(in: -3...3, using: &rng) }
+        x[0] = 0; x[1] = -0.0   // products that are exactly ±0
+        var want = x
+        want.withUnsafeMutableBufferPointer { Ops.rope($0.baseAddress!, heads: heads, headDim: headDim, rotaryDim: rotary, angles: angles) }
+        for name in KernelSet.availableNames {
+            guard let set = try? KernelSet.named(name) else { continue }   // sets this CPU cannot run
+            var got = x
+            got.withUnsafeMutableBufferPointer { set.rope($0.baseAddress!, heads: heads, headDim: headDim, rotaryDim: rotary, angles: angles) }
+            #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(name) heads=\(heads) headDim=\(headDim) rotary=\(rotary)")
+        }
+    }
+}
+
+@Test("rmsNorm over several rows (four chains side by side) = one row at a time, bit for bit")
+func rmsNormRowsMatchesOneRow() {
+    var rng = QuantTestRNG(seed: 78)
+    for rows in [1, 3, 4, 5, 9, 32] {
+        let count = 576
+        let x = (0..<(rows * count)).map { _ in Float.random(in: -5...5, using: &rng) }
+        let w = (0..<count).map { _ in Float.random(in: 0.5...1.5, using: &rng) }
+        var want = [Float](repeating: 0, count: rows * count), got = want
+        for r in 0..<rows {
+            x.withUnsafeBufferPointer { xp in want.withUnsafeMutableBufferPointer { o in
+                Ops.rmsNorm(o.baseAddress! + r * count, xp.baseAddress! + r * count, weight: w, count: count, eps: 1e-5) } }
+        }
+        x.withUnsafeBufferPointer { xp in got.withUnsafeMutableBufferPointer { o in
+            Ops.rmsNorm(o.baseAddress!, xp.baseAddress!, weight: w, rows: rows, count: count, eps: 1e-5) } }
+        #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "rows=\(rows)")
+    }
+}

@@ -96,6 +96,10 @@ typedef void (*bora_softmax_fn)(float *x, size_t n);
 /// alone; several vectors share each converted weight chunk.
 typedef void (*bora_gemv_f16_fn)(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, size_t x_stride,
                                  size_t nv, float *y, size_t y_stride, int single);
+/// rope: llama.cpp's "normal" rotary embedding of `heads` heads of head_dim floats at x: pair
+/// (2i, 2i+1) with 2i < rotary_dim rotated by angles[2i] = cos, angles[2i+1] = sin, as
+/// a' = fma(a, c, -(b·s)), b' = fma(a, s, b·c) (llama.cpp's compiled rotation).
+typedef void (*bora_rope_fn)(float *x, size_t heads, size_t head_dim, size_t rotary_dim, const float *angles);
 /// gemv_f32: as gemv_f16 with f32 weights (llama.cpp's F32 x F32 matmul: tinyBLAS / ggml_vec_dot_f32).
 typedef void (*bora_gemv_f32_fn)(size_t rows, size_t n, const float *w, size_t w_stride, const float *x, size_t x_stride,
                                  size_t nv, float *y, size_t y_stride, int single);
@@ -123,6 +127,7 @@ typedef struct bora_kernel_set {
     bora_sgemm_fn sgemm;                            // F32 A·B (attention)
     bora_swiglu_fn swiglu;                          // LLM feed-forward activation
     bora_softmax_fn softmax;                        // LLM attention probabilities
+    bora_rope_fn rope;                              // LLM rotary embedding
     bora_gemv_f16_fn gemv_f16;                      // LLM attention against the f16 KV cache
     bora_gemv_f32_fn gemv_f32;                      // LLM f32 matrices (MoE router)
     bora_gemm_packed_fn gemm_q4_0_x8;               // Q4_0 on x8-repacked weights; NULL: the set keeps GGUF's layout
