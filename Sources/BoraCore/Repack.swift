@@ -78,13 +78,33 @@ public final class RepackedWeights: @unchecked Sendable {
         let t0 = monotonicSeconds()
         let size = bora_repack_q4_0_x8_bytes(view.cols, view.rows)
         guard let buffer = allocate(size) else { return view }
-        // Fault both ranges in with one call each (MADV_POPULATE_READ/WRITE, Linux ≥ 5.14; ignored
-        // where unsupported) instead of one page fault per 4 KiB page inside the copy loop.
-        Self.advise(view.data, byteCount: view.byteCount, advice: 22)
-        Self.advise(buffer, byteCount: size, advice: 23)
-        bora_repack_q4_0_x8(view.cols, view.rows, view.data, view.rowBytes, buffer)
-        // Only the whole pages inside the source: its first and last page may hold other tensors.
-        if releaseSource { Self.advise(view.data, byteCount: view.byteCount, advice: MADV_DONTNEED, wholePagesOnly: true) }
+        // In chunks of about 1 MiB of source rows (whole groups of 8), each source chunk released
+        // once copied: resident memory grows by at most one chunk over the model's size, not by
+        // the largest matrix (a 16 MiB output matrix). Each range is faulted in with one call
+        // (MADV_POPULATE_READ/WRITE, Linux ≥ 5.14; ignored where unsupported) instead of one page
+        // fault per 4 KiB page inside the copy loop.
+        let groups = view.rows / 8, groupBytes = 8 * view.rowBytes
+        let groupsPerChunk = max(1, (1 << 20) / groupBytes)
+        let source = UnsafeRawPointer(view.data)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        func pageFloor(_ p: UnsafeRawPointer) -> Int { Int(bitPattern: p) / page * page }
+        // Only whole pages inside the source go (its first and last page may hold other tensors);
+        // a page straddling two chunks goes with the later one.
+        var released = (Int(bitPattern: source) + page - 1) / page * page
+        var g = 0
+        while g < groups {
+            let count = min(groupsPerChunk, groups - g)
+            let from = source + g * groupBytes, to = buffer + g * groupBytes
+            Self.advise(from, byteCount: count * groupBytes, advice: 22)
+            Self.advise(to, byteCount: count * groupBytes, advice: 23)
+            bora_repack_q4_0_x8(view.cols, count * 8, from, view.rowBytes, to)
+            g += count
+            let end = pageFloor(g == groups ? source + view.byteCount : source + g * groupBytes)
+            if releaseSource && end > released {
+                _ = madvise(UnsafeMutableRawPointer(bitPattern: released), end - released, MADV_DONTNEED)
+                released = end
+            }
+        }
         done[view.data] = UnsafeRawPointer(buffer)
         bytes += size
         count += 1
@@ -92,13 +112,12 @@ public final class RepackedWeights: @unchecked Sendable {
         return TensorView(type: view.type, data: view.data, cols: view.cols, rows: view.rows, packed: UnsafeRawPointer(buffer))
     }
 
-    /// madvise over the pages that [p, p + byteCount) touches (or, with `wholePagesOnly`, lies wholly
-    /// inside); failures are ignored (hints only).
-    private static func advise(_ p: UnsafeRawPointer, byteCount: Int, advice: Int32, wholePagesOnly: Bool = false) {
+    /// madvise over the pages that [p, p + byteCount) touches; failures are ignored (hints only).
+    private static func advise(_ p: UnsafeRawPointer, byteCount: Int, advice: Int32) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let address = Int(bitPattern: p)
-        let start = (address + (wholePagesOnly ? page - 1 : 0)) / page * page
-        let end = (address + byteCount + (wholePagesOnly ? 0 : page - 1)) / page * page
+        let start = address / page * page
+        let end = (address + byteCount + page - 1) / page * page
         guard end > start else { return }
         _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, advice)
     }

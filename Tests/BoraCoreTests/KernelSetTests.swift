@@ -105,7 +105,7 @@ struct KernelSetTests {
         #expect(sets.contains { $0.name == "avx2" }, "the avx2 set should multiply Q4_0 from the x8 repack")
         #endif
         var rng = QuantTestRNG(seed: 99)
-        for (blocks, rowCount) in [(1, 8), (3, 19), (18, 16), (33, 27), (256, 9), (257, 8)] {
+        for (blocks, rowCount) in [(1, 8), (3, 19), (18, 16), (33, 27), (256, 9), (257, 8), (18, 3301)] {  // 3301 rows: two 1 MiB repack chunks
             let n = blocks * 32, rowBytes = QuantType.q4_0.byteCount(elements: n)!, actBytes = QuantType.q8_0.byteCount(elements: n)!
             var w = [UInt8](repeating: 0, count: 1 + rowCount * rowBytes)
             for r in 0..<rowCount { w.replaceSubrange(1 + r * rowBytes..<1 + (r + 1) * rowBytes, with: quantMakeWeights(.q4_0, n: n, rng: &rng)) }
