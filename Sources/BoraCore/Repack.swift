@@ -93,12 +93,12 @@ public final class RepackedWeights: @unchecked Sendable {
         var released = (Int(bitPattern: source) + page - 1) / page * page
         var g = 0
         while g < groups {
-            let count = min(groupsPerChunk, groups - g)
+            let chunkGroups = min(groupsPerChunk, groups - g)
             let from = source + g * groupBytes, to = buffer + g * groupBytes
-            Self.advise(from, byteCount: count * groupBytes, advice: 22)
-            Self.advise(to, byteCount: count * groupBytes, advice: 23)
-            bora_repack_q4_0_x8(view.cols, count * 8, from, view.rowBytes, to)
-            g += count
+            Self.advise(from, byteCount: chunkGroups * groupBytes, advice: 22)
+            Self.advise(to, byteCount: chunkGroups * groupBytes, advice: 23)
+            bora_repack_q4_0_x8(view.cols, chunkGroups * 8, from, view.rowBytes, to)
+            g += chunkGroups
             let end = pageFloor(g == groups ? source + view.byteCount : source + g * groupBytes)
             if releaseSource && end > released {
                 _ = madvise(UnsafeMutableRawPointer(bitPattern: released), end - released, MADV_DONTNEED)

@@ -30,19 +30,20 @@ bora_f16 bora_f32_to_f16(float f) {
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+// The F16C paths convert the multiple-of-8 prefix and return its length; the caller does the rest.
 __attribute__((target("avx,f16c")))
-static void to_f16_f16c(const float *x, bora_f16 *out, size_t n) {
+static size_t to_f16_f16c(const float *x, bora_f16 *out, size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm_storeu_si128((__m128i *)(void *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
-    for (; i < n; ++i) out[i] = bora_f32_to_f16(x[i]);
+    return i;
 }
 __attribute__((target("avx,f16c")))
-static void round_f16c(const float *x, float *out, size_t n) {
+static size_t round_f16c(const float *x, float *out, size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
-    for (; i < n; ++i) out[i] = bora_f16_to_f32(bora_f32_to_f16(x[i]));
+    return i;
 }
 static int has_f16c(void) {
     static int cached = -1;   // benign race: every thread computes the same value
@@ -59,15 +60,17 @@ static int has_f16c(void) {
 // The hardware conversion (F16C) rounds to nearest even and quiets NaNs keeping the top payload
 // bits, exactly as bora_f32_to_f16 does, so both paths give the same bits.
 void bora_f32_to_f16_array(const float *x, bora_f16 *out, size_t n) {
+    size_t i = 0;
 #if defined(__x86_64__)
-    if (has_f16c()) { to_f16_f16c(x, out, n); return; }
+    if (has_f16c()) i = to_f16_f16c(x, out, n);
 #endif
-    for (size_t i = 0; i < n; ++i) out[i] = bora_f32_to_f16(x[i]);
+    for (; i < n; ++i) out[i] = bora_f32_to_f16(x[i]);
 }
 
 void bora_f32_round_f16_array(const float *x, float *out, size_t n) {
+    size_t i = 0;
 #if defined(__x86_64__)
-    if (has_f16c()) { round_f16c(x, out, n); return; }
+    if (has_f16c()) i = round_f16c(x, out, n);
 #endif
-    for (size_t i = 0; i < n; ++i) out[i] = bora_f16_to_f32(bora_f32_to_f16(x[i]));
+    for (; i < n; ++i) out[i] = bora_f16_to_f32(bora_f32_to_f16(x[i]));
 }

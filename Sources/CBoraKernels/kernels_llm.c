@@ -90,14 +90,17 @@ void bora_llm_softmax_portable(float *x, size_t n) {
 
 // ggml_vec_dot_f16's reduction of its four accumulators: s = (a0 + a2) + (a1 + a3) lane-wise,
 // t[i] = s[i] + s[i+4], then (t0 + t1) + (t2 + t3)
+// one rotary pair (2i, 2i+1) = (i, i + 1) of p, as llama.cpp rotates it
+static inline void rope_pair(float *p, size_t i, const float *angles) {
+    const float c = angles[i], s = angles[i + 1], a = p[i], b = p[i + 1];
+    p[i] = fmaf(a, c, -(b * s));
+    p[i + 1] = fmaf(a, s, b * c);
+}
+
 void bora_llm_rope_portable(float *x, size_t heads, size_t head_dim, size_t rotary_dim, const float *angles) {
     for (size_t h = 0; h < heads; ++h) {
         float *p = x + h * head_dim;
-        for (size_t i = 0; i + 1 < rotary_dim; i += 2) {
-            const float c = angles[i], s = angles[i + 1], a = p[i], b = p[i + 1];
-            p[i] = fmaf(a, c, -(b * s));
-            p[i + 1] = fmaf(a, s, b * c);
-        }
+        for (size_t i = 0; i + 1 < rotary_dim; i += 2) rope_pair(p, i, angles);
     }
 }
 
@@ -189,11 +192,7 @@ TGT void bora_llm_rope_avx2(float *x, size_t heads, size_t head_dim, size_t rota
             const __m256 odd = _mm256_fmadd_ps(sw, s, _mm256_mul_ps(v, c));
             _mm256_storeu_ps(p + i, _mm256_blend_ps(even, odd, 0xAA));
         }
-        for (; i + 1 < rotary_dim; i += 2) {
-            const float c = angles[i], s = angles[i + 1], a = p[i], b = p[i + 1];
-            p[i] = fmaf(a, c, -(b * s));
-            p[i + 1] = fmaf(a, s, b * c);
-        }
+        for (; i + 1 < rotary_dim; i += 2) rope_pair(p, i, angles);
     }
 }
 
