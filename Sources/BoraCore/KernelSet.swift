@@ -40,13 +40,21 @@ public struct KernelSet: @unchecked Sendable {
         let raw = UnsafeRawPointer(table)
         gemms = (raw + MemoryLayout<bora_kernel_set>.offset(of: \bora_kernel_set.gemm)!).assumingMemoryBound(to: bora_gemm_fn?.self)
         quantizers = (raw + MemoryLayout<bora_kernel_set>.offset(of: \bora_kernel_set.quantize)!).assumingMemoryBound(to: bora_quantize_fn?.self)
+        packedGemms = (raw + MemoryLayout<bora_kernel_set>.offset(of: \bora_kernel_set.gemm_x8)!).assumingMemoryBound(to: bora_gemm_packed_fn?.self)
     }
 
     private var sgemmFn: bora_sgemm_fn? { isNative ? table.pointee.sgemm : nil }
-    private var gemmQ4_0x8: bora_gemm_packed_fn? { isNative ? table.pointee.gemm_q4_0_x8 : nil }
+    private let packedGemms: UnsafePointer<bora_gemm_packed_fn?>
 
-    /// True when this set multiplies Q4_0 weights faster from the x8 repack (`RepackedWeights`).
-    public var prefersRepackedQ4_0: Bool { gemmQ4_0x8 != nil }
+    /// True when this set multiplies weights of `type` faster from the x8 repack (`RepackedWeights`):
+    /// Q4_0 and Q8_0 on the x86 sets.
+    public func prefersRepacked(_ type: QuantType) -> Bool { isNative && packedGemms[Int(type.rawValue)] != nil }
+
+    /// True when the set's x8 kernel for `type` gives the bits of its GGUF-layout kernel (Q4_0: both
+    /// are llama.cpp's repacked-Q4_0 chain). False for Q8_0: its x8 kernel sums each block in int32
+    /// before one scaling fma, while the GGUF-layout kernel keeps llama.cpp's 8 float lanes per
+    /// block; matrices meant to match llama.cpp bit for bit must then not use it.
+    public func repackKeepsOrder(_ type: QuantType) -> Bool { type != .q8_0 }
 
     /// Every set name this binary knows on this architecture, best last ("reference" first).
     public static var availableNames: [String] {
@@ -101,12 +109,15 @@ public struct KernelSet: @unchecked Sendable {
     }
 
     /// `y[v*ldy + r] = dot(row r of w, activation row v)` for r in `rows`, v in `0..<vectors`;
-    /// the contract of `bora_gemm_fn`. `a` holds `vectors` rows of `type.activationType`. `packed`,
-    /// when given, is the x8 repack of a Q4_0 `w` (`RepackedWeights`); the result is the same.
+    /// the contract of `bora_gemm_fn`. `a` holds `vectors` rows of `type.activationType`. With
+    /// `packedOrder` (or `packed`) and a set that has an x8 kernel for `type`, that kernel runs:
+    /// `packed`, when given, is the x8 repack of `w` (`RepackedWeights`), and the result does not
+    /// depend on whether it is given; it differs from the plain kernel's only where
+    /// `repackKeepsOrder(type)` is false.
     @inline(__always)
-    public func gemm(_ type: QuantType, n: Int, w: UnsafeRawPointer, wRowBytes: Int, packed: UnsafeRawPointer? = nil, rows: Range<Int>,
+    public func gemm(_ type: QuantType, n: Int, w: UnsafeRawPointer, wRowBytes: Int, packed: UnsafeRawPointer? = nil, packedOrder: Bool = false, rows: Range<Int>,
                      a: UnsafeRawPointer, aRowBytes: Int, vectors: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
-        if let packed, type == .q4_0, let g = gemmQ4_0x8 {
+        if packed != nil || packedOrder, isNative, let g = packedGemms[Int(type.rawValue)] {
             g(n, w, wRowBytes, packed, rows.lowerBound, rows.upperBound, a, aRowBytes, vectors, y, ldy)
         } else if isNative, let g = gemms[Int(type.rawValue)] {
             g(n, w, wRowBytes, rows.lowerBound, rows.upperBound, a, aRowBytes, vectors, y, ldy)

@@ -6,16 +6,22 @@ public struct TensorView: @unchecked Sendable {
     public let data: UnsafeRawPointer
     public let cols: Int
     public let rows: Int
-    /// A repacked copy of the first 8·⌊rows/8⌋ rows in a kernel set's interleaved layout (Q4_0 "x8",
-    /// see `RepackedWeights`), or nil. Kernels read it where they can and `data` elsewhere; results
-    /// are identical either way. The view does not own it.
+    /// A repacked copy of the first 8·⌊rows/8⌋ rows in a kernel set's interleaved layout (Q4_0 and
+    /// Q8_0 "x8", see `RepackedWeights`), or nil. Kernels read it where they can and `data`
+    /// elsewhere; results are identical either way. The view does not own it.
     public let packed: UnsafeRawPointer?
+    /// True when matmuls go through the kernel set's x8 kernel (`KernelSet.gemm(packedOrder:)`),
+    /// with or without `packed`: always with `packed`, and for matrices planned for a later repack
+    /// (`RepackedWeights.planned`), so that the repack changes no result.
+    public let packedOrder: Bool
 
     /// Precondition: `cols` is a whole number of blocks of `type`.
-    public init(type: QuantType, data: UnsafeRawPointer, cols: Int, rows: Int, packed: UnsafeRawPointer? = nil) {
+    public init(type: QuantType, data: UnsafeRawPointer, cols: Int, rows: Int, packed: UnsafeRawPointer? = nil,
+                packedOrder: Bool = false) {
         precondition(cols > 0 && rows >= 0 && cols % type.blockSize == 0,
                      "\(type) rows need a multiple of \(type.blockSize) columns, got \(cols)")
         self.type = type; self.data = data; self.cols = cols; self.rows = rows; self.packed = packed
+        self.packedOrder = packedOrder || packed != nil
     }
 
     /// Bytes of one row.
@@ -90,7 +96,7 @@ public struct Matmul: Sendable {
                         let w = o.weight
                         let lo = max(mine.lowerBound, base) - base, hi = min(mine.upperBound, base + w.rows) - base
                         if lo < hi {
-                            job.pointee.kernels.gemm(w.type, n: w.cols, w: w.data, wRowBytes: w.rowBytes, packed: w.packed, rows: lo..<hi,
+                            job.pointee.kernels.gemm(w.type, n: w.cols, w: w.data, wRowBytes: w.rowBytes, packed: w.packed, packedOrder: w.packedOrder, rows: lo..<hi,
                                                      a: job.pointee.activations, aRowBytes: job.pointee.activationRowBytes,
                                                      vectors: job.pointee.vectors, y: o.y, ldy: w.rows)
                         }

@@ -4,10 +4,10 @@ import Glibc
 #endif
 
 /// Kernel-layout copies of weight matrices, made once at load for kernel sets that multiply a type
-/// faster from an interleaved layout (today: Q4_0 "x8" — 8 rows interleaved per block, the layout
-/// llama.cpp also repacks Q4_0 into on AVX2 — for the avx2 and avx512vnni sets). A repacked view
+/// faster from an interleaved layout (today: Q4_0 and Q8_0 "x8" — 8 rows interleaved per block,
+/// the layout llama.cpp also repacks Q4_0 into on AVX2 — for the avx2 and avx512vnni sets). A repacked view
 /// keeps its GGUF `data` (rows outside whole groups of 8, and the embedding lookup, read it) and
-/// gains `packed`; matmul results are bit-identical to the unrepacked view's.
+/// gains `packed`; matmul results are bit-identical to those of the view marked by `planned`.
 ///
 /// Owns the copies (freed on deinit): views made by `repack` must not outlive this object.
 /// Not thread-safe; use it while loading.
@@ -29,11 +29,11 @@ public final class RepackedWeights: @unchecked Sendable {
     public let enabled: Bool
 
     /// `capacity`: bytes to reserve for the copies up front (address space only; pages are touched
-    /// as copies are written), e.g. the total of the Q4_0 tensors to be repacked — an x8 copy has the
-    /// size of its whole groups of 8 rows. Copies beyond it get their own allocation.
+    /// as copies are written), e.g. `RepackedWeights.capacity(for:kernels:)` of the tensors to be
+    /// repacked. Copies beyond it get their own allocation.
     public init(kernels: KernelSet, enabled: Bool = RepackedWeights.enabledByEnvironment, capacity: Int = 0) {
         self.kernels = kernels; self.enabled = enabled
-        if enabled && capacity > 0 && kernels.prefersRepackedQ4_0,
+        if enabled && capacity > 0,
            let p = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
             region = p; regionSize = capacity
         }
@@ -62,7 +62,25 @@ public final class RepackedWeights: @unchecked Sendable {
 
     /// True when `repack` would repack a matrix of this type and row count with this kernel set.
     public func wants(_ type: QuantType, rows: Int) -> Bool {
-        enabled && type == .q4_0 && rows >= 8 && kernels.prefersRepackedQ4_0
+        enabled && rows >= 8 && kernels.prefersRepacked(type)
+    }
+
+    /// Bytes the x8 copies of these matrices (type, columns, rows) take with `kernels`: the
+    /// `capacity` to reserve for repacking them all. 0 when the set repacks none of them.
+    public static func capacity(for matrices: [(type: QuantType, cols: Int, rows: Int)], kernels: KernelSet) -> Int {
+        matrices.reduce(0) { total, m in
+            guard m.rows >= 8 && kernels.prefersRepacked(m.type) else { return total }
+            return total + (bora_repack_x8_bytes(Int32(m.type.rawValue), m.cols, m.rows) + 63) / 64 * 64
+        }
+    }
+
+    /// `view` marked `packedOrder` when `repack` would repack it, so that its matmuls give the same
+    /// bits before and after a later `repack`. Where the x8 kernel sums in another order than the
+    /// GGUF-layout one (`KernelSet.repackKeepsOrder`, Q8_0) only with `allowOrderChange`; else
+    /// `view` unchanged (and never repacked by a caller that repacks planned views only).
+    public func planned(_ view: TensorView, allowOrderChange: Bool = true) -> TensorView {
+        guard wants(view.type, rows: view.rows), allowOrderChange || kernels.repackKeepsOrder(view.type) else { return view }
+        return TensorView(type: view.type, data: view.data, cols: view.cols, rows: view.rows, packed: view.packed, packedOrder: true)
     }
 
     /// `view` with `packed` set when the kernel set prefers a repacked layout for it, else `view`.
@@ -76,7 +94,7 @@ public final class RepackedWeights: @unchecked Sendable {
             return TensorView(type: view.type, data: view.data, cols: view.cols, rows: view.rows, packed: p)
         }
         let t0 = monotonicSeconds()
-        let size = bora_repack_q4_0_x8_bytes(view.cols, view.rows)
+        let size = bora_repack_x8_bytes(Int32(view.type.rawValue), view.cols, view.rows)
         guard let buffer = allocate(size) else { return view }
         // In chunks of about 1 MiB of source rows (whole groups of 8), each source chunk released
         // once copied: resident memory grows by at most one chunk over the model's size, not by
@@ -97,7 +115,7 @@ public final class RepackedWeights: @unchecked Sendable {
             let from = source + g * groupBytes, to = buffer + g * groupBytes
             Self.advise(from, byteCount: chunkGroups * groupBytes, advice: 22)
             Self.advise(to, byteCount: chunkGroups * groupBytes, advice: 23)
-            bora_repack_q4_0_x8(view.cols, chunkGroups * 8, from, view.rowBytes, to)
+            bora_repack_x8(Int32(view.type.rawValue), view.cols, chunkGroups * 8, from, view.rowBytes, to)
             g += chunkGroups
             let end = pageFloor(g == groups ? source + view.byteCount : source + g * groupBytes)
             if releaseSource && end > released {

@@ -66,7 +66,7 @@ public final class LlamaModel: @unchecked Sendable {
     public let tiedOutput: Bool
     /// Bytes copied at load (non-F32 norm vectors converted to F32).
     public let convertedBytes: Int
-    /// Matrices repacked into the kernel set's interleaved layout (Q4_0 on x86) by `repackWeights()`:
+    /// Matrices repacked into the kernel set's interleaved layout (Q4_0, Q8_0 on x86) by `repackWeights()`:
     /// their bytes, count and the time it took. Their GGUF pages are released from memory afterwards.
     public let repacked: RepackedWeights
     /// True once `repackWeights()` has run (at init unless `repack: false`).
@@ -84,9 +84,8 @@ public final class LlamaModel: @unchecked Sendable {
         self.file = file
         var converted: [UnsafeMutablePointer<Float>] = []
         var convertedBytes = 0
-        var q4_0Bytes = 0
-        for t in file.tensors where t.type == .q4_0 && t.shape.count == 2 { q4_0Bytes += t.byteCount }
-        let repacked = RepackedWeights(kernels: kernels, capacity: q4_0Bytes)
+        let matrices = file.tensors.filter { $0.shape.count == 2 }.map { (type: $0.type, cols: $0.shape[0], rows: $0.shape[1]) }
+        let repacked = RepackedWeights(kernels: kernels, capacity: RepackedWeights.capacity(for: matrices, kernels: kernels))
         self.repacked = repacked
 
         func tensor(_ name: String, _ shape: [Int]) throws(LlamaError) -> GGUFTensor {
@@ -174,6 +173,25 @@ public final class LlamaModel: @unchecked Sendable {
             }
             layers.append(layer)
         }
+        // Matrices to be repacked are marked now, so results do not change when the copies come.
+        // The output matrix, and every matrix of a mixture-of-experts model (whose experts keep
+        // the GGUF layout), is repacked only where that keeps llama.cpp's order (Q4_0, not Q8_0):
+        // the Q4_1 file's Q8_0 embedding then still gives llama.cpp's logits bit for bit.
+        let dense = !config.isMixtureOfExperts
+        func plan(_ v: TensorView, orderMayChange: Bool = dense) -> TensorView { repacked.planned(v, allowOrderChange: orderMayChange) }
+        output = plan(output, orderMayChange: false)
+        for l in layers.indices {
+            var layer = layers[l]
+            layer.query = plan(layer.query)
+            layer.key = plan(layer.key)
+            layer.value = plan(layer.value)
+            layer.attentionOutput = plan(layer.attentionOutput)
+            switch layer.ffn {
+            case let .dense(gate, up, down): layer.ffn = .dense(gate: plan(gate), up: plan(up), down: plan(down))
+            case let .experts(m): layer.ffn = .experts(ExpertWeights(router: plan(m.router), gate: m.gate, up: m.up, down: m.down))
+            }
+            layers[l] = layer
+        }
         self.layers = layers
         self.converted = converted
         self.convertedBytes = convertedBytes
@@ -181,15 +199,15 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Copies every matrix the kernel set multiplies faster from an interleaved layout (2-D Q4_0
-    /// on x86; `RepackedWeights`) and points the views at the copies: same results, faster
-    /// matmuls, ≈ 60 ms for SmolLM2-135M Q4_0 on a 2-core VM. Once only (later calls return at
+    /// and Q8_0 on x86; `RepackedWeights`) and points the views at the copies: same results, faster
+    /// matmuls; ≈ 60 ms for SmolLM2-135M Q4_0, ≈ 110 ms for its Q8_0, on a 2-core VM. Once only (later calls return at
     /// once); a no-op for kernel sets that keep the GGUF layout or with `BORA_REPACK=0`. Must not
     /// run while a session evaluates. The embedding lookup keeps reading the GGUF rows of a tied
     /// output matrix (a few pages per token).
     public func repackWeights() {
         guard !isRepacked else { return }
         isRepacked = true
-        func copy(_ v: TensorView) -> TensorView { repacked.repack(v, releaseSource: true) }
+        func copy(_ v: TensorView) -> TensorView { v.packedOrder ? repacked.repack(v, releaseSource: true) : v }
         output = copy(output)
         for l in layers.indices {
             var layer = layers[l]
@@ -203,6 +221,21 @@ public final class LlamaModel: @unchecked Sendable {
             }
             layers[l] = layer
         }
+    }
+
+    /// Prompt length from which repacking before the prompt costs less than it saves on the prompt
+    /// itself (else it is better done after the first token); Int.max when nothing is planned.
+    /// Measured on SmolLM2-135M at 2 threads: Q4_0 ≈ 500 → 800 prompt t/s for a ≈ 60 ms repack
+    /// (64 tokens); Q8_0 ≈ 550 → 760 t/s for ≈ 80 ms (160 tokens).
+    public var repackBreakEvenTokens: Int {
+        var views = [output]
+        for layer in layers {
+            views += [layer.query, layer.attentionOutput]
+            if case let .dense(gate, _, down) = layer.ffn { views += [gate, down] }
+        }
+        let types = Set(views.filter(\.packedOrder).map(\.type))
+        if types.isEmpty || !repacked.enabled { return Int.max }
+        return types.contains(.q8_0) ? 160 : 64
     }
 
     deinit { for p in converted { p.deallocate() } }

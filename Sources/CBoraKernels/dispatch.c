@@ -133,30 +133,34 @@ int bora_activation_type(int weight_type) {
     }
 }
 
-// ---- Q4_0 x8 repack (layout in bora_kernels.h) ----
-enum { X8_BLOCK_BYTES = 8 * 2 + 8 * 16 };
+// ---- x8 repack (layout in bora_kernels.h) ----
+// The quant bytes of one block of a type with an x8 layout (after its 2-byte f16 scale), else 0.
+static size_t x8_quant_bytes(int type) {
+    switch (type) {
+    case BORA_TYPE_Q4_0: return 16;
+    case BORA_TYPE_Q8_0: return 32;
+    default: return 0;
+    }
+}
 
-size_t bora_repack_q4_0_x8_bytes(size_t n, size_t rows) { return rows / 8 * (n / BORA_QK) * X8_BLOCK_BYTES; }
+size_t bora_repack_x8_bytes(int type, size_t n, size_t rows) {
+    const size_t q = x8_quant_bytes(type);
+    return q == 0 ? 0 : rows / 8 * (n / BORA_QK) * (16 + 8 * q);
+}
 
-void bora_repack_q4_0_x8(size_t n, size_t rows, const void *w, size_t w_row_bytes, void *out) {
-    const size_t nb = n / BORA_QK;
+void bora_repack_x8(int type, size_t n, size_t rows, const void *w, size_t w_row_bytes, void *out) {
+    const size_t q = x8_quant_bytes(type), chunks = q / 4, nb = n / BORA_QK;
+    if (q == 0) return;
     const uint8_t *src = (const uint8_t *)w;
     uint8_t *dst = (uint8_t *)out;
     for (size_t g = 0; g < rows / 8; ++g) {
         const uint8_t *row0 = src + 8 * g * w_row_bytes;
-        for (size_t b = 0; b < nb; ++b, dst += X8_BLOCK_BYTES) {
-            uint32_t q[8][4];
-            uint16_t d[8];
+        for (size_t b = 0; b < nb; ++b, dst += 16 + 8 * q) {
             for (size_t i = 0; i < 8; ++i) {
-                const uint8_t *x = row0 + i * w_row_bytes + b * Q4_0_BYTES;
-                memcpy(&d[i], x, 2);
-                memcpy(q[i], x + OFF_Q4_0_QS, 16);
+                const uint8_t *x = row0 + i * w_row_bytes + b * (2 + q);
+                memcpy(dst + 2 * i, x, 2);
+                for (size_t k = 0; k < chunks; ++k) memcpy(dst + 16 + 32 * k + 4 * i, x + 2 + 4 * k, 4);
             }
-            uint32_t t[4][8];
-            for (size_t k = 0; k < 4; ++k)
-                for (size_t i = 0; i < 8; ++i) t[k][i] = q[i][k];
-            memcpy(dst, d, 16);
-            memcpy(dst + 16, t, 128);
         }
     }
 }

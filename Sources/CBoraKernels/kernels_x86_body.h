@@ -67,7 +67,7 @@ static inline TGT __m256i X86_FN(bits32)(const uint8_t *p) {
 // time (8 rows of one vector for a GEMV, 2 rows × 4 vectors for a GEMM) are the 8 lanes; each
 // lane's 8 partial int32 sums (maddubs + madd, the unsigned nibble q against the activation, then
 // − 8·Σa) are reduced with a transpose of horizontal adds, converted, scaled and fma'd per block.
-// GEMV software prefetch distance: LL_PF_ROWS rows ahead (Q4_1/Q8_0), LL_PF_ROWS·576 bytes (Q4_0 x8).
+// GEMV software prefetch distance: LL_PF_ROWS rows ahead (Q4_1), X8_PF_BYTES bytes (x8 layouts).
 // Out of the last-level cache the hardware streamer alone leaves a thread well short of the read
 // bandwidth; with two rows in flight it falls further behind (bora bench kernels, > LLC).
 #define LL_PF_ROWS 4
@@ -75,6 +75,9 @@ static inline TGT __m256i X86_FN(bits32)(const uint8_t *p) {
 #define LL_GEMV_ROWS 2   // Q4_1/Q8_0 GEMV rows computed side by side
 #endif
 #define Q40_PREP_BLOCKS 256  // rows up to 8192 elements: activation blocks prepared on the stack
+#define X8_Q4_0_BYTES 144    // one block of 8 x8-repacked rows (bora_repack_x8)
+#define X8_Q8_0_BYTES 272
+#define X8_PF_BYTES 2304     // x8 GEMV software prefetch distance (Q8_0 decode: 1.1 ≈ 2.2 KB > 3.3 KB > 4.4 KB)
 
 // the 8 lanes' block sums from their maddubs outputs: lane k = Σ of the 16 int16 in p[k]. Three
 // levels of 16-bit horizontal adds keep each 128-bit half's 16 products (|Σ| ≤ 16·15·127 = 30480)
@@ -87,10 +90,10 @@ static inline TGT __m256i X86_FN(hsum8x8_epi16)(const __m256i p[8]) {
 }
 
 // The activation side of one block for up to 4 vectors, prepared once per call.
-typedef struct { __m256i q[4]; __m128 d; __m128i s; } X86_FN(q40_act);
+typedef struct { __m256i q[4]; __m128 d; __m128i s; } X86_FN(q80_act);
 
 // pa[b] for `chunk` ≤ 4 activation rows starting at a (lanes beyond chunk zero)
-static inline TGT void X86_FN(q40_prep)(const uint8_t *a, size_t arb, size_t chunk, size_t nb, X86_FN(q40_act) *pa) {
+static inline TGT void X86_FN(q80_prep)(const uint8_t *a, size_t arb, size_t chunk, size_t nb, X86_FN(q80_act) *pa) {
     for (size_t b = 0; b < nb; ++b) {
         float d[4] = {0};
         int32_t sum[4] = {0};
@@ -108,7 +111,7 @@ static inline TGT void X86_FN(q40_prep)(const uint8_t *a, size_t arb, size_t chu
 
 // generic: RR rows x NV vectors (RR·NV ≤ 8 lanes, lane k = r·NV + v), for the leftovers
 static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_chain)(const uint8_t *w, size_t wrb, size_t r, size_t nb,
-                                                       const X86_FN(q40_act) *pa, float *y, size_t ldy,
+                                                       const X86_FN(q80_act) *pa, float *y, size_t ldy,
                                                        const int RR, const int NV) {
     __m256 acc = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
@@ -141,7 +144,7 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_chain)(const uint8_t *w, size_t w
 }
 
 // GEMV: 8 rows of one vector, lane = row; the 8 row scales gathered into one f16 conversion
-static TGT void X86_FN(q4_0_chain8x1)(const uint8_t *w, size_t wrb, size_t r, size_t nb, const X86_FN(q40_act) *pa, float *y) {
+static TGT void X86_FN(q4_0_chain8x1)(const uint8_t *w, size_t wrb, size_t r, size_t nb, const X86_FN(q80_act) *pa, float *y) {
     __m256 acc = _mm256_setzero_ps();
     const uint8_t *x = w + r * wrb;
     for (size_t b = 0; b < nb; ++b, x += Q4_0_BYTES) {
@@ -158,8 +161,15 @@ static TGT void X86_FN(q4_0_chain8x1)(const uint8_t *w, size_t wrb, size_t r, si
     _mm256_storeu_ps(y + r, acc);
 }
 
+// the scales of 2 rows x 4 vectors, lane = row·4 + vector: d_w(row)·d_a(vector), rows' blocks at x0, x1
+static inline TGT __m256 X86_FN(scale2x4)(const uint8_t *x0, const uint8_t *x1, const __m128 *da) {
+    const __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(bora_rd_u16(x0) | ((uint32_t)bora_rd_u16(x1) << 16))));
+    const __m256 dws = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(dw), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+    return _mm256_mul_ps(dws, _mm256_broadcast_ps(da));
+}
+
 // GEMM: 2 rows x 4 vectors, lane = row·4 + vector
-static TGT void X86_FN(q4_0_chain2x4)(const uint8_t *w, size_t wrb, size_t r, size_t nb, const X86_FN(q40_act) *pa,
+static TGT void X86_FN(q4_0_chain2x4)(const uint8_t *w, size_t wrb, size_t r, size_t nb, const X86_FN(q80_act) *pa,
                                       float *y, size_t ldy) {
     __m256 acc = _mm256_setzero_ps();
     const uint8_t *x0 = w + r * wrb, *x1 = x0 + wrb;
@@ -170,59 +180,13 @@ static TGT void X86_FN(q4_0_chain2x4)(const uint8_t *w, size_t wrb, size_t r, si
             p[v] = _mm256_maddubs_epi16(q0, pa[b].q[v]);
             p[4 + v] = _mm256_maddubs_epi16(q1, pa[b].q[v]);
         }
-        const __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(bora_rd_u16(x0) | ((uint32_t)bora_rd_u16(x1) << 16))));
-        const __m256 dws = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(dw), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
         const __m256i s8 = _mm256_slli_epi32(_mm256_broadcastsi128_si256(pa[b].s), 3);
         const __m256i isum = _mm256_sub_epi32(X86_FN(hsum8x8_epi16)(p), s8);
-        const __m256 scale = _mm256_mul_ps(dws, _mm256_broadcast_ps(&pa[b].d));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), X86_FN(scale2x4)(x0, x1, &pa[b].d), acc);
     }
     float out[8];
     _mm256_storeu_ps(out, acc);
     for (int v = 0; v < 4; ++v) { y[(size_t)v * ldy + r] = out[v]; y[(size_t)v * ldy + r + 1] = out[4 + v]; }
-}
-
-static TGT float X86_FN(dot_q4_0)(size_t n, const void *w, const void *a) {
-    const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;
-    float acc = 0.0f;
-    for (size_t b = 0; b < n / BORA_QK; ++b, x += Q4_0_BYTES, y += Q8_0_BYTES)
-        acc = fmaf((float)bora_blk_q4_0_q8_0(x, y), X86_FN(f16)(x) * X86_FN(f16)(y), acc);
-    return acc;
-}
-
-static TGT void X86_FN(gemm_q4_0)(BORA_GEMM_ARGS) {
-    const size_t nb = n / BORA_QK;
-    const uint8_t *wb = (const uint8_t *)w;
-    if (nb > Q40_PREP_BLOCKS) {   // long rows: one dot per (row, vector)
-        for (size_t v = 0; v < nv; ++v)
-            for (size_t r = r0; r < r1; ++r) y[v * ldy + r] = X86_FN(dot_q4_0)(n, wb + r * wrb, (const uint8_t *)a + v * arb);
-        return;
-    }
-    X86_FN(q40_act) pa[Q40_PREP_BLOCKS];
-    for (size_t v0 = 0; v0 < nv; v0 += 4) {
-        const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;
-        X86_FN(q40_prep)((const uint8_t *)a + v0 * arb, arb, chunk, nb, pa);
-        float *out = y + v0 * ldy;
-        size_t r = r0;
-        switch (chunk) {
-        case 1:
-            for (; r + 8 <= r1; r += 8) X86_FN(q4_0_chain8x1)(wb, wrb, r, nb, pa, out);
-            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 1);
-            break;
-        case 2:
-            for (; r + 4 <= r1; r += 4) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 4, 2);
-            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 2);
-            break;
-        case 3:
-            for (; r + 2 <= r1; r += 2) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 2, 3);
-            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 3);
-            break;
-        default:
-            for (; r + 2 <= r1; r += 2) X86_FN(q4_0_chain2x4)(wb, wrb, r, nb, pa, out, ldy);
-            for (; r < r1; ++r) X86_FN(q4_0_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 4);
-            break;
-        }
-    }
 }
 
 // ---- Q4_0 on x8-repacked weights (bora_repack_q4_0_x8): the same chain without horizontal sums ----
@@ -233,12 +197,12 @@ static TGT void X86_FN(gemm_q4_0)(BORA_GEMM_ARGS) {
 // lane i = Σ_32 q·a of row i — the integer q4_0_chain8x1 computes with hsum8x8_epi16 — so each
 // output gets the same fma chain, bit for bit. Up to 4 vectors share each unpacked block.
 static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_x8_group)(const uint8_t *pk, size_t nb, const uint8_t *a, size_t arb,
-                                                          const X86_FN(q40_act) *pa, float *y, size_t ldy, const int NV) {
+                                                          const X86_FN(q80_act) *pa, float *y, size_t ldy, const int NV) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    for (size_t b = 0; b < nb; ++b, pk += 144) {
-        if (NV == 1)   // GEMV: software prefetch LL_PF_ROWS·576 bytes ahead (the streamer alone falls short)
-            for (int o = 0; o < 144; o += 64) _mm_prefetch((const char *)(pk + LL_PF_ROWS * 576 + o), _MM_HINT_T0);
+    for (size_t b = 0; b < nb; ++b, pk += X8_Q4_0_BYTES) {
+        if (NV == 1)   // GEMV: software prefetch X8_PF_BYTES ahead (the streamer alone falls short)
+            for (int o = 0; o < X8_Q4_0_BYTES; o += 64) _mm_prefetch((const char *)(pk + X8_PF_BYTES + o), _MM_HINT_T0);
         __m256i p[4];
         for (int k = 0; k < 4; ++k) {
             const __m256i raw = _mm256_loadu_si256((const __m256i *)(const void *)(pk + 16 + 32 * k));
@@ -263,33 +227,206 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_x8_group)(const uint8_t *pk, size
     for (int v = 0; v < NV; ++v) _mm256_storeu_ps(y + (size_t)v * ldy, acc[v]);
 }
 
-static TGT void X86_FN(gemm_q4_0_x8)(size_t n, const void *w, size_t wrb, const void *packed, size_t r0, size_t r1,
-                                     const void *a, size_t arb, size_t nv, float *y, size_t ldy) {
-    const size_t nb = n / BORA_QK;
-    const size_t g0 = (r0 + 7) / 8, g1 = r1 / 8;
-    if (g0 >= g1 || nb > Q40_PREP_BLOCKS) { X86_FN(gemm_q4_0)(n, w, wrb, r0, r1, a, arb, nv, y, ldy); return; }
-    if (r0 < 8 * g0) X86_FN(gemm_q4_0)(n, w, wrb, r0, 8 * g0, a, arb, nv, y, ldy);
-    if (8 * g1 < r1) X86_FN(gemm_q4_0)(n, w, wrb, 8 * g1, r1, a, arb, nv, y, ldy);
-    X86_FN(q40_act) pa[Q40_PREP_BLOCKS];
-    const uint8_t *ab = (const uint8_t *)a, *pk = (const uint8_t *)packed;
-    for (size_t v0 = 0; v0 < nv; v0 += 4) {
-        const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;
-        const uint8_t *av = ab + v0 * arb;
-        X86_FN(q40_prep)(av, arb, chunk, nb, pa);
-        for (size_t g = g0; g < g1; ++g) {
-            const uint8_t *pg = pk + g * nb * 144;
-            float *yg = y + v0 * ldy + 8 * g;
-            switch (chunk) {
-            case 1: X86_FN(q4_0_x8_group)(pg, nb, av, arb, pa, yg, ldy, 1); break;
-            case 2: X86_FN(q4_0_x8_group)(pg, nb, av, arb, pa, yg, ldy, 2); break;
-            case 3: X86_FN(q4_0_x8_group)(pg, nb, av, arb, pa, yg, ldy, 3); break;
-            default: X86_FN(q4_0_x8_group)(pg, nb, av, arb, pa, yg, ldy, 4); break;
-            }
-        }
-    }
+// ---- Q8_0 x Q8_0, in the same chain as Q4_0 ----
+// Per output, acc = fma(float(Σ_32 w·a), d_w·d_a, acc) over blocks, the block's integer dot exact
+// (|w| against sign(w)·a: maddubs, then madd into int32, since two maddubs pairs of 127·127 would
+// overflow int16). This is the order of Q4_0's chains, not llama.cpp's Q8_0 (8 float lanes per
+// block, summed at the end): it is what lets the x8 repack below keep each row's integer sum in
+// one lane, which is what makes it fast, and the GGUF-layout kernels here give the same bits.
+
+// acc + Σ of u[4i..4i+3]·s[4i..4i+3] per int32 lane (u unsigned, s signed bytes)
+static inline TGT __m256i X86_FN(dp_us8)(__m256i acc, __m256i u, __m256i s) {
+#if X86_VNNI
+    return _mm256_dpbusd_epi32(acc, u, s);
+#else
+    return _mm256_add_epi32(acc, X86_FN(mul_sum_us8)(u, s));
+#endif
 }
 
-// ---- Q4_1 x Q8_1 and Q8_0 x Q8_0, in llama.cpp's x86 order ----
+// lane k = Σ of the 8 int32 in p[k] (exact)
+static inline TGT __m256i X86_FN(hsum8x8_epi32)(const __m256i p[8]) {
+    const __m256i t0 = _mm256_hadd_epi32(p[0], p[1]), t1 = _mm256_hadd_epi32(p[2], p[3]);
+    const __m256i t2 = _mm256_hadd_epi32(p[4], p[5]), t3 = _mm256_hadd_epi32(p[6], p[7]);
+    // u0: low half = p0..p3's low-half sums, high half = their high-half sums; u1: p4..p7
+    const __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+}
+
+// one row's block against one prepared activation block: 8 int32 lanes, Σ lanes = Σ_32 w·a
+static inline TGT __m256i X86_FN(q8_0_lanes)(const uint8_t *x, __m256i aq) {
+    const __m256i q = X86_FN(loadu256)(x + OFF_Q8_0_QS);
+    return X86_FN(mul_sum_us8)(_mm256_sign_epi8(q, q), _mm256_sign_epi8(aq, q));
+}
+
+// generic: RR rows x NV vectors (RR·NV ≤ 8 lanes, lane k = r·NV + v), for the leftovers
+static BORA_ALWAYS_INLINE TGT void X86_FN(q8_0_chain)(const uint8_t *w, size_t wrb, size_t r, size_t nb,
+                                                       const X86_FN(q80_act) *pa, float *y, size_t ldy,
+                                                       const int RR, const int NV) {
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+        __m256i p[8];
+        float dwl[8] = {0}, dal[8] = {0};
+        const float *dv = (const float *)(const void *)&pa[b].d;
+        for (int rr = 0; rr < RR; ++rr) {
+            const uint8_t *x = w + (r + (size_t)rr) * wrb + b * Q8_0_BYTES;
+            const float dw = X86_FN(f16)(x);
+            for (int v = 0; v < NV; ++v) {
+                const int k = rr * NV + v;
+                p[k] = X86_FN(q8_0_lanes)(x, pa[b].q[v]);
+                dwl[k] = dw; dal[k] = dv[v];
+            }
+        }
+        for (int k = RR * NV; k < 8; ++k) p[k] = _mm256_setzero_si256();
+        const __m256i isum = X86_FN(hsum8x8_epi32)(p);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(_mm256_loadu_ps(dwl), _mm256_loadu_ps(dal)), acc);
+    }
+    float out[8];
+    _mm256_storeu_ps(out, acc);
+    for (int rr = 0; rr < RR; ++rr)
+        for (int v = 0; v < NV; ++v) y[(size_t)v * ldy + r + (size_t)rr] = out[rr * NV + v];
+}
+
+// GEMV: 8 rows of one vector, lane = row; the next 8 rows prefetched as these are read
+static TGT void X86_FN(q8_0_chain8x1)(const uint8_t *w, size_t wrb, size_t r, size_t nb, const X86_FN(q80_act) *pa, float *y) {
+    __m256 acc = _mm256_setzero_ps();
+    const uint8_t *x = w + r * wrb;
+    for (size_t b = 0; b < nb; ++b, x += Q8_0_BYTES) {
+        __m256i p[8];
+        for (int k = 0; k < 8; ++k) {
+            _mm_prefetch((const char *)(x + (size_t)(8 + k) * wrb), _MM_HINT_T0);
+            p[k] = X86_FN(q8_0_lanes)(x + (size_t)k * wrb, pa[b].q[0]);
+        }
+        const __m128i dh = _mm_setr_epi16((short)bora_rd_u16(x), (short)bora_rd_u16(x + wrb), (short)bora_rd_u16(x + 2 * wrb),
+                                          (short)bora_rd_u16(x + 3 * wrb), (short)bora_rd_u16(x + 4 * wrb), (short)bora_rd_u16(x + 5 * wrb),
+                                          (short)bora_rd_u16(x + 6 * wrb), (short)bora_rd_u16(x + 7 * wrb));
+        const __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(dh), _mm256_broadcastss_ps(pa[b].d));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(X86_FN(hsum8x8_epi32)(p)), scale, acc);
+    }
+    _mm256_storeu_ps(y + r, acc);
+}
+
+// GEMM: 2 rows x 4 vectors, lane = row·4 + vector
+static TGT void X86_FN(q8_0_chain2x4)(const uint8_t *w, size_t wrb, size_t r, size_t nb, const X86_FN(q80_act) *pa,
+                                      float *y, size_t ldy) {
+    __m256 acc = _mm256_setzero_ps();
+    const uint8_t *x0 = w + r * wrb, *x1 = x0 + wrb;
+    for (size_t b = 0; b < nb; ++b, x0 += Q8_0_BYTES, x1 += Q8_0_BYTES) {
+        __m256i p[8];
+        for (int v = 0; v < 4; ++v) {
+            p[v] = X86_FN(q8_0_lanes)(x0, pa[b].q[v]);
+            p[4 + v] = X86_FN(q8_0_lanes)(x1, pa[b].q[v]);
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(X86_FN(hsum8x8_epi32)(p)), X86_FN(scale2x4)(x0, x1, &pa[b].d), acc);
+    }
+    float out[8];
+    _mm256_storeu_ps(out, acc);
+    for (int v = 0; v < 4; ++v) { y[(size_t)v * ldy + r] = out[v]; y[(size_t)v * ldy + r + 1] = out[4 + v]; }
+}
+
+// On the x8 repack: chunk k's lane i holds row i's bytes 4k..4k+3, so one maddubs + madd against
+// the activation's bytes 4k..4k+3 (broadcast) adds row i's 4 products to lane i: 8 chunks leave
+// lane i = Σ_32 w·a of row i, the integer the chains above reduce with hsum8x8_epi32, and each
+// output gets the same fma chain, bit for bit. Up to 4 vectors share each loaded chunk.
+static BORA_ALWAYS_INLINE TGT void X86_FN(q8_0_x8_group)(const uint8_t *pk, size_t nb, const uint8_t *a, size_t arb,
+                                                          const X86_FN(q80_act) *pa, float *y, size_t ldy, const int NV) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (size_t b = 0; b < nb; ++b, pk += X8_Q8_0_BYTES) {
+        if (NV == 1)   // GEMV: software prefetch X8_PF_BYTES ahead (the streamer alone falls short)
+            for (int o = 0; o < X8_Q8_0_BYTES; o += 64) _mm_prefetch((const char *)(pk + X8_PF_BYTES + o), _MM_HINT_T0);
+        __m256i p[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int k = 0; k < 8; ++k) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(pk + 16 + 32 * k));
+            const __m256i u = _mm256_sign_epi8(q, q);
+            for (int v = 0; v < NV; ++v) {
+                const uint8_t *qa = a + (size_t)v * arb + b * Q8_0_BYTES + OFF_Q8_0_QS + 4 * k;
+                p[v] = X86_FN(dp_us8)(p[v], u, _mm256_sign_epi8(_mm256_set1_epi32((int)bora_rd_u32(qa)), q));
+            }
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)pk));
+        const float *da = (const float *)(const void *)&pa[b].d;
+        for (int v = 0; v < NV; ++v)
+            acc[v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p[v]), _mm256_mul_ps(dw, _mm256_set1_ps(da[v])), acc[v]);
+    }
+    for (int v = 0; v < NV; ++v) _mm256_storeu_ps(y + (size_t)v * ldy, acc[v]);
+}
+
+// dot_NAME, gemm_NAME and gemm_NAME_x8 for the chained types (Q4_0; Q8_0 as "q8_0c"): per chunk of ≤ 4 vectors, the
+// activation blocks prepared once (q80_prep), then rows through TYPE_chain8x1 (one vector),
+// TYPE_chain2x4 (four) or the generic TYPE_chain. BLK is the scalar exact block dot,
+// XBYTES the x8 block size.
+#define X86_CHAIN_DOT_GEMM(NAME, TYPE, WBYTES, BLK, XBYTES)                                                         \
+    static TGT float X86_FN(dot_##NAME)(size_t n, const void *w, const void *a) {                           \
+        const uint8_t *x = (const uint8_t *)w, *y = (const uint8_t *)a;                                     \
+        float acc = 0.0f;                                                                                   \
+        for (size_t b = 0; b < n / BORA_QK; ++b, x += (WBYTES), y += Q8_0_BYTES)                            \
+            acc = fmaf((float)BLK(x, y), X86_FN(f16)(x) * X86_FN(f16)(y), acc);                             \
+        return acc;                                                                                         \
+    }                                                                                                       \
+    static TGT void X86_FN(gemm_##NAME)(BORA_GEMM_ARGS) {                                                   \
+        const size_t nb = n / BORA_QK;                                                                      \
+        const uint8_t *wb = (const uint8_t *)w;                                                             \
+        if (nb > Q40_PREP_BLOCKS) {   /* long rows: one dot per (row, vector) */                            \
+            for (size_t v = 0; v < nv; ++v)                                                                 \
+                for (size_t r = r0; r < r1; ++r)                                                            \
+                    y[v * ldy + r] = X86_FN(dot_##NAME)(n, wb + r * wrb, (const uint8_t *)a + v * arb);     \
+            return;                                                                                         \
+        }                                                                                                   \
+        X86_FN(q80_act) pa[Q40_PREP_BLOCKS];                                                                \
+        for (size_t v0 = 0; v0 < nv; v0 += 4) {                                                             \
+            const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;                                                 \
+            X86_FN(q80_prep)((const uint8_t *)a + v0 * arb, arb, chunk, nb, pa);                            \
+            float *out = y + v0 * ldy;                                                                      \
+            size_t r = r0;                                                                                  \
+            switch (chunk) {                                                                                \
+            case 1:                                                                                         \
+                for (; r + 8 <= r1; r += 8) X86_FN(TYPE##_chain8x1)(wb, wrb, r, nb, pa, out);               \
+                for (; r < r1; ++r) X86_FN(TYPE##_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 1);               \
+                break;                                                                                      \
+            case 2:                                                                                         \
+                for (; r + 4 <= r1; r += 4) X86_FN(TYPE##_chain)(wb, wrb, r, nb, pa, out, ldy, 4, 2);       \
+                for (; r < r1; ++r) X86_FN(TYPE##_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 2);               \
+                break;                                                                                      \
+            case 3:                                                                                         \
+                for (; r + 2 <= r1; r += 2) X86_FN(TYPE##_chain)(wb, wrb, r, nb, pa, out, ldy, 2, 3);       \
+                for (; r < r1; ++r) X86_FN(TYPE##_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 3);               \
+                break;                                                                                      \
+            default:                                                                                        \
+                for (; r + 2 <= r1; r += 2) X86_FN(TYPE##_chain2x4)(wb, wrb, r, nb, pa, out, ldy);          \
+                for (; r < r1; ++r) X86_FN(TYPE##_chain)(wb, wrb, r, nb, pa, out, ldy, 1, 4);               \
+                break;                                                                                      \
+            }                                                                                               \
+        }                                                                                                   \
+    }                                                                                                       \
+    /* on the x8 repack (bora_gemm_packed_fn; packed NULL: all rows through gemm_NAME) */             \
+    static TGT void X86_FN(gemm_##NAME##_x8)(size_t n, const void *w, size_t wrb, const void *packed, size_t r0, size_t r1, \
+                                             const void *a, size_t arb, size_t nv, float *y, size_t ldy) {   \
+        const size_t nb = n / BORA_QK, gbytes = nb * (XBYTES);                         \
+        const size_t g0 = (r0 + 7) / 8, g1 = r1 / 8;                                                        \
+        if (!packed || g0 >= g1 || nb > Q40_PREP_BLOCKS) { X86_FN(gemm_##NAME)(n, w, wrb, r0, r1, a, arb, nv, y, ldy); return; } \
+        if (r0 < 8 * g0) X86_FN(gemm_##NAME)(n, w, wrb, r0, 8 * g0, a, arb, nv, y, ldy);                   \
+        if (8 * g1 < r1) X86_FN(gemm_##NAME)(n, w, wrb, 8 * g1, r1, a, arb, nv, y, ldy);                   \
+        X86_FN(q80_act) pa[Q40_PREP_BLOCKS];                                                                \
+        const uint8_t *ab = (const uint8_t *)a, *pk = (const uint8_t *)packed;                              \
+        for (size_t v0 = 0; v0 < nv; v0 += 4) {                                                             \
+            const size_t chunk = nv - v0 < 4 ? nv - v0 : 4;                                                 \
+            const uint8_t *av = ab + v0 * arb;                                                              \
+            X86_FN(q80_prep)(av, arb, chunk, nb, pa);                                                       \
+            for (size_t g = g0; g < g1; ++g) {                                                              \
+                const uint8_t *pg = pk + g * gbytes;                                                        \
+                float *yg = y + v0 * ldy + 8 * g;                                                           \
+                switch (chunk) {                                                                            \
+                case 1: X86_FN(TYPE##_x8_group)(pg, nb, av, arb, pa, yg, ldy, 1); break;                    \
+                case 2: X86_FN(TYPE##_x8_group)(pg, nb, av, arb, pa, yg, ldy, 2); break;                    \
+                case 3: X86_FN(TYPE##_x8_group)(pg, nb, av, arb, pa, yg, ldy, 3); break;                    \
+                default: X86_FN(TYPE##_x8_group)(pg, nb, av, arb, pa, yg, ldy, 4); break;                   \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+X86_CHAIN_DOT_GEMM(q4_0, q4_0, Q4_0_BYTES, bora_blk_q4_0_q8_0, X8_Q4_0_BYTES)
+X86_CHAIN_DOT_GEMM(q8_0c, q8_0, Q8_0_BYTES, bora_blk_q8_0_q8_0, X8_Q8_0_BYTES)
+
+// ---- Q4_1 x Q8_1 and Q8_0 x Q8_0 (GGUF layout), in llama.cpp's x86 order ----
 // These dots perform the floating-point operations of llama.cpp's AVX2 ggml_vec_dot_q4_1_q8_1 and
 // ggml_vec_dot_q8_0_q8_0 (and of llamafile's tinyBLAS for Q8_0, which is the same per output),
 // in the same order, so Bora's Q4_1 and Q8_0 matmuls give llama.cpp's bits:
@@ -300,6 +437,7 @@ static TGT void X86_FN(gemm_q4_0_x8)(size_t n, const void *w, size_t wrb, const 
 //   result = hsum(acc) (+ summs), hsum in hsum_ps's order.
 // A model's logits then match llama.cpp's wherever its other operations match too (see
 // LlamaCppAgreementTests). Integer work per block is as before; only the float order is fixed.
+// (Q8_0 matrices a model repacks to x8 use the chained order above instead: gemm_x8.)
 #define LL_PREP_BLOCKS 256  // rows up to 8192 elements: activation blocks prepared on the stack (≤ 140 KiB)
 #define LL_GEMM_VECTORS 8   // GEMM: vectors sharing each decoded weight block (8 accumulators)
 
@@ -765,7 +903,8 @@ void X86_FILL(bora_kernel_set *s) {
     s->gemv_f16 = bora_llm_gemv_f16_avx2;
     s->gemv_f32 = bora_llm_gemv_f32_avx2;
     s->dot[BORA_TYPE_Q4_0] = X86_FN(dot_q4_0);   s->gemm[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0);
-    s->gemm_q4_0_x8 = X86_FN(gemm_q4_0_x8);
+    s->gemm_x8[BORA_TYPE_Q4_0] = X86_FN(gemm_q4_0_x8);
+    s->gemm_x8[BORA_TYPE_Q8_0] = X86_FN(gemm_q8_0c_x8);
     s->dot[BORA_TYPE_Q4_1] = X86_FN(dot_q4_1);   s->gemm[BORA_TYPE_Q4_1] = X86_FN(gemm_q4_1);
     s->dot[BORA_TYPE_Q5_0] = X86_FN(dot_q5_0);   s->gemm[BORA_TYPE_Q5_0] = X86_FN(gemm_q5_0);
     s->dot[BORA_TYPE_Q8_0] = X86_FN(dot_q8_0);   s->gemm[BORA_TYPE_Q8_0] = X86_FN(gemm_q8_0);
@@ -784,3 +923,7 @@ void X86_FILL(bora_kernel_set *s) {
 #undef X86_DOT_GEMM
 #undef X86_DOT_GEMM_RV
 #undef X86_LLAMA_DOT_GEMM
+#undef X86_CHAIN_DOT_GEMM
+#undef X8_Q4_0_BYTES
+#undef X8_Q8_0_BYTES
+#undef X8_PF_BYTES

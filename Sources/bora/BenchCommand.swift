@@ -39,8 +39,8 @@ struct KernelsBench: ParsableCommand {
         abstract: "GEMV/GEMM throughput of the quantized kernels vs this machine's read bandwidth.",
         discussion: """
         For Q4_0, Q4_1, Q8_0 and Q4_K: GEMV on SmolLM2 shapes (in×out 576×1536, 1536×576, 576×49152) and \
-        on one matrix larger than the last-level cache, at each thread count (Q4_0 also from the x8 \
-        repack where the kernel set uses it, "Q4_0 x8", with the repack's time in --json), reported as GB/s of weights \
+        on one matrix larger than the last-level cache, at each thread count (Q4_0 and Q8_0 also from \
+        the x8 repack where the kernel set uses it, "q4_0 x8", with the repack's time in --json), reported as GB/s of weights \
         streamed and as a fraction of the measured read bandwidth (multi-threaded streaming read of a \
         512 MB buffer). GEMM with 64 vectors is reported as weight-bytes×vectors per second and its ratio \
         to GEMV. BORA_KERNELS forces a kernel set.
@@ -95,9 +95,9 @@ struct KernelsBench: ParsableCommand {
             }
             return t
         }
-        // Q4_0 runs twice where the set multiplies it from the x8 repack: GGUF layout, then repacked.
+        // A type runs twice where the set multiplies it from the x8 repack: GGUF layout, then repacked.
         let variants = types.filter { kernels.supports($0) }.flatMap { type in
-            type == .q4_0 && kernels.prefersRepackedQ4_0 ? [(type, false), (type, true)] : [(type, false)]
+            kernels.prefersRepacked(type) ? [(type, false), (type, true)] : [(type, false)]
         }
         for (type, repack) in variants {
             let typeLabel = repack ? "\(type) x8" : type.description

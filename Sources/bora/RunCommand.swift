@@ -77,7 +77,7 @@ struct RunCommand: ParsableCommand {
             o.ioLimitBytesPerSecond = ioLimit.map { $0 * 1e6 }
             expertOptions = o
         }
-        // Repacking (Q4_0 on x86, ≈ 60 ms for SmolLM2-135M) waits until it pays: before a long
+        // Repacking (Q4_0 and Q8_0 on x86, ≈ 60 / 110 ms for SmolLM2-135M) waits until it pays: before a long
         // prompt, else after the first token, so a short prompt's first token does not wait for it.
         let loaded = try LoadedLanguageModel(path: path, kernels: kernels, experts: expertOptions, repack: false, lap: lap)
         let (file, llama, tokenizer, store) = (loaded.file, loaded.model, loaded.tokenizer, loaded.store)
@@ -94,7 +94,7 @@ struct RunCommand: ParsableCommand {
             guard !llama.isRepacked else { return }
             llama.repackWeights()
             if llama.repacked.count > 0 {
-                log.info("repacked \(llama.repacked.count) Q4_0 matrices (\(llama.repacked.bytes >> 20) MiB) in \(Int(llama.repacked.milliseconds)) ms (BORA_REPACK=0 keeps the GGUF layout)")
+                log.info("repacked \(llama.repacked.count) matrices (\(llama.repacked.bytes >> 20) MiB) in \(Int(llama.repacked.milliseconds)) ms (BORA_REPACK=0 keeps the GGUF layout)")
             }
         }
 
@@ -120,9 +120,7 @@ struct RunCommand: ParsableCommand {
         var decoder = TextStreamDecoder(tokenizer: tokenizer)
         var output = ""
 
-        // From about this many prompt tokens the repacked matmuls save more than the repack costs
-        // (SmolLM2-135M Q4_0, 2 threads: prompt ≈ 500 t/s from the GGUF layout, ≈ 800 t/s repacked).
-        if promptTokens.count >= 64 { repack() }
+        if promptTokens.count >= llama.repackBreakEvenTokens { repack() }
         let promptStart = now()
         var logits = try session.evaluate(promptTokens)
         let promptSeconds = now() - promptStart

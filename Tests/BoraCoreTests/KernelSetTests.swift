@@ -98,44 +98,57 @@ struct KernelSetTests {
         }
     }
 
-    @Test("Q4_0 from the x8 repack is bit-identical to the GGUF layout (rows, row ranges, 1–9 vectors)")
-    func repackedQ4_0IsBitIdentical() throws {
-        let sets = nativeSets().filter(\.prefersRepackedQ4_0)
+    @Test("the x8 kernel gives the same bits with and without the repacked copy (rows, row ranges, 1–9 vectors); Q4_0: those of the plain kernel, Q8_0: within 1e-5 of them",
+          arguments: [QuantType.q4_0, .q8_0])
+    func repackedIsBitIdentical(type: QuantType) throws {
+        let sets = nativeSets().filter { $0.prefersRepacked(type) }
         #if arch(x86_64)
-        #expect(sets.contains { $0.name == "avx2" }, "the avx2 set should multiply Q4_0 from the x8 repack")
+        #expect(sets.contains { $0.name == "avx2" }, "the avx2 set should multiply \(type) from the x8 repack")
         #endif
-        var rng = QuantTestRNG(seed: 99)
+        var rng = QuantTestRNG(seed: 99 &+ UInt64(type.rawValue))
         for (blocks, rowCount) in [(1, 8), (3, 19), (18, 16), (33, 27), (256, 9), (257, 8), (18, 3301)] {  // 3301 rows: two 1 MiB repack chunks
-            let n = blocks * 32, rowBytes = QuantType.q4_0.byteCount(elements: n)!, actBytes = QuantType.q8_0.byteCount(elements: n)!
+            let n = blocks * 32, rowBytes = type.byteCount(elements: n)!, actBytes = QuantType.q8_0.byteCount(elements: n)!
             var w = [UInt8](repeating: 0, count: 1 + rowCount * rowBytes)
-            for r in 0..<rowCount { w.replaceSubrange(1 + r * rowBytes..<1 + (r + 1) * rowBytes, with: quantMakeWeights(.q4_0, n: n, rng: &rng)) }
+            for r in 0..<rowCount { w.replaceSubrange(1 + r * rowBytes..<1 + (r + 1) * rowBytes, with: quantMakeWeights(type, n: n, rng: &rng)) }
             var a = [UInt8](repeating: 0, count: 1 + 9 * actBytes)
             for v in 0..<9 { a.replaceSubrange(1 + v * actBytes..<1 + (v + 1) * actBytes, with: quantMakeActivations(.q8_0, n: n, rng: &rng)) }
             for set in sets {
                 let repacked = RepackedWeights(kernels: set, enabled: true)
                 try w.withUnsafeBytes { wp in
-                    let plain = TensorView(type: .q4_0, data: wp.baseAddress! + 1, cols: n, rows: rowCount)
+                    let plain = TensorView(type: type, data: wp.baseAddress! + 1, cols: n, rows: rowCount)
                     let packed = repacked.repack(plain)
                     let p = try #require(packed.packed)
                     for rows in [0..<rowCount, 3..<rowCount, 8..<16, 1..<7, 5..<17] where rows.upperBound <= rowCount {
                         for nv in [1, 2, 3, 4, 5, 9] {
-                            var want = [Float](repeating: -7777, count: nv * rowCount), got = want
+                            var want = [Float](repeating: -7777, count: nv * rowCount), got = want, plainOut = want
                             a.withUnsafeBytes { ap in
-                                want.withUnsafeMutableBufferPointer { yp in
-                                    set.gemm(.q4_0, n: n, w: plain.data, wRowBytes: rowBytes, rows: rows, a: ap.baseAddress! + 1,
+                                plainOut.withUnsafeMutableBufferPointer { yp in
+                                    set.gemm(type, n: n, w: plain.data, wRowBytes: rowBytes, rows: rows, a: ap.baseAddress! + 1,
                                              aRowBytes: actBytes, vectors: nv, y: yp.baseAddress!, ldy: rowCount)
                                 }
+                                want.withUnsafeMutableBufferPointer { yp in
+                                    set.gemm(type, n: n, w: plain.data, wRowBytes: rowBytes, packedOrder: true, rows: rows,
+                                             a: ap.baseAddress! + 1, aRowBytes: actBytes, vectors: nv, y: yp.baseAddress!, ldy: rowCount)
+                                }
                                 got.withUnsafeMutableBufferPointer { yp in
-                                    set.gemm(.q4_0, n: n, w: plain.data, wRowBytes: rowBytes, packed: p, rows: rows, a: ap.baseAddress! + 1,
+                                    set.gemm(type, n: n, w: plain.data, wRowBytes: rowBytes, packed: p, rows: rows, a: ap.baseAddress! + 1,
                                              aRowBytes: actBytes, vectors: nv, y: yp.baseAddress!, ldy: rowCount)
                                 }
                             }
                             #expect(got.map(\.bitPattern) == want.map(\.bitPattern),
-                                    "\(set.name) blocks=\(blocks) rows=\(rows) nv=\(nv)")
+                                    "\(set.name) \(type) blocks=\(blocks) rows=\(rows) nv=\(nv)")
+                            if set.repackKeepsOrder(type) {
+                                #expect(want.map(\.bitPattern) == plainOut.map(\.bitPattern), "\(set.name) \(type): x8 order ≠ plain kernel")
+                            } else {
+                                // another float order over the same exact block integers: a few ulps of the largest output
+                                let scale = plainOut.map { abs($0) }.max()! + 1
+                                let worst = zip(want, plainOut).map { abs($0 - $1) }.max()!
+                                #expect(worst <= 1e-5 * scale, "\(set.name) \(type) blocks=\(blocks) rows=\(rows) nv=\(nv): max |Δ| \(worst)")
+                            }
                         }
                     }
                 }
-                #expect(repacked.count == 1 && repacked.bytes == rowCount / 8 * blocks * 144)
+                #expect(repacked.count == 1 && repacked.bytes == rowCount / 8 * blocks * (type == .q4_0 ? 144 : 272))
             }
         }
     }

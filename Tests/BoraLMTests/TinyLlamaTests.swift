@@ -31,10 +31,11 @@ private func loadReference() throws -> Reference {
 
 @Suite("Tiny llama vs NumPy reference")
 struct TinyLlamaTests {
-    @Test("repacking between evaluations (bora run defers it past the first token) changes no logit bit")
-    func repackMidSessionKeepsLogits() throws {
+    @Test("repacking between evaluations (bora run defers it past the first token) changes no logit bit",
+          arguments: [("tiny-q4_0.gguf", QuantType.q4_0), ("tiny-q8_0.gguf", .q8_0)])
+    func repackMidSessionKeepsLogits(file: String, type: QuantType) throws {
         let reference = try loadReference()
-        let gguf = try GGUFFile(path: fixtures.appendingPathComponent("tiny-q4_0.gguf").path)
+        let gguf = try GGUFFile(path: fixtures.appendingPathComponent(file).path)
         let kernels = try KernelSet.named(nil)
         func run(_ model: LlamaModel, repackAfter: Int?) throws -> [Float] {
             let session = try LlamaSession(model: model, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: 2)), contextLength: 64)
@@ -56,7 +57,7 @@ struct TinyLlamaTests {
         let got = try run(deferred, repackAfter: 5)
         #expect(deferred.isRepacked)
         #expect(deferred.repacked.count == atLoad.repacked.count)
-        if kernels.prefersRepackedQ4_0 && RepackedWeights.enabledByEnvironment { #expect(deferred.repacked.count > 0) }
+        if kernels.prefersRepacked(type) && RepackedWeights.enabledByEnvironment { #expect(deferred.repacked.count > 0) }
         #expect(got.map(\.bitPattern) == want.map(\.bitPattern))
     }
 

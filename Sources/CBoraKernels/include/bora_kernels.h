@@ -104,20 +104,26 @@ typedef void (*bora_rope_fn)(float *x, size_t heads, size_t head_dim, size_t rot
 typedef void (*bora_gemv_f32_fn)(size_t rows, size_t n, const float *w, size_t w_stride, const float *x, size_t x_stride,
                                  size_t nv, float *y, size_t y_stride, int single);
 
-/// Q4_0 weights repacked 8 rows at a time ("x8", see bora_repack_q4_0_x8) for sets that gain from
-/// it: the contract of bora_gemm_fn for rows [r0, r1), with `packed` the repacked copy of `w`'s
-/// first 8·⌊rows/8⌋ rows. Groups of 8 rows (r a multiple of 8) inside [r0, r1) read `packed`;
-/// any other row reads `w`. Results are bit-identical to the set's gemm[BORA_TYPE_Q4_0].
+/// Weights repacked 8 rows at a time ("x8", see bora_repack_x8) for sets that gain from it: the
+/// contract of bora_gemm_fn for rows [r0, r1), with `packed` the repacked copy of `w`'s first
+/// 8·⌊rows/8⌋ rows, or NULL. Groups of 8 rows (r a multiple of 8) inside [r0, r1) read `packed`;
+/// any other row, and every row when packed is NULL, reads `w`. Results do not depend on
+/// `packed`. Each output is the chain acc = fma(float(Σ_32 w·a), d_w·d_a, acc) over blocks (the
+/// block's integer dot exact): for Q4_0 the bits of the set's gemm[Q4_0] (llama.cpp's repacked
+/// Q4_0 order); for Q8_0 not those of gemm[Q8_0] (llama.cpp's 8 float lanes per block).
 typedef void (*bora_gemm_packed_fn)(size_t n, const void *w, size_t w_row_bytes, const void *packed, size_t r0, size_t r1,
                                     const void *a, size_t a_row_bytes, size_t nv, float *y, size_t ldy);
 
-/// Bytes of the x8 repack of a Q4_0 matrix with `rows` rows of `n` elements (the first 8·⌊rows/8⌋ rows).
-size_t bora_repack_q4_0_x8_bytes(size_t n, size_t rows);
-/// Writes the x8 repack of rows [0, 8·⌊rows/8⌋) of a Q4_0 matrix `w` (rows of w_row_bytes) into
-/// `out` (bora_repack_q4_0_x8_bytes bytes). Layout: per group g of 8 rows and block b, 144 bytes at
-/// (g·nb + b)·144: the 8 rows' f16 scales, then 4 × 32 bytes where chunk k holds, for row i = 0..7,
-/// bytes qs[4k..4k+3] of row i's block (low nibbles: elements 4k..4k+3; high: 16+4k..16+4k+3).
-void bora_repack_q4_0_x8(size_t n, size_t rows, const void *w, size_t w_row_bytes, void *out);
+/// Bytes of the x8 repack of a matrix of `type` with `rows` rows of `n` elements (the first
+/// 8·⌊rows/8⌋ rows); 0 when the type has no x8 layout (only Q4_0 and Q8_0 have one).
+size_t bora_repack_x8_bytes(int type, size_t n, size_t rows);
+/// Writes the x8 repack of rows [0, 8·⌊rows/8⌋) of a Q4_0 or Q8_0 matrix `w` (rows of w_row_bytes)
+/// into `out` (bora_repack_x8_bytes bytes); does nothing for other types. Layout: per group g of 8
+/// rows and block b, S = 16 + 8·Q bytes at (g·nb + b)·S, where Q is the block's quant bytes (Q4_0:
+/// 16, S = 144; Q8_0: 32, S = 272): the 8 rows' f16 scales, then Q/4 chunks of 32 bytes where chunk
+/// k holds, for row i = 0..7, bytes qs[4k..4k+3] of row i's block (Q4_0: low nibbles are elements
+/// 4k..4k+3, high nibbles 16+4k..16+4k+3; Q8_0: elements 4k..4k+3).
+void bora_repack_x8(int type, size_t n, size_t rows, const void *w, size_t w_row_bytes, void *out);
 
 typedef struct bora_kernel_set {
     const char *name;                               // "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"
@@ -130,7 +136,7 @@ typedef struct bora_kernel_set {
     bora_rope_fn rope;                              // LLM rotary embedding
     bora_gemv_f16_fn gemv_f16;                      // LLM attention against the f16 KV cache
     bora_gemv_f32_fn gemv_f32;                      // LLM f32 matrices (MoE router)
-    bora_gemm_packed_fn gemm_q4_0_x8;               // Q4_0 on x8-repacked weights; NULL: the set keeps GGUF's layout
+    bora_gemm_packed_fn gemm_x8[BORA_TYPE_COUNT];   // by weight type, on x8-repacked weights; NULL: the set keeps GGUF's layout
 } bora_kernel_set;
 
 /// llama.cpp's vector exp approximation for one float (the lanes of bora_swiglu_fn/bora_softmax_fn).
