@@ -69,6 +69,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// Matrices repacked into the kernel set's interleaved layout (Q4_0, Q8_0 on x86) by `repackWeights()`:
     /// their bytes, count and the time it took. Their GGUF pages are released from memory afterwards.
     public let repacked: RepackedWeights
+    /// Types of the matrices marked at load for `repackWeights()` (empty when nothing will be repacked).
+    public let plannedRepackTypes: Set<QuantType>
     /// True once `repackWeights()` has run (at init unless `repack: false`).
     public private(set) var isRepacked = false
     /// True while an `ExpertStore` has taken the experts out of the mapping (sessions must use it).
@@ -178,20 +180,15 @@ public final class LlamaModel: @unchecked Sendable {
         // the GGUF layout), is repacked only where that keeps llama.cpp's order (Q4_0, not Q8_0):
         // the Q4_1 file's Q8_0 embedding then still gives llama.cpp's logits bit for bit.
         let dense = !config.isMixtureOfExperts
-        func plan(_ v: TensorView, orderMayChange: Bool = dense) -> TensorView { repacked.planned(v, allowOrderChange: orderMayChange) }
-        output = plan(output, orderMayChange: false)
-        for l in layers.indices {
-            var layer = layers[l]
-            layer.query = plan(layer.query)
-            layer.key = plan(layer.key)
-            layer.value = plan(layer.value)
-            layer.attentionOutput = plan(layer.attentionOutput)
-            switch layer.ffn {
-            case let .dense(gate, up, down): layer.ffn = .dense(gate: plan(gate), up: plan(up), down: plan(down))
-            case let .experts(m): layer.ffn = .experts(ExpertWeights(router: plan(m.router), gate: m.gate, up: m.up, down: m.down))
-            }
-            layers[l] = layer
+        var plannedTypes = Set<QuantType>()
+        var planned = output
+        Self.mapMatrices(output: &planned, layers: &layers) { v, isOutput in
+            let p = repacked.planned(v, allowOrderChange: dense && !isOutput)
+            if p.packedOrder { plannedTypes.insert(p.type) }
+            return p
         }
+        output = planned
+        plannedRepackTypes = plannedTypes
         self.layers = layers
         self.converted = converted
         self.convertedBytes = convertedBytes
@@ -200,24 +197,32 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Copies every matrix the kernel set multiplies faster from an interleaved layout (2-D Q4_0
     /// and Q8_0 on x86; `RepackedWeights`) and points the views at the copies: same results, faster
-    /// matmuls; ≈ 60 ms for SmolLM2-135M Q4_0, ≈ 110 ms for its Q8_0, on a 2-core VM. Once only (later calls return at
+    /// matmuls; ≈ 60 ms for SmolLM2-135M Q4_0, ≈ 80 ms for its Q8_0, on a 2-core VM. Once only (later calls return at
     /// once); a no-op for kernel sets that keep the GGUF layout or with `BORA_REPACK=0`. Must not
     /// run while a session evaluates. The embedding lookup keeps reading the GGUF rows of a tied
     /// output matrix (a few pages per token).
     public func repackWeights() {
         guard !isRepacked else { return }
         isRepacked = true
-        func copy(_ v: TensorView) -> TensorView { v.packedOrder ? repacked.repack(v, releaseSource: true) : v }
-        output = copy(output)
+        Self.mapMatrices(output: &output, layers: &layers) { v, _ in v.packedOrder ? repacked.repack(v, releaseSource: true) : v }
+    }
+
+    /// Replaces the output matrix and every layer's matrices (attention, dense feed-forward, MoE
+    /// router; not the experts) by `transform(view, isOutput)`.
+    private static func mapMatrices(output: inout TensorView, layers: inout [LlamaLayer],
+                                    _ transform: (TensorView, _ isOutput: Bool) -> TensorView) {
+        output = transform(output, true)
         for l in layers.indices {
             var layer = layers[l]
-            layer.query = copy(layer.query)
-            layer.key = copy(layer.key)
-            layer.value = copy(layer.value)
-            layer.attentionOutput = copy(layer.attentionOutput)
+            layer.query = transform(layer.query, false)
+            layer.key = transform(layer.key, false)
+            layer.value = transform(layer.value, false)
+            layer.attentionOutput = transform(layer.attentionOutput, false)
             switch layer.ffn {
-            case let .dense(gate, up, down): layer.ffn = .dense(gate: copy(gate), up: copy(up), down: copy(down))
-            case let .experts(m): layer.ffn = .experts(ExpertWeights(router: copy(m.router), gate: m.gate, up: m.up, down: m.down))
+            case let .dense(gate, up, down):
+                layer.ffn = .dense(gate: transform(gate, false), up: transform(up, false), down: transform(down, false))
+            case let .experts(m):
+                layer.ffn = .experts(ExpertWeights(router: transform(m.router, false), gate: m.gate, up: m.up, down: m.down))
             }
             layers[l] = layer
         }
@@ -228,14 +233,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// Measured on SmolLM2-135M at 2 threads: Q4_0 ≈ 500 → 800 prompt t/s for a ≈ 60 ms repack
     /// (64 tokens); Q8_0 ≈ 550 → 760 t/s for ≈ 80 ms (160 tokens).
     public var repackBreakEvenTokens: Int {
-        var views = [output]
-        for layer in layers {
-            views += [layer.query, layer.attentionOutput]
-            if case let .dense(gate, _, down) = layer.ffn { views += [gate, down] }
-        }
-        let types = Set(views.filter(\.packedOrder).map(\.type))
-        if types.isEmpty || !repacked.enabled { return Int.max }
-        return types.contains(.q8_0) ? 160 : 64
+        if plannedRepackTypes.isEmpty { return Int.max }
+        return plannedRepackTypes.contains(.q8_0) ? 160 : 64
     }
 
     deinit { for p in converted { p.deallocate() } }

@@ -109,6 +109,21 @@ static inline TGT void X86_FN(q80_prep)(const uint8_t *a, size_t arb, size_t chu
     }
 }
 
+// the 8 rows' f16 scales at x, x + wrb, ..., x + 7·wrb as floats, lane = row
+static inline TGT __m256 X86_FN(f16_rows8)(const uint8_t *x, size_t wrb) {
+    return _mm256_cvtph_ps(_mm_setr_epi16((short)bora_rd_u16(x), (short)bora_rd_u16(x + wrb), (short)bora_rd_u16(x + 2 * wrb),
+                                          (short)bora_rd_u16(x + 3 * wrb), (short)bora_rd_u16(x + 4 * wrb), (short)bora_rd_u16(x + 5 * wrb),
+                                          (short)bora_rd_u16(x + 6 * wrb), (short)bora_rd_u16(x + 7 * wrb)));
+}
+
+// a chain's 8 lanes (lane k = rr·NV + v, k < RR·NV) to y[v·ldy + r + rr]
+static BORA_ALWAYS_INLINE TGT void X86_FN(store_lanes)(__m256 acc, float *y, size_t ldy, size_t r, const int RR, const int NV) {
+    float out[8];
+    _mm256_storeu_ps(out, acc);
+    for (int rr = 0; rr < RR; ++rr)
+        for (int v = 0; v < NV; ++v) y[(size_t)v * ldy + r + (size_t)rr] = out[rr * NV + v];
+}
+
 // generic: RR rows x NV vectors (RR·NV ≤ 8 lanes, lane k = r·NV + v), for the leftovers
 static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_chain)(const uint8_t *w, size_t wrb, size_t r, size_t nb,
                                                        const X86_FN(q80_act) *pa, float *y, size_t ldy,
@@ -137,10 +152,7 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(q4_0_chain)(const uint8_t *w, size_t w
         const __m256i isum = _mm256_sub_epi32(X86_FN(hsum8x8_epi16)(p), _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(const void *)sal), 3));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(_mm256_loadu_ps(dwl), _mm256_loadu_ps(dal)), acc);
     }
-    float out[8];
-    _mm256_storeu_ps(out, acc);
-    for (int rr = 0; rr < RR; ++rr)
-        for (int v = 0; v < NV; ++v) y[(size_t)v * ldy + r + (size_t)rr] = out[rr * NV + v];
+    X86_FN(store_lanes)(acc, y, ldy, r, RR, NV);
 }
 
 // GEMV: 8 rows of one vector, lane = row; the 8 row scales gathered into one f16 conversion
@@ -151,11 +163,8 @@ static TGT void X86_FN(q4_0_chain8x1)(const uint8_t *w, size_t wrb, size_t r, si
         __m256i p[8];
         for (int k = 0; k < 8; ++k)
             p[k] = _mm256_maddubs_epi16(X86_FN(nibbles32)(x + (size_t)k * wrb + OFF_Q4_0_QS), pa[b].q[0]);
-        const __m128i dh = _mm_setr_epi16((short)bora_rd_u16(x), (short)bora_rd_u16(x + wrb), (short)bora_rd_u16(x + 2 * wrb),
-                                          (short)bora_rd_u16(x + 3 * wrb), (short)bora_rd_u16(x + 4 * wrb), (short)bora_rd_u16(x + 5 * wrb),
-                                          (short)bora_rd_u16(x + 6 * wrb), (short)bora_rd_u16(x + 7 * wrb));
         const __m256i isum = _mm256_sub_epi32(X86_FN(hsum8x8_epi16)(p), _mm256_slli_epi32(_mm256_broadcastd_epi32(pa[b].s), 3));
-        const __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(dh), _mm256_broadcastss_ps(pa[b].d));
+        const __m256 scale = _mm256_mul_ps(X86_FN(f16_rows8)(x, wrb), _mm256_broadcastss_ps(pa[b].d));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc);
     }
     _mm256_storeu_ps(y + r, acc);
@@ -184,9 +193,7 @@ static TGT void X86_FN(q4_0_chain2x4)(const uint8_t *w, size_t wrb, size_t r, si
         const __m256i isum = _mm256_sub_epi32(X86_FN(hsum8x8_epi16)(p), s8);
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), X86_FN(scale2x4)(x0, x1, &pa[b].d), acc);
     }
-    float out[8];
-    _mm256_storeu_ps(out, acc);
-    for (int v = 0; v < 4; ++v) { y[(size_t)v * ldy + r] = out[v]; y[(size_t)v * ldy + r + 1] = out[4 + v]; }
+    X86_FN(store_lanes)(acc, y, ldy, r, 2, 4);
 }
 
 // ---- Q4_0 on x8-repacked weights (bora_repack_q4_0_x8): the same chain without horizontal sums ----
@@ -280,10 +287,7 @@ static BORA_ALWAYS_INLINE TGT void X86_FN(q8_0_chain)(const uint8_t *w, size_t w
         const __m256i isum = X86_FN(hsum8x8_epi32)(p);
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(_mm256_loadu_ps(dwl), _mm256_loadu_ps(dal)), acc);
     }
-    float out[8];
-    _mm256_storeu_ps(out, acc);
-    for (int rr = 0; rr < RR; ++rr)
-        for (int v = 0; v < NV; ++v) y[(size_t)v * ldy + r + (size_t)rr] = out[rr * NV + v];
+    X86_FN(store_lanes)(acc, y, ldy, r, RR, NV);
 }
 
 // GEMV: 8 rows of one vector, lane = row; the next 8 rows prefetched as these are read
@@ -296,10 +300,7 @@ static TGT void X86_FN(q8_0_chain8x1)(const uint8_t *w, size_t wrb, size_t r, si
             _mm_prefetch((const char *)(x + (size_t)(8 + k) * wrb), _MM_HINT_T0);
             p[k] = X86_FN(q8_0_lanes)(x + (size_t)k * wrb, pa[b].q[0]);
         }
-        const __m128i dh = _mm_setr_epi16((short)bora_rd_u16(x), (short)bora_rd_u16(x + wrb), (short)bora_rd_u16(x + 2 * wrb),
-                                          (short)bora_rd_u16(x + 3 * wrb), (short)bora_rd_u16(x + 4 * wrb), (short)bora_rd_u16(x + 5 * wrb),
-                                          (short)bora_rd_u16(x + 6 * wrb), (short)bora_rd_u16(x + 7 * wrb));
-        const __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(dh), _mm256_broadcastss_ps(pa[b].d));
+        const __m256 scale = _mm256_mul_ps(X86_FN(f16_rows8)(x, wrb), _mm256_broadcastss_ps(pa[b].d));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(X86_FN(hsum8x8_epi32)(p)), scale, acc);
     }
     _mm256_storeu_ps(y + r, acc);
@@ -318,9 +319,7 @@ static TGT void X86_FN(q8_0_chain2x4)(const uint8_t *w, size_t wrb, size_t r, si
         }
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(X86_FN(hsum8x8_epi32)(p)), X86_FN(scale2x4)(x0, x1, &pa[b].d), acc);
     }
-    float out[8];
-    _mm256_storeu_ps(out, acc);
-    for (int v = 0; v < 4; ++v) { y[(size_t)v * ldy + r] = out[v]; y[(size_t)v * ldy + r + 1] = out[4 + v]; }
+    X86_FN(store_lanes)(acc, y, ldy, r, 2, 4);
 }
 
 // On the x8 repack: chunk k's lane i holds row i's bytes 4k..4k+3, so one maddubs + madd against
