@@ -10,12 +10,26 @@ struct LLMBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "llm",
         abstract: "Prompt-processing and decode tokens/s, load time, peak RSS and heap allocations per token.",
-        discussion: "MODEL is a GGUF path or a catalog name (default: smollm2-135m-instruct). The prompt is a fixed token sequence so runs are comparable with llama-bench (-p/-n).")
+        discussion: """
+            MODEL is a GGUF path or a catalog name (default: smollm2-135m-instruct). The tests are \
+            llama-bench's, so the numbers compare with its pp/tg rows: the prompt test evaluates -p \
+            tokens of a fixed sequence in one call; the decode test evaluates -n tokens one at a time \
+            (each the greedy pick from the previous logits). Both start from a KV cache holding -d \
+            tokens (llama-bench -d, default 0: an empty cache), filled once before timing.
+            """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: BenchOptions
     @Argument(help: "GGUF path or catalog model name.") var model: String = "smollm2-135m-instruct"
     @Option(name: .customShort("p"), help: "Prompt tokens.") var promptTokens = 128
     @Option(name: .customShort("n"), help: "Decoded tokens.") var decodeTokens = 64
+    @Option(name: [.customShort("d"), .customLong("depth")], help: "Tokens already in the KV cache when each test starts (llama-bench -d).")
+    var depth = 0
+
+    func validate() throws {
+        guard promptTokens >= 1, decodeTokens >= 1, depth >= 0 else {
+            throw ValidationError("-p and -n must be at least 1 and -d at least 0")
+        }
+    }
 
     func run() throws {
         _ = global.bootstrapLogging()
@@ -29,22 +43,24 @@ struct LLMBench: ParsableCommand {
             let file = try GGUFFile(path: path)
             let llama = try LlamaModel(file: file, kernels: kernels)
             let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
-                                           contextLength: promptTokens + decodeTokens + 1)
+                                           contextLength: depth + promptTokens + decodeTokens)
             let loadSeconds = now() - t0
             let vocab = llama.config.vocabSize
-            let prompt = (0..<promptTokens).map { Int32(($0 * 7919 + 13) % (vocab - 100) + 50) }
+            let sequence = { (count: Int, salt: Int) in (0..<count).map { Int32(($0 * 7919 + salt) % (vocab - 100) + 50) } }
+            let prompt = sequence(promptTokens, 13)
+            // The cache both tests start from, filled once (llama-bench restores a saved state).
+            if depth > 0 { _ = try session.evaluate(sequence(depth, 101)) }
             let sampler = Sampler(options: .greedy, vocabSize: vocab)
             var generated = [Int32](repeating: 0, count: decodeTokens)
             let (promptStats, _) = measure(runs: runs) {
-                session.reset()
+                session.truncate(to: depth)
                 _ = try? session.evaluate(prompt)
             }
-            // Decode: after the prompt, one token at a time; allocations counted over the decode loop.
+            // Decode: one token at a time from the depth, allocations counted over the loop.
             var decodeAllocations = 0.0
             let (decodeStats, allocs) = measure(runs: runs) {
-                session.truncate(to: promptTokens)
-                var token = sampler.sample(try! session.evaluate([prompt.last!]))
-                session.truncate(to: promptTokens)
+                session.truncate(to: depth)
+                var token = prompt[0]
                 generated.withUnsafeMutableBufferPointer { out in
                     withUnsafeMutablePointer(to: &token) { tp in
                         for i in 0..<decodeTokens {
@@ -60,17 +76,17 @@ struct LLMBench: ParsableCommand {
                 "model": path, "threads": threads, "kernel_set": kernels.name, "load_ms": loadSeconds * 1e3,
                 "repack_ms": llama.repacked.milliseconds, "prompt_tokens": promptTokens, "prompt_tokens_per_s": Double(promptTokens) / promptStats.median,
                 "prompt_spread_tokens_per_s": [Double(promptTokens) / promptStats.max, Double(promptTokens) / promptStats.min],
-                "decode_tokens": decodeTokens, "decode_tokens_per_s": Double(decodeTokens + 1) / decodeStats.median,
-                "decode_spread_tokens_per_s": [Double(decodeTokens + 1) / decodeStats.max, Double(decodeTokens + 1) / decodeStats.min],
+                "depth": depth, "decode_tokens": decodeTokens, "decode_tokens_per_s": Double(decodeTokens) / decodeStats.median,
+                "decode_spread_tokens_per_s": [Double(decodeTokens) / decodeStats.max, Double(decodeTokens) / decodeStats.min],
                 "allocations_per_decoded_token": decodeAllocations, "peak_rss_bytes": peakRSSBytes(),
                 "model_bytes": file.byteCount, "arena_bytes": session.arenaBytes,
             ]
             rows.append(row)
             if !options.json {
-                print(String(format: "%@  %dT  %@  load %.0f ms  prompt %d: %.1f t/s  decode %d: %.1f t/s  allocs/token %.2f  peak RSS %d MiB (model %d MiB, arena %d MiB)",
+                print(String(format: "%@  %dT  %@  load %.0f ms  depth %d  prompt %d: %.1f t/s  decode %d: %.1f t/s  allocs/token %.2f  peak RSS %d MiB (model %d MiB, arena %d MiB)",
                              (path as NSString).lastPathComponent, threads, kernels.name, loadSeconds * 1e3,
-                             promptTokens, Double(promptTokens) / promptStats.median, decodeTokens,
-                             Double(decodeTokens + 1) / decodeStats.median, decodeAllocations,
+                             depth, promptTokens, Double(promptTokens) / promptStats.median, decodeTokens,
+                             Double(decodeTokens) / decodeStats.median, decodeAllocations,
                              peakRSSBytes() >> 20, file.byteCount >> 20, session.arenaBytes >> 20))
             }
         }
