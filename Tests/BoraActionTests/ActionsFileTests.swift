@@ -14,8 +14,18 @@ context:
     state: ["on", "off"]
 """
 
+/// One directory per test process for every scratch directory this module's tests make, removed
+/// when the process exits, so test runs leave nothing behind in /tmp.
+let scratchRoot: String = {
+    let root = NSTemporaryDirectory() + "bora-action-tests-\(getpid())"
+    try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: scratchRoot) }
+    return root
+}()
+
+/// A fresh empty directory under `scratchRoot`.
 func tempDir() -> String {
-    let dir = NSTemporaryDirectory() + "bora-action-\(UUID().uuidString)"
+    let dir = scratchRoot + "/\(UUID().uuidString)"
     try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }

@@ -5,11 +5,6 @@ import Testing
 /// The audit trail's hash chain: intact logs verify; deleted, reordered and edited records are
 /// found; a partial last line (crash mid-write) is tolerated and cut on reopen; rotation keeps the chain.
 @Suite struct AuditChainTests {
-    func tempDir() -> String {
-        let dir = NSTemporaryDirectory() + "bora-audit-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
     func write(_ dir: String, count: Int, maxBytes: Int = 64 << 20) throws {
         let log = try AuditLog(directory: dir, maxBytes: maxBytes)
         for i in 0..<count { try log.append(["id": "u\(i)", "intent": "lights", "decision": "ran"]) }
