@@ -27,7 +27,7 @@ public final class LlamaSession {
     var routingHook: ((Int, UnsafePointer<Int32>, Int) -> Void)?
 
     private let arena: Arena
-    private let keyCache: UnsafeMutablePointer<UInt16>   // f16 (layer, context, kvDim)
+    private let keyCache: UnsafeMutablePointer<UInt16>   // f16 (layer, kvHead, context, headDim): one head's keys contiguous
     private let valueCache: UnsafeMutablePointer<UInt16> // f16 (layer, kvDim, context): transposed
     private let newKeys: UnsafeMutablePointer<Float>     // (batch, kvDim)
     private let newValues: UnsafeMutablePointer<Float>   // (batch, kvDim)
@@ -194,16 +194,23 @@ public final class LlamaSession {
                 // cache last saw this layer a whole forward pass ago): start fetching them while
                 // the Q/K/V matmul runs, instead of waiting for them one store at a time (≈ 5 µs per layer).
                 bora_prefetch_write_strided(values + position, contextLength * 2, kvDim)
-                bora_prefetch_write_strided(keys + position * kvDim, 64, (kvDim * 2 + 63) / 64)
+                for line in stride(from: 0, to: c.headDim * 2, by: 64) {
+                    bora_prefetch_write_strided(UnsafeMutableRawPointer(keys + position * c.headDim) + line,
+                                                contextLength * c.headDim * 2, c.kvHeadCount)
+                }
             }
             matmul.multiply(UnsafeBufferPointer(start: outputs, count: 3), x: xn, vectors: batch, scratch: scratch)
             for b in 0..<batch {
                 let angles = ropeAngles + b * c.ropeDim
                 matmul.kernels.rope(q + b * qd, heads: c.headCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: angles)
                 matmul.kernels.rope(newKeys + b * kvDim, heads: c.kvHeadCount, headDim: c.headDim, rotaryDim: c.ropeDim, angles: angles)
-                // The cache holds f16 (as llama.cpp's default): K row-major by position, V transposed
-                // so the probability-weighted sum is one F16 GEMV per head.
-                Ops.roundToHalf(keys + (position + b) * kvDim, newKeys + b * kvDim, count: kvDim)
+                // The cache holds f16 (as llama.cpp's default): K by head, then position (a head's keys
+                // are one contiguous stream for the scores GEMV), V transposed so the
+                // probability-weighted sum is one F16 GEMV per head.
+                for h in 0..<c.kvHeadCount {
+                    Ops.roundToHalf(keys + (h * contextLength + position + b) * c.headDim, newKeys + b * kvDim + h * c.headDim,
+                                    count: c.headDim)
+                }
                 Ops.roundToHalf(halfRow, newValues + b * kvDim, count: kvDim)
                 for d in 0..<kvDim { values[d * contextLength + position + b] = halfRow[d] }
                 // Q meets the f16 keys at f16 precision, as in llama.cpp (f16 products are exact in f32).
@@ -371,7 +378,7 @@ public final class LlamaSession {
             matmul.pool.run({ ctx, index, threads in
                 let job = ctx!.assumingMemoryBound(to: AttentionJob.self)
                 let j = job.pointee
-                let hd = j.headDim, kvDim = j.kvHeads * hd, qd = j.heads * hd
+                let hd = j.headDim, qd = j.heads * hd
                 let group = j.heads / j.kvHeads
                 // llama.cpp evaluates one query token's attention in another order than a batch's
                 let single = j.batch == 1
@@ -387,12 +394,12 @@ public final class LlamaSession {
                     let g0 = head % group, g1 = min(group, g0 + mine.upperBound - unit), count = g1 - g0
                     unit += count
                     let n = j.startPosition + b + 1  // causal: keys 0...position of this token
-                    let keys = UnsafePointer(j.keys + kvHead * hd), values = UnsafePointer(j.values + kvHead * hd * j.contextLength)
+                    let keys = UnsafePointer(j.keys + kvHead * j.contextLength * hd), values = UnsafePointer(j.values + kvHead * hd * j.contextLength)
                     let firstHead = j.q + b * qd + head * hd, out = j.out + b * qd + head * hd
                     // llama.cpp's order throughout: K·q and V·p as f16 × f16-rounded values (tinyBLAS for a
                     // batch, ggml_vec_dot_f16 for one token), ×scale, its softmax, probabilities rounded to
                     // f16. The run's heads share each converted K and V chunk.
-                    j.kernels.gemvF16(rows: n, n: hd, w: keys, wStride: kvDim, x: firstHead, xStride: hd,
+                    j.kernels.gemvF16(rows: n, n: hd, w: keys, wStride: hd, x: firstHead, xStride: hd,
                                       vectors: count, y: scores, yStride: n, single: single)
                     for g in 0..<count {
                         let row = scores + g * n
