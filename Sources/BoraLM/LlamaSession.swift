@@ -25,13 +25,18 @@ public final class LlamaSession {
     public let experts: ExpertStore?
     /// Tests: called with (layer, selected expert ids [batch × k], batch) after each MoE routing.
     var routingHook: ((Int, UnsafePointer<Int32>, Int) -> Void)?
+    /// Cached positions from which one token's attention runs as `attendSplit` (below that, by
+    /// heads). Both give the same bits; the split costs two more parallel regions, which pay off
+    /// once the cache reads dominate: decode at depth 1024 +6 %, no difference at 64 or 256
+    /// (`bora bench llm -d`). Tests lower it to compare the two.
+    var splitAttentionFrom = 256
 
     private let arena: Arena
     private let keyCache: UnsafeMutablePointer<UInt16>   // f16 (layer, kvHead, context, headDim): one head's keys contiguous
     private let valueCache: UnsafeMutablePointer<UInt16> // f16 (layer, kvDim, context): transposed
     private let newKeys: UnsafeMutablePointer<Float>     // (batch, kvDim)
     private let newValues: UnsafeMutablePointer<Float>   // (batch, kvDim)
-    private let weights: UnsafeMutablePointer<Float>     // (threads, heads per KV head, context) attention probabilities
+    private let weights: UnsafeMutablePointer<Float>     // (max(threads, KV heads), heads per KV head, context) attention probabilities
     private let x: UnsafeMutablePointer<Float>           // (batch, dim) residual stream
     private let xn: UnsafeMutablePointer<Float>          // (batch, dim) normalized
     private let q: UnsafeMutablePointer<Float>           // (batch, heads·headDim)
@@ -39,7 +44,7 @@ public final class LlamaSession {
     private let projected: UnsafeMutablePointer<Float>   // (batch, dim)
     private let gate: UnsafeMutablePointer<Float>        // (batch, ffn)
     private let up: UnsafeMutablePointer<Float>          // (batch, ffn)
-    private let scores: UnsafeMutablePointer<Float>      // (threads, heads per KV head, context)
+    private let scores: UnsafeMutablePointer<Float>      // (max(threads, KV heads), heads per KV head, context)
     private let logits: UnsafeMutablePointer<Float>      // (vocab)
     private let ropeAngles: UnsafeMutablePointer<Float>  // (batch, ropeDim): cos, sin of each new position
     private let halfRow: UnsafeMutablePointer<UInt16>    // (kvDim) one token's values in f16
@@ -86,8 +91,8 @@ public final class LlamaSession {
         let floats = [
             maxBatch * c.kvDim, maxBatch * c.kvDim,
             maxBatch * c.dim, maxBatch * c.dim, maxBatch * qd, maxBatch * qd, maxBatch * c.dim,
-            maxBatch * c.ffnDim, maxBatch * c.ffnDim, threads * group * contextLength, c.vocabSize, maxBatch * c.ropeDim,
-            threads * group * contextLength,
+            maxBatch * c.ffnDim, maxBatch * c.ffnDim, max(threads, c.kvHeadCount) * group * contextLength, c.vocabSize,
+            maxBatch * c.ropeDim, max(threads, c.kvHeadCount) * group * contextLength,
         ]
         let e = c.expertCount, k = c.expertUsedCount
         let moe = [maxBatch * e, maxBatch * k, maxBatch * k, e * maxBatch * k, e, e, maxBatch * c.dim, maxBatch * c.dim,
@@ -374,6 +379,10 @@ public final class LlamaSession {
                                scores: scores, weights: weights, contextLength: contextLength, startPosition: position, batch: batch,
                                heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim,
                                scale: 1 / Float(c.headDim).squareRoot())
+        if batch == 1, position + 1 >= splitAttentionFrom, matmul.pool.threadCount > 1 {
+            withUnsafeMutablePointer(to: &job) { attendSplit($0) }
+            return
+        }
         withUnsafeMutablePointer(to: &job) { ptr in
             matmul.pool.run({ ctx, index, threads in
                 let job = ctx!.assumingMemoryBound(to: AttentionJob.self)
@@ -412,6 +421,51 @@ public final class LlamaSession {
                 }
             }, context: ptr)
         }
+    }
+}
+
+extension LlamaSession {
+
+    /// One token's attention with the cache reads shared out evenly: the scores of all heads by
+    /// position ranges, then each head's softmax, then the weighted values by ranges of output rows.
+    /// (By heads, 9 query heads over 3 KV heads leave one thread 5 heads and both threads reading
+    /// the middle KV head.) Per output, the operations are the ones `attend` performs.
+    private func attendSplit(_ job: UnsafeMutablePointer<AttentionJob>) {
+        // scores[h][t] = K_t · q_h for every query head h, positions split across threads
+        matmul.pool.run({ ctx, index, threads in
+            let j = ctx!.assumingMemoryBound(to: AttentionJob.self).pointee
+            let hd = j.headDim, group = j.heads / j.kvHeads, n = j.startPosition + 1
+            let mine = ThreadPool.split(n, index: index, threads: threads, granule: 16)
+            if mine.isEmpty { return }
+            for kv in 0..<j.kvHeads {
+                j.kernels.gemvF16(rows: mine.count, n: hd, w: j.keys + (kv * j.contextLength + mine.lowerBound) * hd, wStride: hd,
+                                  x: j.q + kv * group * hd, xStride: hd, vectors: group,
+                                  y: j.scores + kv * group * n + mine.lowerBound, yStride: n, single: true)
+            }
+        }, context: job)
+        // probabilities: scale, softmax, f16 rounding, head by head
+        matmul.pool.run({ ctx, index, threads in
+            let j = ctx!.assumingMemoryBound(to: AttentionJob.self).pointee
+            let n = j.startPosition + 1
+            for h in ThreadPool.split(j.heads, index: index, threads: threads) {
+                let row = j.scores + h * n
+                for t in 0..<n { row[t] *= j.scale }
+                j.kernels.softmax(row, count: n)
+                Ops.roundToFloatThroughHalf(j.weights + h * n, row, count: n)
+            }
+        }, context: job)
+        // out[h][d] = Σ_t p[h][t] · V[d][t], output rows d split across threads
+        matmul.pool.run({ ctx, index, threads in
+            let j = ctx!.assumingMemoryBound(to: AttentionJob.self).pointee
+            let hd = j.headDim, group = j.heads / j.kvHeads, n = j.startPosition + 1
+            let mine = ThreadPool.split(hd, index: index, threads: threads, granule: 16)
+            if mine.isEmpty { return }
+            for kv in 0..<j.kvHeads {
+                j.kernels.gemvF16(rows: mine.count, n: n, w: j.values + (kv * hd + mine.lowerBound) * j.contextLength,
+                                  wStride: j.contextLength, x: j.weights + kv * group * n, xStride: n, vectors: group,
+                                  y: j.out + kv * group * hd + mine.lowerBound, yStride: hd, single: true)
+            }
+        }, context: job)
     }
 }
 

@@ -250,6 +250,22 @@ static inline TGT __m256 load_f32x8_upto(const float *p, size_t count) {
     return _mm256_loadu_ps(t);
 }
 
+// The single order's last steps for 8 rows at once: row i's t0 = low + high half of s[i], then
+// ((t0[0] + t0[1]) + (t0[2] + t0[3])), which is what hadd(hadd(t0, t0), ...) leaves in lane 0.
+// Pairs of rows share a 256-bit add (row i in the low half, i+1 in the high), and two rounds of
+// hadd across 4 pairs leave every row's total: the same additions on the same operands.
+static inline TGT __m256 reduce8_single(const __m256 s[8]) {
+    __m256 p[4];
+    for (int k = 0; k < 4; ++k)
+        p[k] = _mm256_add_ps(_mm256_permute2f128_ps(s[2 * k], s[2 * k + 1], 0x20),
+                             _mm256_permute2f128_ps(s[2 * k], s[2 * k + 1], 0x31));
+    // h0 low: rows 0, 2 pair sums; high: rows 1, 3. h1: rows 4, 6 / 5, 7.
+    const __m256 h0 = _mm256_hadd_ps(p[0], p[1]), h1 = _mm256_hadd_ps(p[2], p[3]);
+    // lanes: rows 0, 2, 4, 6 | 1, 3, 5, 7
+    const __m256 f = _mm256_hadd_ps(h0, h1);
+    return _mm256_permutevar8x32_ps(f, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
 // up to NVT vectors per pass: each weight chunk is converted once and used by every vector of
 // the pass; every (row, vector) output keeps exactly its own accumulator(s) in k order
 #define LLM_GEMV_AVX2(NAME, ELEM, LOAD8, LOAD_UPTO)                                                                 \
@@ -330,6 +346,44 @@ static inline TGT __m256 load_f32x8_upto(const float *p, size_t count) {
             }                                                                                                \
         }                                                                                                    \
     }                                                                                                        \
+    /* The same order for short rows (n = 8·CH ≤ 64, e.g. one head's keys): a row is converted once   \
+       into CH registers and serves every vector in turn (four accumulators each: nothing spills), and \
+       8 rows' last additions run together (reduce8_single). */                                        \
+    static BORA_ALWAYS_INLINE TGT void NAME##_single_short(size_t rows, const ELEM *w, size_t w_stride,    \
+            const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT, const int CH) {    \
+        for (size_t r = 0; r < rows; r += 8) {                                                               \
+            const size_t count = rows - r < 8 ? rows - r : 8;                                                \
+            __m256 s[3][8];                                                                                  \
+            for (size_t i = 0; i < count; ++i) {                                                             \
+                const ELEM *row = w + (r + i) * w_stride;                                                    \
+                __m256 wk[8];                                                                                \
+                for (int c = 0; c < CH; ++c) wk[c] = LOAD8(row + 8 * c);                                     \
+                for (int v = 0; v < NVT; ++v) {                                                              \
+                    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+                    for (int c = 0; c < CH; ++c)                                                             \
+                        acc[c & 3] = _mm256_fmadd_ps(wk[c], _mm256_loadu_ps(xs + (size_t)v * x_stride + 8 * c), acc[c & 3]); \
+                    s[v][i] = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));   \
+                }                                                                                            \
+            }                                                                                                \
+            for (int v = 0; v < NVT; ++v) {                                                                  \
+                float *y = ys + (size_t)v * y_stride + r;                                                    \
+                if (count == 8) { _mm256_storeu_ps(y, reduce8_single(s[v])); continue; }                     \
+                for (size_t i = 0; i < count; ++i) {                                                         \
+                    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s[v][i]), _mm256_extractf128_ps(s[v][i], 1)); \
+                    const __m128 t1 = _mm_hadd_ps(t0, t0);                                                   \
+                    y[i] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));                                               \
+                }                                                                                            \
+            }                                                                                                \
+        }                                                                                                    \
+    }                                                                                                        \
+    static BORA_ALWAYS_INLINE TGT void NAME##_single_any(size_t rows, size_t n, const ELEM *w, size_t w_stride, \
+            const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT) {                  \
+        switch (n % 8 == 0 ? n : 0) {                                                                        \
+        case 64: NAME##_single_short(rows, w, w_stride, xs, x_stride, ys, y_stride, NVT, 8); break;          \
+        case 32: NAME##_single_short(rows, w, w_stride, xs, x_stride, ys, y_stride, NVT, 4); break;          \
+        default: NAME##_single(rows, n, w, w_stride, xs, x_stride, ys, y_stride, NVT); break;                \
+        }                                                                                                    \
+    }                                                                                                        \
     TGT void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, const float *xs, size_t x_stride,  \
                   size_t nv, float *ys, size_t y_stride, int single) {                                       \
         const size_t per = single ? 3 : 4;                                                                   \
@@ -338,9 +392,9 @@ static inline TGT __m256 load_f32x8_upto(const float *p, size_t count) {
             const float *x = xs + v0 * x_stride;                                                             \
             float *y = ys + v0 * y_stride;                                                                   \
             if (single) {                                                                                    \
-                if (c == 3) NAME##_single(rows, n, w, w_stride, x, x_stride, y, y_stride, 3);                \
-                else if (c == 2) NAME##_single(rows, n, w, w_stride, x, x_stride, y, y_stride, 2);           \
-                else NAME##_single(rows, n, w, w_stride, x, x_stride, y, y_stride, 1);                       \
+                if (c == 3) NAME##_single_any(rows, n, w, w_stride, x, x_stride, y, y_stride, 3);            \
+                else if (c == 2) NAME##_single_any(rows, n, w, w_stride, x, x_stride, y, y_stride, 2);       \
+                else NAME##_single_any(rows, n, w, w_stride, x, x_stride, y, y_stride, 1);                   \
             } else {                                                                                         \
                 if (c == 4) NAME##_batch(rows, n, w, w_stride, x, x_stride, y, y_stride, 4);                 \
                 else if (c == 3) NAME##_batch(rows, n, w, w_stride, x, x_stride, y, y_stride, 3);            \

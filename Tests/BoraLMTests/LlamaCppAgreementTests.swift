@@ -182,11 +182,14 @@ struct LlamaCppAgreementTests {
         #expect(bora >= llama)
     }
 
-    @Test("greedy continuations equal llama.cpp's")
-    func greedyContinuations() throws {
+    /// Both decode attention schemes (by heads below `splitAttentionFrom` cached positions, by
+    /// positions and rows from there): 1 puts every decode step of these prompts on the split.
+    @Test("greedy continuations equal llama.cpp's", arguments: [256, 1])
+    func greedyContinuations(splitAttentionFrom: Int) throws {
         guard let path = modelPath("q4_1") else { return }
         let reference: GreedyReference = try load("greedy_q4_1.json")
         let (session, tokenizer) = try session(path)
+        session.splitAttentionFrom = splitAttentionFrom
         let sampler = Sampler(options: .greedy, vocabSize: session.model.config.vocabSize)
         for prompt in reference.prompts {
             session.reset()
@@ -206,6 +209,32 @@ struct LlamaCppAgreementTests {
                 print("\(prompt.name): all \(generated.count) greedy tokens identical to llama.cpp")
             }
         }
+    }
+
+    @Test("decode attention split by positions and rows gives the logits of the split by heads, bit for bit")
+    func splitAttentionKeepsLogits() throws {
+        guard let path = modelPath("q4_1") else { return }
+        let reference: GreedyReference = try load("greedy_q4_1.json")
+        let prompt = reference.prompts[0].prompt_ids, steps = reference.prompts[0].generated_ids
+        let (session, _) = try session(path)
+        let vocab = session.model.config.vocabSize
+        func logits(splitFrom: Int) throws -> [UInt32] {
+            session.reset()
+            session.splitAttentionFrom = splitFrom
+            try session.evaluate(prompt)
+            var out: [UInt32] = []
+            for token in steps.prefix(24) {   // llama.cpp's greedy tokens: both runs see the same inputs
+                let l = try session.evaluate([token])
+                out += (0..<vocab).map { l[$0].bitPattern }
+            }
+            return out
+        }
+        let byHeads = try logits(splitFrom: .max), split = try logits(splitFrom: 1)
+        // the first difference only (an array diff of 1.2 M logits would take minutes to print)
+        if let i = byHeads.indices.first(where: { split[$0] != byHeads[$0] }) {
+            Issue.record("step \(i / vocab), token \(i % vocab): \(Float(bitPattern: split[i])) vs \(Float(bitPattern: byHeads[i]))")
+        }
+        #expect(split.count == byHeads.count && split.count == 24 * vocab)
     }
 
     @Test("tokenization equals llama.cpp's")

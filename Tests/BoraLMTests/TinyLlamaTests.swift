@@ -61,6 +61,31 @@ struct TinyLlamaTests {
         #expect(got.map(\.bitPattern) == want.map(\.bitPattern))
     }
 
+    @Test("one token's attention split by positions and output rows gives the bits of the split by heads",
+          arguments: [2, 3])
+    func splitAttentionKeepsLogits(threads: Int) throws {
+        let reference = try loadReference()
+        let gguf = try GGUFFile(path: fixtures.appendingPathComponent("tiny-q8_0.gguf").path)
+        let kernels = try KernelSet.named(nil)
+        let model = try LlamaModel(file: gguf, kernels: kernels)
+        func run(splitFrom: Int) throws -> [Float] {
+            let session = try LlamaSession(model: model, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
+                                           contextLength: 64)
+            session.splitAttentionFrom = splitFrom
+            let vocab = model.config.vocabSize
+            var all = [Float](repeating: .nan, count: reference.tokens.count * vocab)
+            for i in reference.tokens.indices {   // one token at a time: every evaluation is a decode step
+                try [reference.tokens[i]].withUnsafeBufferPointer { t in
+                    try all.withUnsafeMutableBufferPointer { _ = try session.evaluate(t, allLogits: $0.baseAddress! + i * vocab) }
+                }
+            }
+            return all
+        }
+        let byHeads = try run(splitFrom: .max), split = try run(splitFrom: 1)
+        #expect(byHeads.allSatisfy { $0.isFinite })
+        #expect(split.map(\.bitPattern) == byHeads.map(\.bitPattern))
+    }
+
     @Test(arguments: [("tiny-f32.gguf", 1e-3), ("tiny-q8_0.gguf", 3e-2), ("tiny-q4_0.gguf", 3e-2)],
           [("reference", 1), ("scalar", 2), ("best", 1), ("best", 2)])
     func logitsMatchReference(file: (String, Double), setup: (String, Int)) throws {
