@@ -164,17 +164,22 @@ public struct KernelSet: @unchecked Sendable {
     /// `y[v·yStride + r] = Σ_{k<n} w[r·wStride + k] · x[v·xStride + k]` for r < `rows`, v < `vectors`,
     /// f16 weights, in llama.cpp's order for a batch of query tokens (`single == false`, llamafile's
     /// tinyBLAS) or for one query token (`single == true`, ggml_vec_dot_f16); each output is computed
-    /// exactly as if alone (`bora_gemv_f16_fn`). No allocation.
+    /// exactly as if alone (`bora_gemv_f16_fn`). Rows stored in segments of `segment` elements (a
+    /// multiple of 32), each `segmentStride` elements after the previous, read as one row: element k
+    /// of row r is `w[r·wStride + (k / segment)·segmentStride + k % segment]`; 0 = rows stored whole.
+    /// No allocation.
     @inline(__always)
-    public func gemvF16(rows: Int, n: Int, w: UnsafePointer<UInt16>, wStride: Int, x: UnsafePointer<Float>, xStride: Int = 0,
+    public func gemvF16(rows: Int, n: Int, w: UnsafePointer<UInt16>, wStride: Int, segment: Int = 0, segmentStride: Int = 0,
+                        x: UnsafePointer<Float>, xStride: Int = 0,
                         vectors: Int = 1, y: UnsafeMutablePointer<Float>, yStride: Int = 0, single: Bool) {
-        table.pointee.gemv_f16(rows, n, w, wStride, x, xStride, vectors, y, yStride, single ? 1 : 0)
+        precondition(segment % 32 == 0, "gemvF16 segments are whole multiples of 32 elements")
+        table.pointee.gemv_f16(rows, n, w, wStride, segment, segmentStride, x, xStride, vectors, y, yStride, single ? 1 : 0)
     }
 
     /// As `gemvF16` with f32 weights (llama.cpp's F32 × F32 matmul orders; `bora_gemv_f32_fn`).
     @inline(__always)
     public func gemvF32(rows: Int, n: Int, w: UnsafePointer<Float>, wStride: Int, x: UnsafePointer<Float>,
                         y: UnsafeMutablePointer<Float>, single: Bool) {
-        table.pointee.gemv_f32(rows, n, w, wStride, x, 0, 1, y, 0, single ? 1 : 0)
+        table.pointee.gemv_f32(rows, n, w, wStride, 0, 0, x, 0, 1, y, 0, single ? 1 : 0)
     }
 }

@@ -33,7 +33,9 @@ public final class LlamaSession {
 
     private let arena: Arena
     private let keyCache: UnsafeMutablePointer<UInt16>   // f16 (layer, kvHead, context, headDim): one head's keys contiguous
-    private let valueCache: UnsafeMutablePointer<UInt16> // f16 (layer, kvDim, context): transposed
+    private let valueCache: UnsafeMutablePointer<UInt16> // f16 (layer, kvHead, block, headDim, valueBlock): transposed in position blocks
+    /// Positions per block of the V cache (≤ 256, a multiple of 32) and blocks per KV head.
+    private let valueBlock: Int, valueBlocks: Int
     private let newKeys: UnsafeMutablePointer<Float>     // (batch, kvDim)
     private let newValues: UnsafeMutablePointer<Float>   // (batch, kvDim)
     private let weights: UnsafeMutablePointer<Float>     // (max(threads, KV heads), heads per KV head, context) attention probabilities
@@ -67,8 +69,16 @@ public final class LlamaSession {
     /// Throws `LlamaError.contextTooLong` when `contextLength` exceeds the trained context.
     /// `experts` (for a Mixture-of-Experts model) must be built for `model`; nil reads experts
     /// from the mapping.
-    public init(model: LlamaModel, matmul: Matmul, contextLength: Int, maxBatch: Int = 32,
-                experts: ExpertStore? = nil) throws(LlamaError) {
+    public convenience init(model: LlamaModel, matmul: Matmul, contextLength: Int, maxBatch: Int = 32,
+                            experts: ExpertStore? = nil) throws(LlamaError) {
+        try self.init(model: model, matmul: matmul, contextLength: contextLength, maxBatch: maxBatch, experts: experts,
+                      valueBlockLimit: 256)
+    }
+
+    /// Tests: `valueBlockLimit` (a multiple of 32) caps the V cache's positions per block.
+    init(model: LlamaModel, matmul: Matmul, contextLength: Int, maxBatch: Int, experts: ExpertStore?,
+         valueBlockLimit: Int) throws(LlamaError) {
+        precondition(valueBlockLimit > 0 && valueBlockLimit % 32 == 0)
         let c = model.config
         guard contextLength > 0, contextLength <= c.trainedContextLength else {
             throw .contextTooLong(requested: contextLength, maximum: c.trainedContextLength)
@@ -88,6 +98,11 @@ public final class LlamaSession {
         let group = c.headCount / c.kvHeadCount   // query heads per KV head
         let scratchBytes = model.matmulTypes.map { Matmul.scratchBytes(type: $0, cols: widest, vectors: maxBatch) }.max() ?? 0
         let halves = c.layerCount * contextLength * c.kvDim
+        // V is transposed (a head's values of one dimension along positions) in blocks of ≤ 256
+        // positions, so the first token touches one block's pages per head, not one page per
+        // (layer, dimension) row of the whole context.
+        let block = min(valueBlockLimit, (contextLength + 31) / 32 * 32), blocks = (contextLength + block - 1) / block
+        let valueHalves = c.layerCount * c.kvDim * blocks * block
         let floats = [
             maxBatch * c.kvDim, maxBatch * c.kvDim,
             maxBatch * c.dim, maxBatch * c.dim, maxBatch * qd, maxBatch * qd, maxBatch * c.dim,
@@ -97,11 +112,13 @@ public final class LlamaSession {
         let e = c.expertCount, k = c.expertUsedCount
         let moe = [maxBatch * e, maxBatch * k, maxBatch * k, e * maxBatch * k, e, e, maxBatch * c.dim, maxBatch * c.dim,
                    maxBatch * k * c.dim, e, maxBatch * e]
-        arena = Arena(capacity: Arena.bytesNeeded([halves * 2, halves * 2] + floats.map { $0 * 4 }
+        arena = Arena(capacity: Arena.bytesNeeded([halves * 2, valueHalves * 2] + floats.map { $0 * 4 }
                                                   + [scratchBytes, 3 * MemoryLayout<MatmulOutput>.stride, c.kvDim * 2]
                                                   + moe.map { $0 * 4 }))
         keyCache = arena.allocate(count: halves)
-        valueCache = arena.allocate(count: halves)
+        valueCache = arena.allocate(count: valueHalves)
+        valueBlock = block
+        valueBlocks = blocks
         newKeys = arena.allocate(count: floats[0])
         newValues = arena.allocate(count: floats[1])
         x = arena.allocate(count: floats[2])
@@ -131,6 +148,12 @@ public final class LlamaSession {
         guessLogits = arena.allocate(count: moe[10])
         // llama.cpp: theta_scale = powf(freq_base, -2.0f/n_dims), in float
         ropeThetaScale = powf(c.ropeBase, -2 / Float(c.ropeDim))
+    }
+
+    /// Offset in one layer's V cache of (KV head, dimension, position).
+    @inline(__always)
+    private func valueIndex(head: Int, dim: Int, position: Int) -> Int {
+        ((head * valueBlocks + position / valueBlock) * model.config.headDim + dim) * valueBlock + position % valueBlock
     }
 
     /// Forgets every cached token.
@@ -188,7 +211,7 @@ public final class LlamaSession {
         for l in 0..<model.layers.count {
             let layer = model.layers[l]
             let keys = keyCache + l * contextLength * kvDim
-            let values = valueCache + l * contextLength * kvDim
+            let values = valueCache + l * kvDim * valueBlocks * valueBlock
             // attention
             Ops.rmsNorm(xn, x, weight: layer.attentionNorm, rows: batch, count: dim, eps: c.rmsEps)
             outputs[0] = MatmulOutput(y: q, weight: layer.query)
@@ -198,7 +221,9 @@ public final class LlamaSession {
                 // The new V column is kvDim stores one cache line apart, each a miss by now (the
                 // cache last saw this layer a whole forward pass ago): start fetching them while
                 // the Q/K/V matmul runs, instead of waiting for them one store at a time (≈ 5 µs per layer).
-                bora_prefetch_write_strided(values + position, contextLength * 2, kvDim)
+                for h in 0..<c.kvHeadCount {
+                    bora_prefetch_write_strided(values + valueIndex(head: h, dim: 0, position: position), valueBlock * 2, c.headDim)
+                }
                 for line in stride(from: 0, to: c.headDim * 2, by: 64) {
                     bora_prefetch_write_strided(UnsafeMutableRawPointer(keys + position * c.headDim) + line,
                                                 contextLength * c.headDim * 2, c.kvHeadCount)
@@ -217,7 +242,10 @@ public final class LlamaSession {
                                     count: c.headDim)
                 }
                 Ops.roundToHalf(halfRow, newValues + b * kvDim, count: kvDim)
-                for d in 0..<kvDim { values[d * contextLength + position + b] = halfRow[d] }
+                for h in 0..<c.kvHeadCount {
+                    let column = values + valueIndex(head: h, dim: 0, position: position + b)
+                    for d in 0..<c.headDim { column[d * valueBlock] = halfRow[h * c.headDim + d] }
+                }
                 // Q meets the f16 keys at f16 precision, as in llama.cpp (f16 products are exact in f32).
                 Ops.roundThroughHalf(q + b * qd, count: qd)
             }
@@ -376,7 +404,9 @@ public final class LlamaSession {
     private func attend(keys: UnsafeMutablePointer<UInt16>, values: UnsafeMutablePointer<UInt16>, batch: Int) {
         let c = model.config
         var job = AttentionJob(kernels: matmul.kernels, q: q, keys: keys, values: values, out: attention,
-                               scores: scores, weights: weights, contextLength: contextLength, startPosition: position, batch: batch,
+                               scores: scores, weights: weights, contextLength: contextLength,
+                               valueBlock: valueBlock, valueHeadStride: valueIndex(head: 1, dim: 0, position: 0),
+                               startPosition: position, batch: batch,
                                heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim,
                                scale: 1 / Float(c.headDim).squareRoot())
         if batch == 1, position + 1 >= splitAttentionFrom, matmul.pool.threadCount > 1 {
@@ -403,7 +433,7 @@ public final class LlamaSession {
                     let g0 = head % group, g1 = min(group, g0 + mine.upperBound - unit), count = g1 - g0
                     unit += count
                     let n = j.startPosition + b + 1  // causal: keys 0...position of this token
-                    let keys = UnsafePointer(j.keys + kvHead * j.contextLength * hd), values = UnsafePointer(j.values + kvHead * hd * j.contextLength)
+                    let keys = UnsafePointer(j.keys + kvHead * j.contextLength * hd), values = UnsafePointer(j.values + kvHead * j.valueHeadStride)
                     let firstHead = j.q + b * qd + head * hd, out = j.out + b * qd + head * hd
                     // llama.cpp's order throughout: K·q and V·p as f16 × f16-rounded values (tinyBLAS for a
                     // batch, ggml_vec_dot_f16 for one token), ×scale, its softmax, probabilities rounded to
@@ -416,7 +446,8 @@ public final class LlamaSession {
                         j.kernels.softmax(row, count: n)
                         Ops.roundToFloatThroughHalf(weights + g * n, row, count: n)
                     }
-                    j.kernels.gemvF16(rows: hd, n: n, w: values, wStride: j.contextLength, x: weights, xStride: n,
+                    j.kernels.gemvF16(rows: hd, n: n, w: values, wStride: j.valueBlock, segment: j.valueBlock,
+                                      segmentStride: hd * j.valueBlock, x: weights, xStride: n,
                                       vectors: count, y: out, yStride: hd, single: single)
                 }
             }, context: ptr)
@@ -461,8 +492,9 @@ extension LlamaSession {
             let mine = ThreadPool.split(hd, index: index, threads: threads, granule: 16)
             if mine.isEmpty { return }
             for kv in 0..<j.kvHeads {
-                j.kernels.gemvF16(rows: mine.count, n: n, w: j.values + (kv * hd + mine.lowerBound) * j.contextLength,
-                                  wStride: j.contextLength, x: j.weights + kv * group * n, xStride: n, vectors: group,
+                j.kernels.gemvF16(rows: mine.count, n: n, w: j.values + kv * j.valueHeadStride + mine.lowerBound * j.valueBlock,
+                                  wStride: j.valueBlock, segment: j.valueBlock, segmentStride: hd * j.valueBlock,
+                                  x: j.weights + kv * group * n, xStride: n, vectors: group,
                                   y: j.out + kv * group * hd + mine.lowerBound, yStride: hd, single: true)
             }
         }, context: job)
@@ -485,6 +517,8 @@ private struct AttentionJob {
     let scores: UnsafeMutablePointer<Float>
     let weights: UnsafeMutablePointer<Float>
     let contextLength: Int
+    let valueBlock: Int
+    let valueHeadStride: Int
     let startPosition: Int
     let batch: Int
     let heads: Int

@@ -256,14 +256,14 @@ static inline void bora_q8_K_finish(uint8_t *y, const int8_t *q, float iscale) {
 void bora_llm_swiglu_portable(float *gate, const float *up, size_t n);
 void bora_llm_rope_portable(float *x, size_t heads, size_t head_dim, size_t rotary_dim, const float *angles);
 void bora_llm_softmax_portable(float *x, size_t n);
-void bora_llm_gemv_f16_portable(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
-void bora_llm_gemv_f32_portable(size_t rows, size_t n, const float *w, size_t w_stride, const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
+void bora_llm_gemv_f16_portable(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, size_t seg, size_t seg_stride, const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
+void bora_llm_gemv_f32_portable(size_t rows, size_t n, const float *w, size_t w_stride, size_t seg, size_t seg_stride, const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
 #if defined(__x86_64__)
 void bora_llm_swiglu_avx2(float *gate, const float *up, size_t n);
 void bora_llm_rope_avx2(float *x, size_t heads, size_t head_dim, size_t rotary_dim, const float *angles);
 void bora_llm_softmax_avx2(float *x, size_t n);
-void bora_llm_gemv_f16_avx2(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
-void bora_llm_gemv_f32_avx2(size_t rows, size_t n, const float *w, size_t w_stride, const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
+void bora_llm_gemv_f16_avx2(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, size_t seg, size_t seg_stride, const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
+void bora_llm_gemv_f32_avx2(size_t rows, size_t n, const float *w, size_t w_stride, size_t seg, size_t seg_stride, const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
 #endif
 
 // ---- set fillers (dispatch.c) ----

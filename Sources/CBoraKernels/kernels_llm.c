@@ -113,29 +113,33 @@ static inline float reduce4x8(const float acc[4][8]) {
 
 // gemv in both orders for weights of element type ELEM read as float by TO_F32, for nv vectors
 #define LLM_GEMV_PORTABLE(NAME, ELEM, TO_F32)                                                                \
-    void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, const float *xs, size_t x_stride,      \
-              size_t nv, float *ys, size_t y_stride, int single) {                                           \
+    void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, size_t seg, size_t seg_stride,         \
+              const float *xs, size_t x_stride, size_t nv, float *ys, size_t y_stride, int single) {         \
+        if (seg == 0 || seg > n) seg = n ? n : 1;                                                            \
         for (size_t v = 0; v < nv; ++v) {                                                                    \
             const float *x = xs + v * x_stride;                                                              \
             float *y = ys + v * y_stride;                                                                    \
             for (size_t r = 0; r < rows; ++r) {                                                              \
+                float acc[4][8] = {{0}};                                                                     \
+                /* segment by segment; a segment is a whole number of steps, so the chains run on */       \
                 const ELEM *row = w + r * w_stride;                                                          \
-                if (single) {   /* ggml_vec_dot_*: four accumulators over 32-element steps */                \
-                    float acc[4][8] = {{0}};                                                                 \
-                    for (size_t k = 0; k < n; k += 32)                                                       \
-                        for (int j = 0; j < 4; ++j)                                                          \
-                            for (int l = 0; l < 8; ++l) {                                                    \
-                                const size_t e = k + 8 * (size_t)j + (size_t)l;                              \
-                                if (e < n) acc[j][l] = fmaf(TO_F32(row[e]), x[e], acc[j][l]);                \
-                            }                                                                                \
-                    y[r] = reduce4x8((const float (*)[8])acc);                                               \
-                } else {        /* tinyBLAS: one accumulator over 8-element steps */                         \
-                    float acc[8] = {0};                                                                      \
-                    for (size_t k = 0; k < n; k += 8)                                                        \
-                        for (int l = 0; l < 8 && k + (size_t)l < n; ++l)                                     \
-                            acc[l] = fmaf(TO_F32(row[k + l]), x[k + l], acc[l]);                             \
-                    y[r] = hsum8(acc);                                                                       \
+                for (size_t s0 = 0; s0 < n; s0 += seg, row += seg_stride) {                                  \
+                    const float *xk = x + s0;                                                                \
+                    const size_t len = n - s0 < seg ? n - s0 : seg;                                          \
+                    if (single) {   /* ggml_vec_dot_*: four accumulators over 32-element steps */            \
+                        for (size_t k = 0; k < len; k += 32)                                                 \
+                            for (int j = 0; j < 4; ++j)                                                      \
+                                for (int l = 0; l < 8; ++l) {                                                \
+                                    const size_t e = k + 8 * (size_t)j + (size_t)l;                          \
+                                    if (e < len) acc[j][l] = fmaf(TO_F32(row[e]), xk[e], acc[j][l]);         \
+                                }                                                                            \
+                    } else {        /* tinyBLAS: one accumulator over 8-element steps */                     \
+                        for (size_t k = 0; k < len; k += 8)                                                  \
+                            for (int l = 0; l < 8 && k + (size_t)l < len; ++l)                               \
+                                acc[0][l] = fmaf(TO_F32(row[k + l]), xk[k + l], acc[0][l]);                  \
+                    }                                                                                        \
                 }                                                                                            \
+                y[r] = single ? reduce4x8((const float (*)[8])acc) : hsum8(acc[0]);                          \
             }                                                                                                \
         }                                                                                                    \
     }
@@ -270,29 +274,35 @@ static inline TGT __m256 reduce8_single(const __m256 s[8]) {
 // the pass; every (row, vector) output keeps exactly its own accumulator(s) in k order
 #define LLM_GEMV_AVX2(NAME, ELEM, LOAD8, LOAD_UPTO)                                                                 \
     static BORA_ALWAYS_INLINE TGT void NAME##_batch(size_t rows, size_t n, const ELEM *w, size_t w_stride,  \
-            const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT) {                  \
+            size_t seg, size_t seg_stride, const float *xs, size_t x_stride, float *ys, size_t y_stride,    \
+            const int NVT) {                                                                                 \
         size_t r = 0;                                                                                        \
         /* two rows at a time: twice the independent chains (each output's chain is unchanged) and    \
-           every x chunk loaded once for both rows */                                                  \
+           every x chunk loaded once for both rows; segment by segment (a whole number of steps each) */ \
         for (; r + 2 <= rows; r += 2) {                                                                      \
-            const ELEM *row0 = w + r * w_stride, *row1 = row0 + w_stride;                                    \
             __m256 a0[4], a1[4];                                                                             \
             for (int v = 0; v < NVT; ++v) { a0[v] = _mm256_setzero_ps(); a1[v] = _mm256_setzero_ps(); }      \
-            size_t k = 0;                                                                                    \
-            for (; k + 8 <= n; k += 8) {                                                                     \
-                const __m256 w0 = LOAD8(row0 + k), w1 = LOAD8(row1 + k);                                     \
-                for (int v = 0; v < NVT; ++v) {                                                              \
-                    const __m256 xv = _mm256_loadu_ps(xs + (size_t)v * x_stride + k);                        \
-                    a0[v] = _mm256_fmadd_ps(w0, xv, a0[v]);                                                  \
-                    a1[v] = _mm256_fmadd_ps(w1, xv, a1[v]);                                                  \
+            const ELEM *seg0 = w + r * w_stride;                                                             \
+            for (size_t s0 = 0; s0 < n; s0 += seg, seg0 += seg_stride) {                                     \
+                const ELEM *row0 = seg0, *row1 = row0 + w_stride;                                            \
+                const float *x = xs + s0;                                                                    \
+                const size_t len = n - s0 < seg ? n - s0 : seg;                                              \
+                size_t k = 0;                                                                                \
+                for (; k + 8 <= len; k += 8) {                                                               \
+                    const __m256 w0 = LOAD8(row0 + k), w1 = LOAD8(row1 + k);                                 \
+                    for (int v = 0; v < NVT; ++v) {                                                          \
+                        const __m256 xv = _mm256_loadu_ps(x + (size_t)v * x_stride + k);                     \
+                        a0[v] = _mm256_fmadd_ps(w0, xv, a0[v]);                                              \
+                        a1[v] = _mm256_fmadd_ps(w1, xv, a1[v]);                                              \
+                    }                                                                                        \
                 }                                                                                            \
-            }                                                                                                \
-            if (k < n) {                                                                                     \
-                const __m256 w0 = LOAD_UPTO(row0 + k, n - k), w1 = LOAD_UPTO(row1 + k, n - k);               \
-                for (int v = 0; v < NVT; ++v) {                                                              \
-                    const __m256 xv = load_f32x8_upto(xs + (size_t)v * x_stride + k, n - k);                 \
-                    a0[v] = _mm256_fmadd_ps(w0, xv, a0[v]);                                                  \
-                    a1[v] = _mm256_fmadd_ps(w1, xv, a1[v]);                                                  \
+                if (k < len) {                                                                               \
+                    const __m256 w0 = LOAD_UPTO(row0 + k, len - k), w1 = LOAD_UPTO(row1 + k, len - k);       \
+                    for (int v = 0; v < NVT; ++v) {                                                          \
+                        const __m256 xv = load_f32x8_upto(x + (size_t)v * x_stride + k, len - k);            \
+                        a0[v] = _mm256_fmadd_ps(w0, xv, a0[v]);                                              \
+                        a1[v] = _mm256_fmadd_ps(w1, xv, a1[v]);                                              \
+                    }                                                                                        \
                 }                                                                                            \
             }                                                                                                \
             for (int v = 0; v < NVT; ++v) {                                                                  \
@@ -301,42 +311,52 @@ static inline TGT __m256 reduce8_single(const __m256 s[8]) {
             }                                                                                                \
         }                                                                                                    \
         for (; r < rows; ++r) {                                                                              \
-            const ELEM *row = w + r * w_stride;                                                              \
             __m256 acc[4];                                                                                   \
             for (int v = 0; v < NVT; ++v) acc[v] = _mm256_setzero_ps();                                      \
-            size_t k = 0;                                                                                    \
-            for (; k + 8 <= n; k += 8) {                                                                     \
-                const __m256 wk = LOAD8(row + k);                                                            \
-                for (int v = 0; v < NVT; ++v)                                                                \
-                    acc[v] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xs + (size_t)v * x_stride + k), acc[v]);    \
-            }                                                                                                \
-            if (k < n) {   /* the partial last chunk: lanes past n are 0 */                                  \
-                const __m256 wk = LOAD_UPTO(row + k, n - k);                                                 \
-                for (int v = 0; v < NVT; ++v)                                                                \
-                    acc[v] = _mm256_fmadd_ps(wk, load_f32x8_upto(xs + (size_t)v * x_stride + k, n - k), acc[v]); \
+            const ELEM *row = w + r * w_stride;                                                              \
+            for (size_t s0 = 0; s0 < n; s0 += seg, row += seg_stride) {                                      \
+                const float *x = xs + s0;                                                                    \
+                const size_t len = n - s0 < seg ? n - s0 : seg;                                              \
+                size_t k = 0;                                                                                \
+                for (; k + 8 <= len; k += 8) {                                                               \
+                    const __m256 wk = LOAD8(row + k);                                                        \
+                    for (int v = 0; v < NVT; ++v)                                                            \
+                        acc[v] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(x + (size_t)v * x_stride + k), acc[v]); \
+                }                                                                                            \
+                if (k < len) {   /* the partial last chunk: lanes past n are 0 */                            \
+                    const __m256 wk = LOAD_UPTO(row + k, len - k);                                           \
+                    for (int v = 0; v < NVT; ++v)                                                            \
+                        acc[v] = _mm256_fmadd_ps(wk, load_f32x8_upto(x + (size_t)v * x_stride + k, len - k), acc[v]); \
+                }                                                                                            \
             }                                                                                                \
             for (int v = 0; v < NVT; ++v) ys[(size_t)v * y_stride + r] = hsum8_ps(acc[v]);                   \
         }                                                                                                    \
     }                                                                                                        \
     static BORA_ALWAYS_INLINE TGT void NAME##_single(size_t rows, size_t n, const ELEM *w, size_t w_stride, \
-            const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT) {                  \
+            size_t seg, size_t seg_stride, const float *xs, size_t x_stride, float *ys, size_t y_stride,    \
+            const int NVT) {                                                                                 \
         for (size_t r = 0; r < rows; ++r) {                                                                  \
-            const ELEM *row = w + r * w_stride;                                                              \
             __m256 acc[3][4];                                                                                \
             for (int v = 0; v < NVT; ++v)                                                                    \
                 for (int j = 0; j < 4; ++j) acc[v][j] = _mm256_setzero_ps();                                 \
-            /* chunk e (8 elements) goes to accumulator (e/8) mod 4, in increasing e; lanes past n are 0 */   \
-            size_t e = 0;                                                                                    \
-            for (; e + 32 <= n; e += 32)                                                                     \
-                for (int j = 0; j < 4; ++j) {                                                                \
-                    const __m256 wk = LOAD8(row + e + 8 * (size_t)j);                                        \
+            /* chunk e (8 elements) goes to accumulator (e/8) mod 4, in increasing e; lanes past n are 0; \
+               segments start at multiples of 32, so local and global chunk numbers agree mod 4 */        \
+            const ELEM *row = w + r * w_stride;                                                              \
+            for (size_t s0 = 0; s0 < n; s0 += seg, row += seg_stride) {                                      \
+                const float *x = xs + s0;                                                                    \
+                const size_t len = n - s0 < seg ? n - s0 : seg;                                              \
+                size_t e = 0;                                                                                \
+                for (; e + 32 <= len; e += 32)                                                               \
+                    for (int j = 0; j < 4; ++j) {                                                            \
+                        const __m256 wk = LOAD8(row + e + 8 * (size_t)j);                                    \
+                        for (int v = 0; v < NVT; ++v)                                                        \
+                            acc[v][j] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(x + (size_t)v * x_stride + e + 8 * (size_t)j), acc[v][j]); \
+                    }                                                                                        \
+                for (int j = 0; e < len; e += 8, ++j) {                                                      \
+                    const __m256 wk = LOAD_UPTO(row + e, len - e);                                           \
                     for (int v = 0; v < NVT; ++v)                                                            \
-                        acc[v][j] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xs + (size_t)v * x_stride + e + 8 * (size_t)j), acc[v][j]); \
+                        acc[v][j] = _mm256_fmadd_ps(wk, load_f32x8_upto(x + (size_t)v * x_stride + e, len - e), acc[v][j]); \
                 }                                                                                            \
-            for (int j = 0; e < n; e += 8, ++j) {                                                            \
-                const __m256 wk = LOAD_UPTO(row + e, n - e);                                                 \
-                for (int v = 0; v < NVT; ++v)                                                                \
-                    acc[v][j] = _mm256_fmadd_ps(wk, load_f32x8_upto(xs + (size_t)v * x_stride + e, n - e), acc[v][j]); \
             }                                                                                                \
             for (int v = 0; v < NVT; ++v) {                                                                  \
                 const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[v][0], acc[v][2]), _mm256_add_ps(acc[v][1], acc[v][3])); \
@@ -377,29 +397,31 @@ static inline TGT __m256 reduce8_single(const __m256 s[8]) {
         }                                                                                                    \
     }                                                                                                        \
     static BORA_ALWAYS_INLINE TGT void NAME##_single_any(size_t rows, size_t n, const ELEM *w, size_t w_stride, \
-            const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT) {                  \
-        switch (n % 8 == 0 ? n : 0) {                                                                        \
+            size_t seg, size_t seg_stride, const float *xs, size_t x_stride, float *ys, size_t y_stride,    \
+            const int NVT) {                                                                                 \
+        switch (n % 8 == 0 && seg >= n ? n : 0) {                                                            \
         case 64: NAME##_single_short(rows, w, w_stride, xs, x_stride, ys, y_stride, NVT, 8); break;          \
         case 32: NAME##_single_short(rows, w, w_stride, xs, x_stride, ys, y_stride, NVT, 4); break;          \
-        default: NAME##_single(rows, n, w, w_stride, xs, x_stride, ys, y_stride, NVT); break;                \
+        default: NAME##_single(rows, n, w, w_stride, seg, seg_stride, xs, x_stride, ys, y_stride, NVT); break; \
         }                                                                                                    \
     }                                                                                                        \
-    TGT void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, const float *xs, size_t x_stride,  \
-                  size_t nv, float *ys, size_t y_stride, int single) {                                       \
+    TGT void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, size_t seg, size_t seg_stride,     \
+                  const float *xs, size_t x_stride, size_t nv, float *ys, size_t y_stride, int single) {     \
+        if (seg == 0 || seg > n) seg = n ? n : 1;                                                            \
         const size_t per = single ? 3 : 4;                                                                   \
         for (size_t v0 = 0; v0 < nv; v0 += per) {                                                            \
             const size_t c = nv - v0 < per ? nv - v0 : per;                                                  \
             const float *x = xs + v0 * x_stride;                                                             \
             float *y = ys + v0 * y_stride;                                                                   \
             if (single) {                                                                                    \
-                if (c == 3) NAME##_single_any(rows, n, w, w_stride, x, x_stride, y, y_stride, 3);            \
-                else if (c == 2) NAME##_single_any(rows, n, w, w_stride, x, x_stride, y, y_stride, 2);       \
-                else NAME##_single_any(rows, n, w, w_stride, x, x_stride, y, y_stride, 1);                   \
+                if (c == 3) NAME##_single_any(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 3); \
+                else if (c == 2) NAME##_single_any(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 2); \
+                else NAME##_single_any(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 1);  \
             } else {                                                                                         \
-                if (c == 4) NAME##_batch(rows, n, w, w_stride, x, x_stride, y, y_stride, 4);                 \
-                else if (c == 3) NAME##_batch(rows, n, w, w_stride, x, x_stride, y, y_stride, 3);            \
-                else if (c == 2) NAME##_batch(rows, n, w, w_stride, x, x_stride, y, y_stride, 2);            \
-                else NAME##_batch(rows, n, w, w_stride, x, x_stride, y, y_stride, 1);                        \
+                if (c == 4) NAME##_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 4); \
+                else if (c == 3) NAME##_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 3); \
+                else if (c == 2) NAME##_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 2); \
+                else NAME##_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 1);       \
             }                                                                                                \
         }                                                                                                    \
     }

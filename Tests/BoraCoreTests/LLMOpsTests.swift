@@ -32,7 +32,7 @@ struct LLMOpsTests {
         #expect(bora_llm_expf(200) == .infinity)
     }
 
-    @Test("swiGLU, softmax and both f16 gemv orders (1–5 vectors): every set bit-identical to the portable code and close to float64")
+    @Test("swiGLU, softmax and both f16 gemv orders (1–5 vectors, rows whole or in segments): every set bit-identical to the portable code and close to float64")
     func setsAgree() throws {
         let all = try sets()
         let portable = try KernelSet.named("scalar")
@@ -84,6 +84,20 @@ struct LLMOpsTests {
                     set.gemvF16(rows: rows, n: n, w: wp.baseAddress!, wStride: n + 5, x: x, y: &y2, single: true)
                 }
                 #expect(y1 == yBatch && y2 == ySingle, "\(set.name) gemvF16 n=\(n)")
+                // rows stored in segments (the position-blocked V cache): the same bits as rows stored whole
+                for seg in [32, 64] where seg < n {
+                    let segments = (n + seg - 1) / seg
+                    var blocked = [UInt16](repeating: 0x7e00, count: segments * rows * seg)   // NaN padding: must never be read
+                    for r in 0..<rows { for k in 0..<n { blocked[(k / seg) * rows * seg + r * seg + k % seg] = w[r * (n + 5) + k] } }
+                    var s1 = [Float](repeating: 0, count: rows), s2 = s1
+                    blocked.withUnsafeBufferPointer { bp in
+                        set.gemvF16(rows: rows, n: n, w: bp.baseAddress!, wStride: seg, segment: seg, segmentStride: rows * seg,
+                                    x: x, y: &s1, single: false)
+                        set.gemvF16(rows: rows, n: n, w: bp.baseAddress!, wStride: seg, segment: seg, segmentStride: rows * seg,
+                                    x: x, y: &s2, single: true)
+                    }
+                    #expect(s1 == yBatch && s2 == ySingle, "\(set.name) gemvF16 n=\(n) in segments of \(seg)")
+                }
                 // several vectors at once: every output exactly as computed alone
                 for nv in 1...5 {
                     let xs = (0..<(nv * (n + 3))).map { _ in FloatBits.f16ToF32(FloatBits.f32ToF16(Float.random(in: -1...1, using: &rng))) }

@@ -86,6 +86,35 @@ struct TinyLlamaTests {
         #expect(split.map(\.bitPattern) == byHeads.map(\.bitPattern))
     }
 
+    @Test("the V cache in blocks of 32 positions gives the bits of one block, prompt and decode")
+    func valueBlocksKeepLogits() throws {
+        let reference = try loadReference()
+        let gguf = try GGUFFile(path: fixtures.appendingPathComponent("tiny-q8_0.gguf").path)
+        let kernels = try KernelSet.named(nil)
+        let model = try LlamaModel(file: gguf, kernels: kernels)
+        func run(block: Int, splitFrom: Int) throws -> [Float] {
+            let session = try LlamaSession(model: model, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: 2)),
+                                           contextLength: 64, maxBatch: 8, experts: nil, valueBlockLimit: block)
+            session.splitAttentionFrom = splitFrom
+            let vocab = model.config.vocabSize, tokens = reference.tokens + reference.tokens   // past position 32
+            var all = [Float](repeating: .nan, count: tokens.count * vocab)
+            var offset = 0
+            for piece in [20, 1, 1, 15, 1] + Array(repeating: 1, count: tokens.count - 38) {
+                try Array(tokens[offset..<offset + piece]).withUnsafeBufferPointer { t in
+                    try all.withUnsafeMutableBufferPointer { _ = try session.evaluate(t, allLogits: $0.baseAddress! + offset * vocab) }
+                }
+                offset += piece
+            }
+            return all
+        }
+        let whole = try run(block: 64, splitFrom: .max)
+        #expect(whole.allSatisfy { $0.isFinite })
+        for splitFrom in [Int.max, 1] {
+            let blocked = try run(block: 32, splitFrom: splitFrom)
+            #expect(blocked.map(\.bitPattern) == whole.map(\.bitPattern), "split from \(splitFrom)")
+        }
+    }
+
     @Test(arguments: [("tiny-f32.gguf", 1e-3), ("tiny-q8_0.gguf", 3e-2), ("tiny-q4_0.gguf", 3e-2)],
           [("reference", 1), ("scalar", 2), ("best", 1), ("best", 2)])
     func logitsMatchReference(file: (String, Double), setup: (String, Int)) throws {

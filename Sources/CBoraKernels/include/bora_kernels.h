@@ -89,20 +89,22 @@ typedef void (*bora_sgemm_fn)(size_t M, size_t N, size_t K, const float *A, size
 typedef void (*bora_swiglu_fn)(float *gate, const float *up, size_t n);
 /// softmax: x[0..n) in place (max-subtracted exp, sum in double over 8-lane chunk sums).
 typedef void (*bora_softmax_fn)(float *x, size_t n);
-/// gemv_f16: y[v*y_stride + r] = Σ_{k<n} f16 w[r*w_stride + k] · x[v*x_stride + k] for r < rows and
+/// gemv_f16: y[v*y_stride + r] = Σ_{k<n} f16 W(r, k) · x[v*x_stride + k] for r < rows and
 /// v < nv, in llama.cpp's order for a batch of query tokens (single == 0: one 8-lane fma
 /// accumulator, as llamafile's tinyBLAS) or for one query token (single != 0: four 8-lane
 /// accumulators over 32-element steps, ggml_vec_dot_f16). Each output is computed exactly as if
 /// alone; several vectors share each converted weight chunk.
-typedef void (*bora_gemv_f16_fn)(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, const float *x, size_t x_stride,
-                                 size_t nv, float *y, size_t y_stride, int single);
+/// Rows may be stored in segments: W(r, k) = w[r*w_stride + (k / seg)*seg_stride + k % seg]
+/// (a position-blocked V cache); seg must be a multiple of 32, or 0 for rows stored whole.
+typedef void (*bora_gemv_f16_fn)(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, size_t seg, size_t seg_stride,
+                                 const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
 /// rope: llama.cpp's "normal" rotary embedding of `heads` heads of head_dim floats at x: pair
 /// (2i, 2i+1) with 2i < rotary_dim rotated by angles[2i] = cos, angles[2i+1] = sin, as
 /// a' = fma(a, c, -(b·s)), b' = fma(a, s, b·c) (llama.cpp's compiled rotation).
 typedef void (*bora_rope_fn)(float *x, size_t heads, size_t head_dim, size_t rotary_dim, const float *angles);
 /// gemv_f32: as gemv_f16 with f32 weights (llama.cpp's F32 x F32 matmul: tinyBLAS / ggml_vec_dot_f32).
-typedef void (*bora_gemv_f32_fn)(size_t rows, size_t n, const float *w, size_t w_stride, const float *x, size_t x_stride,
-                                 size_t nv, float *y, size_t y_stride, int single);
+typedef void (*bora_gemv_f32_fn)(size_t rows, size_t n, const float *w, size_t w_stride, size_t seg, size_t seg_stride,
+                                 const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
 
 /// Weights repacked 8 rows at a time ("x8", see bora_repack_x8) for sets that gain from it: the
 /// contract of bora_gemm_fn for rows [r0, r1), with `packed` the repacked copy of `w`'s first
