@@ -30,6 +30,8 @@ enum ALSAFixture {
         }
         try! conf.write(toFile: d.file("asound.conf"), atomically: true, encoding: .utf8)
         setenv("ALSA_CONFIG_PATH", d.file("asound.conf"), 1)
+        // a static is never deinitialized: remove the directory when the test process exits
+        atexit { try? FileManager.default.removeItem(atPath: ALSAFixture.dir.path) }
         return d
     }()
 }
