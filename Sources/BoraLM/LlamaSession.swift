@@ -440,12 +440,7 @@ public final class LlamaSession {
                     // f16. The run's heads share each converted K and V chunk.
                     j.kernels.gemvF16(rows: n, n: hd, w: keys, wStride: hd, x: firstHead, xStride: hd,
                                       vectors: count, y: scores, yStride: n, single: single)
-                    for g in 0..<count {
-                        let row = scores + g * n
-                        for t in 0..<n { row[t] *= j.scale }
-                        j.kernels.softmax(row, count: n)
-                        Ops.roundToFloatThroughHalf(weights + g * n, row, count: n)
-                    }
+                    for g in 0..<count { j.probabilities(scores: scores + g * n, into: weights + g * n, count: n) }
                     j.kernels.gemvF16(rows: hd, n: n, w: values, wStride: j.valueBlock, segment: j.valueBlock,
                                       segmentStride: hd * j.valueBlock, x: weights, xStride: n,
                                       vectors: count, y: out, yStride: hd, single: single)
@@ -479,10 +474,7 @@ extension LlamaSession {
             let j = ctx!.assumingMemoryBound(to: AttentionJob.self).pointee
             let n = j.startPosition + 1
             for h in ThreadPool.split(j.heads, index: index, threads: threads) {
-                let row = j.scores + h * n
-                for t in 0..<n { row[t] *= j.scale }
-                j.kernels.softmax(row, count: n)
-                Ops.roundToFloatThroughHalf(j.weights + h * n, row, count: n)
+                j.probabilities(scores: j.scores + h * n, into: j.weights + h * n, count: n)
             }
         }, context: job)
         // out[h][d] = Σ_t p[h][t] · V[d][t], output rows d split across threads
@@ -525,4 +517,13 @@ private struct AttentionJob {
     let kvHeads: Int
     let headDim: Int
     let scale: Float
+
+    /// One head's attention probabilities from its `count` scores, in llama.cpp's order: ×scale,
+    /// softmax (in place), rounded through f16 into `weights`. Both decode attention splits call it.
+    @inline(__always)
+    func probabilities(scores row: UnsafeMutablePointer<Float>, into weights: UnsafeMutablePointer<Float>, count n: Int) {
+        for t in 0..<n { row[t] *= scale }
+        kernels.softmax(row, count: n)
+        Ops.roundToFloatThroughHalf(weights, row, count: n)
+    }
 }
