@@ -27,6 +27,8 @@ let package = Package(
         // C: counts heap allocations by interposing malloc; linked only into executables and tests
         // that measure the zero-allocation rule.
         .target(name: "CBoraAllocCount"),
+        // C: the fenced action spawn (vfork + raw credential syscalls + execve; Linux).
+        .target(name: "CBoraSpawn"),
         .target(name: "BoraCore", dependencies: ["CBoraKernels"]),
         .target(name: "BoraGGUF", dependencies: ["BoraCore"]),
         .target(name: "BoraModels", dependencies: ["BoraCore"]),
@@ -39,7 +41,7 @@ let package = Package(
         .target(name: "BoraSpeech", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraAudio"]),
         // Context grammars (Rhino-style YAML) → word graph → Whisper token automaton; intent results.
         // Voice-to-action: actions file, policy, dispatch (argv exec / JSON / socket), audit trail, listen loop.
-        .target(name: "BoraAction", dependencies: ["BoraCore", "BoraModels", "BoraAudio", "BoraSpeech", "BoraIntent",
+        .target(name: "BoraAction", dependencies: ["BoraCore", "BoraModels", "CBoraSpawn", "BoraAudio", "BoraSpeech", "BoraIntent",
                                                    .product(name: "Yams", package: "Yams")]),
         .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraSpeech",
                                                    .product(name: "Yams", package: "Yams")]),

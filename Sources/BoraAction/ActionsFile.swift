@@ -33,8 +33,9 @@ public struct ActionsError: BoraInputError, Equatable {
 
 /// What an entry does when it matches.
 public enum ActionTarget: Sendable, Equatable {
-    /// Run a program: argv[0] is looked up in PATH when it has no `/`; `{slot}` elements are
-    /// replaced by the slot value as one whole argv element (never through a shell).
+    /// Run a program: argv[0] is an absolute path (there is no PATH search); `{slot}` elements are
+    /// replaced by the slot value as one whole argv element (never through a shell). It runs fenced
+    /// (see `Dispatcher`) with the entry's `environment`, `user` and `group`.
     case exec([String])
     /// Print one JSON line on stdout.
     case emitJSON
@@ -45,7 +46,7 @@ public enum ActionTarget: Sendable, Equatable {
 }
 
 /// One entry of an actions file. Defaults: no conditions, min_confidence 0, no cooldown,
-/// timeout 10 s, confirm false.
+/// timeout 10 s, confirm false, no extra environment, Bora's own user and group.
 public struct ActionEntry: Sendable, Equatable {
     public var intent: String
     /// Slot conditions: the recognized slot must equal the value exactly.
@@ -56,15 +57,25 @@ public struct ActionEntry: Sendable, Equatable {
     public var confirmTimeoutSeconds: Double
     public var cooldownSeconds: Double
     public var timeoutSeconds: Double
+    /// `env:` — variables added to an exec action's minimal environment (they override the
+    /// inherited ones; see `Dispatcher.childEnvironment`). Names match `[A-Za-z_][A-Za-z0-9_]*`.
+    public var environment: [String: String]
+    /// `user:` — run an exec action as this user (name or numeric uid); nil keeps Bora's.
+    public var user: String?
+    /// `group:` — run an exec action with this group (name or numeric gid); nil means the user's
+    /// primary group when `user` is set, else Bora's.
+    public var group: String?
     /// 1-based line and column of the entry in its file (for messages and the audit trail).
     public var line: Int, column: Int
 
     public init(intent: String, when: [String: String] = [:], target: ActionTarget, minConfidence: Float = 0,
                 confirm: Bool = false, confirmTimeoutSeconds: Double = 8, cooldownSeconds: Double = 0,
-                timeoutSeconds: Double = 10, line: Int = 0, column: Int = 0) {
+                timeoutSeconds: Double = 10, environment: [String: String] = [:], user: String? = nil,
+                group: String? = nil, line: Int = 0, column: Int = 0) {
         self.intent = intent; self.when = when; self.target = target; self.minConfidence = minConfidence
         self.confirm = confirm; self.confirmTimeoutSeconds = confirmTimeoutSeconds
         self.cooldownSeconds = cooldownSeconds; self.timeoutSeconds = timeoutSeconds
+        self.environment = environment; self.user = user; self.group = group
         self.line = line; self.column = column
     }
 
@@ -92,7 +103,10 @@ public struct ActionEntry: Sendable, Equatable {
 /// actions:
 ///   - intent: lights
 ///     when: {state: "on"}
-///     exec: ["/usr/local/bin/lights", "--car", "{car}", "on"]
+///     exec: ["/usr/local/bin/lights", "--car", "{car}", "on"]   # absolute program path
+///     env: {LIGHTS_BUS: "can0"}      # added to PATH (+ LANG, LC_ALL, LC_CTYPE, LC_MESSAGES, TZ when set); nothing else is inherited
+///     user: lights                   # optional: run as this user (Bora must be root) …
+///     group: gpio                    # … and group (default: the user's primary group)
 ///     min_confidence: 0.7
 ///     cooldown_s: 0
 ///     timeout_s: 10
@@ -102,7 +116,8 @@ public struct ActionEntry: Sendable, Equatable {
 ///     socket: /run/bora/events.sock
 /// dry_run: false
 /// ```
-/// The first entry whose intent and conditions match wins.
+/// The first entry whose intent and conditions match wins. `env`, `user` and `group` apply to
+/// `exec` entries only.
 public struct ActionsFile: Sendable, Equatable {
     public var entries: [ActionEntry]
     /// Decide and audit, but run nothing.
@@ -172,6 +187,8 @@ public struct ActionsFile: Sendable, Equatable {
         var intent: String?
         var when: [String: String] = [:]
         var targets: [ActionTarget] = []
+        // Where the env/user/group keys are (they need an exec target, known only at the end).
+        var execOnly: [Mark?] = []
         var entry = ActionEntry(intent: "", target: .none, line: mark?.line ?? 0, column: mark?.column ?? 0)
         func number(_ v: Node, _ key: String, min: Double, max: Double) throws(ActionsError) -> Double {
             guard let x = v.float ?? v.int.map(Double.init), x >= min, x <= max else {
@@ -199,7 +216,9 @@ public struct ActionsFile: Sendable, Equatable {
                 }
                 var argv: [String] = []
                 for a in seq {
-                    guard let s = a.scalar?.string else { throw fail(.structure, a.mark, "each 'exec' element must be a string") }
+                    guard let s = a.scalar?.string, !s.utf8.contains(0) else {
+                        throw fail(.structure, a.mark, "each 'exec' element must be a string (without NUL bytes)")
+                    }
                     if s.contains("{"), ActionEntry.placeholder(s) == nil, s.contains("}") {
                         throw fail(.structure, a.mark, "slot substitutions must be whole argv elements like \"{car}\", not part of '\(s)'; split the element")
                     }
@@ -207,6 +226,10 @@ public struct ActionsFile: Sendable, Equatable {
                 }
                 if ActionEntry.placeholder(argv[0]) != nil {
                     throw fail(.structure, seq[0].mark, "the program (first 'exec' element) cannot be a slot value; name the program")
+                }
+                if !argv[0].hasPrefix("/") {
+                    throw fail(.structure, seq[0].mark,
+                               "the program must be an absolute path like /usr/bin/logger (no PATH search); write the full path of '\(argv[0])' (see `command -v \(argv[0])`)")
                 }
                 targets.append(.exec(argv))
             case "emit":
@@ -216,6 +239,25 @@ public struct ActionsFile: Sendable, Equatable {
                 guard let s = value.string, s.hasPrefix("/") else { throw fail(.structure, value.mark, "'socket' must be an absolute path to a Unix socket") }
                 guard s.utf8.count < 108 else { throw fail(.structure, value.mark, "'socket' path is longer than 107 bytes; use a shorter path") }
                 targets.append(.socket(s))
+            case "env":
+                guard let m = value.mapping else {
+                    throw fail(.structure, value.mark, "'env' must be a mapping of variable names to strings, e.g. {LIGHTS_BUS: \"can0\"}")
+                }
+                for (ek, ev) in m {
+                    guard let name = ek.scalar?.string, Dispatcher.isEnvironmentName(name) else {
+                        throw fail(.structure, ek.mark, "'env' names must match [A-Za-z_][A-Za-z0-9_]* (got '\(ek.scalar?.string ?? "?")')")
+                    }
+                    guard let v = ev.scalar?.string else { throw fail(.structure, ev.mark, "'env' value of \(name) must be a string (a scalar)") }
+                    guard !v.utf8.contains(0) else { throw fail(.structure, ev.mark, "'env' value of \(name) contains a NUL byte") }
+                    entry.environment[name] = v
+                }
+                execOnly.append(key.mark)
+            case "user", "group":
+                guard let s = value.scalar?.string, !s.isEmpty else {
+                    throw fail(.structure, value.mark, "'\(k)' must be a non-empty \(k) name or numeric id")
+                }
+                if k == "user" { entry.user = s } else { entry.group = s }
+                execOnly.append(key.mark)
             case "min_confidence": entry.minConfidence = Float(try number(value, k, min: 0, max: 1))
             case "confirm":
                 guard let b = value.bool else { throw fail(.structure, value.mark, "'confirm' must be true or false") }
@@ -225,11 +267,16 @@ public struct ActionsFile: Sendable, Equatable {
             case "timeout_s": entry.timeoutSeconds = try number(value, k, min: 0.001, max: 86_400)
             default:
                 throw fail(.structure, key.mark,
-                           "unknown key '\(k)' in action; allowed: intent, when, exec, emit, socket, min_confidence, confirm, confirm_timeout_s, cooldown_s, timeout_s")
+                           "unknown key '\(k)' in action; allowed: intent, when, exec, env, user, group, emit, socket, min_confidence, confirm, confirm_timeout_s, cooldown_s, timeout_s")
             }
         }
         guard let intent else { throw fail(.structure, mark, "action without 'intent:'; name the intent it handles") }
         guard targets.count <= 1 else { throw fail(.structure, mark, "an action has at most one of exec, emit, socket; split it into two entries") }
+        if let keyMark = execOnly.first {
+            guard case .exec? = targets.first else {
+                throw fail(.structure, keyMark, "'env', 'user' and 'group' apply only to 'exec' actions; remove them or add 'exec:'")
+            }
+        }
         entry.intent = intent
         entry.when = when
         entry.target = targets.first ?? .none

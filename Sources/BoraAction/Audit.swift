@@ -12,13 +12,23 @@ public struct AuditError: BoraInputError, Equatable {
     public var description: String { "\(path): \(message)" }
 }
 
-/// Append-only audit trail in a directory: `audit.jsonl` (one JSON object per utterance, each
-/// written with a single `write` on an `O_APPEND` descriptor and `fsync`'d) and `clips/ID.opus`
-/// (the utterance audio, Ogg Opus at 16 kbit/s, written atomically by `OpusFileWriter`).
-/// **Hash chain**: every record carries `"prev"`, the sha256 (hex) of the previous record's line
-/// (64 zeros for the first record ever), so `verify` detects a deleted, reordered or edited record.
-/// A crash mid-write leaves at most a partial last line: `verify` reports the log valid up to the
-/// last whole record, and reopening truncates the partial line and continues the chain.
+/// Append-only, tamper-evident audit trail in a directory:
+///
+/// - `audit.jsonl`: one JSON object per line, each written with one `write` on an `O_APPEND`
+///   descriptor and `fsync`'d before `append` returns. Every record carries `"seq"` (0, 1, 2, …
+///   over the whole trail) and `"prev"`, the sha256 (hex) of the previous record's line (64 zeros
+///   before the first), so a deleted, reordered or edited record breaks the chain.
+/// - **Sealed** when the directory was prepared with `AuditSeal.initialize` (`bora audit init`):
+///   every line also ends in a forward-secure seal (see `AuditSeal`), and the device's key
+///   evolves after each record.
+/// - `clips/ID.opus`: the utterance audio (Ogg Opus, 16 kbit/s), written to a temp name, fsync'd
+///   and renamed before the record that names it; the record carries its sha256 (`clip_sha256`).
+/// - `lock`: held (`flock`) for the life of the object, so one process writes a directory.
+///
+/// Faults: a failed or partial write is cut back off the file before `append` throws, so the
+/// next record never glues onto half a line; a crash mid-write leaves at most a partial last line,
+/// cut when the log is reopened; leftover temp files are removed then. Files are created 0600 and
+/// directories 0700 (0640/0750 and that group with `group`); the state file is always 0600.
 /// **Rotation**: when `audit.jsonl` would exceed `maxBytes` it is renamed to
 /// `audit-<UTC time>.jsonl` and a new file continues the chain.
 /// Thread-safe: exec actions complete their record from a waiter thread.
@@ -26,51 +36,140 @@ public final class AuditLog: Sendable {
     public let directory: String
     public var logPath: String { directory + "/audit.jsonl" }
     public let maxBytes: Int
-    private struct State { var fd: Int32; var records = 0; var previous: String; var size: Int }
+    /// The group that may read the trail (files 0640, directories 0750), or nil (0600/0700).
+    public let group: gid_t?
+    private struct State {
+        var fd: Int32
+        var records = 0
+        var previous: String
+        var size: Int
+        var nextSeq: Int
+        var seal: AuditSeal.State?
+        /// A failed write could not be cut off; cut it before the next append.
+        var dirty = false
+    }
     private let lock: Mutex<State>
+    private let lockFD: Int32
 
     /// The hash of "no previous record".
     public static let genesis = String(repeating: "0", count: 64)
 
-    /// Opens (creating when needed) `directory`, `directory/clips` and `directory/audit.jsonl`;
-    /// a partial last line (a crash mid-write) is cut off and the chain continues from the last
-    /// whole record. Rotates at `maxBytes` (default 64 MiB).
-    public init(directory: String, maxBytes: Int = 64 << 20) throws(AuditError) {
+    var fileMode: mode_t { group == nil ? 0o600 : 0o640 }
+
+    /// Opens (creating when needed) `directory`, `directory/clips` and `directory/audit.jsonl`,
+    /// takes the directory's writer lock (an `AuditError` naming the other process when it is
+    /// held), removes leftover temp files, cuts a partial last line and continues the chain (and
+    /// the seal) from the last whole record. Fails when the log and its sealing state disagree.
+    public init(directory: String, maxBytes: Int = 64 << 20, group: gid_t? = nil) throws(AuditError) {
         self.directory = directory
         self.maxBytes = maxBytes
+        self.group = group
+        let dirMode: mode_t = group == nil ? 0o700 : 0o750
+        try makeDirectory(directory, mode: dirMode, group: group)
+        try makeDirectory(directory + "/clips", mode: dirMode, group: group)
+        lockFD = try AuditLog.takeLock(directory)
         do {
-            try FileManager.default.createDirectory(atPath: directory + "/clips", withIntermediateDirectories: true)
+            AuditLog.removeLeftovers(directory)
+            lock = Mutex(try AuditLog.openState(directory: directory, fileMode: group == nil ? 0o600 : 0o640, group: group))
         } catch {
-            throw AuditError(path: directory, "cannot create the audit directory (\(error.localizedDescription)); choose a writable --audit DIR")
+            close(lockFD)
+            throw error
         }
+    }
+
+    deinit {
+        _ = lock.withLock { close($0.fd) }
+        close(lockFD)
+    }
+
+    /// One writer per directory: `flock` on `DIR/lock`, which holds the writer's pid.
+    private static func takeLock(_ directory: String) throws(AuditError) -> Int32 {
+        let path = directory + "/lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw AuditError(path: path, "cannot open the lock file (\(String(cString: strerror(errno)))); check permissions") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let owner = readWholeFile(path).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?"
+            close(fd)
+            throw AuditError(path: directory, "is in use by another bora process (pid \(owner)); one writer per audit directory: stop it or choose another --audit DIR")
+        }
+        ftruncate(fd, 0)
+        let pid = Array("\(getpid())\n".utf8)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return fd
+    }
+
+    /// Temp files of interrupted atomic writes (`*.tmp-XXXXXX`) in the directory and in clips/.
+    private static func removeLeftovers(_ directory: String) {
+        for dir in [directory, directory + "/clips"] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.contains(".tmp-") {
+                unlink(dir + "/" + name)
+            }
+        }
+    }
+
+    /// Reads the tail of the chain, repairs a partial last line and reconciles the sealing state.
+    private static func openState(directory: String, fileMode: mode_t, group: gid_t?) throws(AuditError) -> State {
         let path = directory + "/audit.jsonl"
-        // Continue the chain: from this file's last whole line, else from the newest rotated file.
+        var seal = try AuditSeal.State.read(directory: directory)
         var previous = AuditLog.genesis
         var size = 0
-        if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
-            let bytes = [UInt8](data)
-            let end = (bytes.lastIndex(of: 0x0A) ?? -1) + 1  // bytes after `end` are a partial line
-            if end < bytes.count && truncate(path, off_t(end)) != 0 {
-                throw AuditError(path: path, "cannot cut the partial last record (\(String(cString: strerror(errno)))); check permissions")
+        var lastLine: ArraySlice<UInt8>?
+        // The newest whole record: audit.jsonl's last line, else the newest rotated file's.
+        for name in logFiles(directory).reversed() {
+            guard let bytes = readWholeFile(directory + "/" + name) else {
+                throw AuditError(path: directory + "/" + name, "cannot read (\(String(cString: strerror(errno)))); check permissions")
             }
-            size = end
-            if let last = AuditLog.lines(bytes[0..<end]).last { previous = AuditLog.hash(last) }
-        } else if let rotated = AuditLog.logFiles(directory).dropLast().last,
-                  let data = FileManager.default.contents(atPath: directory + "/" + rotated),
-                  let last = AuditLog.lines([UInt8](data)[...]).last {
-            previous = AuditLog.hash(last)
+            var end = bytes.count
+            if name == "audit.jsonl" {
+                end = (bytes.lastIndex(of: 0x0A) ?? -1) + 1  // bytes after `end` are a partial line
+                if end < bytes.count && truncate(path, off_t(end)) != 0 {
+                    throw AuditError(path: path, "cannot cut the partial last record (\(String(cString: strerror(errno)))); check permissions")
+                }
+                size = end
+            }
+            if let last = AuditLog.lines(bytes[0..<end]).last { lastLine = last; break }
         }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        var nextSeq = 0
+        if let last = lastLine {
+            previous = AuditLog.hash(last)
+            if let object = try? JSONSerialization.jsonObject(with: Data(last)) as? [String: Any], let seq = object["seq"] as? Int {
+                nextSeq = seq + 1
+            } else {
+                // A log written before records carried "seq": count them all once.
+                nextSeq = logFiles(directory).reduce(0) { n, name in
+                    n + (readWholeFile(directory + "/" + name).map { AuditLog.lines($0[...]).count } ?? 0)
+                }
+            }
+        }
+        if var state = seal {
+            // The state holds the key of the next record. A crash between a record's fsync and the
+            // state's replacement leaves the state one record behind: finish that step now.
+            if let last = lastLine, state.nextSeq == nextSeq - 1,
+               let (sealed, tag) = AuditSeal.unseal(last), AuditSeal.seal(sealed, key: state.key) == tag {
+                state.key = AuditSeal.evolve(state.key)
+                state.nextSeq += 1
+                try state.write(directory: directory)
+                seal = state
+            } else if state.nextSeq != nextSeq {
+                throw AuditError(path: directory, "the audit log (next record \(nextSeq)) and its sealing state (next record \(state.nextSeq)) disagree: records were removed or the state was replaced. Run `bora audit verify \(directory) --key KEY`, then move the directory aside to start a new trail")
+            }
+        }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, fileMode)
         guard fd >= 0 else {
             throw AuditError(path: path, "cannot open for appending (\(String(cString: strerror(errno)))); check permissions")
         }
-        lock = Mutex(State(fd: fd, previous: previous, size: size))
+        if size == 0 {
+            fchmod(fd, fileMode)
+            if let group { fchown(fd, uid_t.max, group) }
+        }
+        return State(fd: fd, previous: previous, size: size, nextSeq: nextSeq, seal: seal)
     }
-
-    deinit { _ = lock.withLock { close($0.fd) } }
 
     /// Records appended since this log was opened.
     public var recordsWritten: Int { lock.withLock { $0.records } }
+
+    /// True when records are sealed (the directory has a sealing state).
+    public var isSealed: Bool { lock.withLock { $0.seal != nil } }
 
     /// sha256 (hex) of one record line (without its newline).
     static func hash<C: Collection<UInt8>>(_ line: C) -> String {
@@ -99,105 +198,108 @@ public final class AuditLog: Sendable {
     /// The clip path for an utterance id.
     public func clipPath(id: String) -> String { directory + "/clips/\(id).opus" }
 
-    /// Writes the utterance audio to `clips/ID.opus`; returns the path relative to the directory.
-    public func writeClip(id: String, samples: UnsafeBufferPointer<Float>) throws(AudioError) -> String {
-        try OpusFileWriter(bitrate: 16000).write(samples, to: clipPath(id: id))
-        return "clips/\(id).opus"
+    /// A clip on disk: its path relative to the audit directory and the sha256 of its bytes.
+    public struct Clip: Sendable, Equatable {
+        public var path: String
+        public var sha256: String
     }
 
-    /// Appends one record (a JSON object, keys sorted, plus `"prev"`) as one line and fsyncs it.
-    public func append(_ record: [String: Any]) throws(AuditError) {
-        try lock.withLock { (state: inout State) throws(AuditError) in
+    /// Encodes the utterance audio and writes it to `clips/ID.opus` (temp name, fsync, rename,
+    /// fsync of clips/). Call before the record that names it.
+    public func writeClip(id: String, samples: UnsafeBufferPointer<Float>) throws(AuditError) -> Clip {
+        let path = clipPath(id: id)
+        do {
+            let bytes = try OpusFileWriter(bitrate: 16000).encode(samples)
+            var h = SHA256()
+            bytes.withUnsafeBytes { h.update($0) }
+            try AtomicFile.write(bytes, to: path, mode: fileMode)
+            if let group { chown(path, uid_t.max, group) }
+            syncDirectory(directory + "/clips")
+            return Clip(path: "clips/\(id).opus", sha256: h.finalizeHex())
+        } catch {
+            throw AuditError(path: path, "cannot write the clip (\(error))")
+        }
+    }
+
+    /// Appends one record (a JSON object, keys sorted, plus `"seq"`, `"prev"` and, when sealed,
+    /// `"seal"` last) as one line, fsyncs it and (sealed) evolves the key. Returns the record's seq.
+    /// On failure nothing of the record remains in the log and the chain and key are unchanged:
+    /// the caller can retry, and must not act as if the record exists.
+    @discardableResult
+    public func append(_ record: [String: Any]) throws(AuditError) -> Int {
+        try lock.withLock { (state: inout State) throws(AuditError) -> Int in
+            if state.dirty {
+                guard ftruncate(state.fd, off_t(state.size)) == 0 else {
+                    throw AuditError(path: logPath, "cannot cut a failed write (\(String(cString: strerror(errno))))")
+                }
+                state.dirty = false
+            }
             var chained = record
             chained["prev"] = state.previous
+            chained["seq"] = state.nextSeq
             let data: Data
             do { data = try JSONSerialization.data(withJSONObject: chained, options: [.sortedKeys]) } catch {
                 throw AuditError(path: logPath, "record is not JSON-serializable (\(error)); this is a Bora bug")
             }
             var line = [UInt8](data)
+            if let seal = state.seal { line = AuditSeal.sealLine(line, key: seal.key) }
             let digest = AuditLog.hash(line)
             line.append(0x0A)
-            if state.size > 0 && state.size + line.count > maxBytes {
-                // Rotate: the chain continues into the new file through `previous`.
-                let stamp = directory + "/audit-" + AuditLog.timestamp().replacingOccurrences(of: ":", with: "")
-                var rotated = stamp + ".jsonl", n = 1
-                while FileManager.default.fileExists(atPath: rotated) { rotated = stamp + "-\(n).jsonl"; n += 1 }
-                close(state.fd)
-                guard rename(logPath, rotated) == 0 else {
-                    throw AuditError(path: logPath, "cannot rotate (\(String(cString: strerror(errno)))); check permissions")
-                }
-                let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-                guard fd >= 0 else { throw AuditError(path: logPath, "cannot reopen after rotation (\(String(cString: strerror(errno))))") }
-                state.fd = fd
-                state.size = 0
-            }
+            if state.size > 0 && state.size + line.count > maxBytes { try rotate(&state) }
             let fd = state.fd
+            /// Cuts what this append wrote; on failure the next append tries again first.
+            func cutBack() { if ftruncate(fd, off_t(state.size)) != 0 { state.dirty = true } }
             var off = 0
             while off < line.count {
                 let n = line.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw AuditError(path: logPath, "write failed (\(String(cString: strerror(errno)))); check free space")
+                    let e = errno
+                    cutBack()
+                    throw AuditError(path: logPath, "write failed (\(String(cString: strerror(e)))); check free space")
                 }
                 off += n
             }
-            if fsync(fd) != 0 { throw AuditError(path: logPath, "fsync failed (\(String(cString: strerror(errno))))") }
+            if fsync(fd) != 0 {
+                let e = errno
+                cutBack()
+                throw AuditError(path: logPath, "fsync failed (\(String(cString: strerror(e))))")
+            }
+            if var seal = state.seal {
+                seal.key = AuditSeal.evolve(seal.key)
+                seal.nextSeq = state.nextSeq + 1
+                do throws(AuditError) { try seal.write(directory: directory) } catch {
+                    // The record must not stay without its key step: take it back out.
+                    cutBack()
+                    fsync(fd)
+                    throw error
+                }
+                state.seal = seal
+            }
             state.records += 1
             state.size += line.count
             state.previous = digest
+            state.nextSeq += 1
+            return state.nextSeq - 1
         }
     }
 
-    /// What `verify` found.
-    public struct Verification: Sendable, Equatable {
-        /// Whole records checked, over all log files.
-        public var records = 0
-        /// Files checked, in chain order.
-        public var files: [String] = []
-        /// The first problem ("file:line: …"), nil when the chain is intact.
-        public var problem: String?
-        /// True when the last file ends in a partial line (a crash during a write); the records
-        /// before it are still verified.
-        public var incompleteTail = false
-        /// Clips named by records but missing on disk.
-        public var missingClips: [String] = []
-        public var ok: Bool { problem == nil }
-    }
-
-    /// Checks the hash chain of every log file in `directory`: each record is JSON with a
-    /// `"prev"` equal to the sha256 of the record before it. The first record's `"prev"` is not
-    /// checked (64 zeros for a new log; a rotated-away predecessor's hash otherwise).
-    public static func verify(directory: String) throws(AuditError) -> Verification {
-        var v = Verification()
-        let files = logFiles(directory)
-        guard !files.isEmpty else { throw AuditError(path: directory, "no audit.jsonl here; pass the --audit DIR of bora listen") }
-        var previous: String?
-        for (index, name) in files.enumerated() {
-            guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
-                throw AuditError(path: directory + "/" + name, "cannot read; check permissions")
-            }
-            v.files.append(name)
-            let bytes = [UInt8](data)
-            if index == files.count - 1, let lastByte = bytes.last, lastByte != 0x0A { v.incompleteTail = true }
-            for (n, line) in lines(bytes[...]).enumerated() {
-                let whereAt = "\(name):\(n + 1)"
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                      let prev = object["prev"] as? String else {
-                    v.problem = "\(whereAt): not a JSON record with \"prev\" (edited or corrupted)"
-                    return v
-                }
-                if let expected = previous, prev != expected {
-                    v.problem = "\(whereAt): \"prev\" does not match the record before it (a record was deleted, reordered or edited)"
-                    return v
-                }
-                if let clip = object["clip"] as? String, !FileManager.default.fileExists(atPath: directory + "/" + clip) {
-                    v.missingClips.append(clip)
-                }
-                previous = hash(line)
-                v.records += 1
-            }
+    /// Renames `audit.jsonl` to `audit-<time>.jsonl` and opens a new one; the chain continues.
+    private func rotate(_ state: inout State) throws(AuditError) {
+        let stamp = directory + "/audit-" + AuditLog.timestamp().replacingOccurrences(of: ":", with: "")
+        var rotated = stamp + ".jsonl", n = 1
+        while FileManager.default.fileExists(atPath: rotated) { rotated = stamp + "-\(n).jsonl"; n += 1 }
+        guard rename(logPath, rotated) == 0 else {
+            throw AuditError(path: logPath, "cannot rotate (\(String(cString: strerror(errno)))); check permissions")
         }
-        return v
+        close(state.fd)
+        let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, fileMode)
+        guard fd >= 0 else { throw AuditError(path: logPath, "cannot reopen after rotation (\(String(cString: strerror(errno))))") }
+        fchmod(fd, fileMode)
+        if let group { fchown(fd, uid_t.max, group) }
+        syncDirectory(directory)
+        state.fd = fd
+        state.size = 0
     }
 
     /// ISO 8601 UTC with milliseconds.
@@ -218,9 +320,10 @@ public struct AuditRecord: Sendable, Equatable {
     public var intent: String
     public var slots: [String: String]
     public var confidence: Float
-    /// `executed`, `dry-run`, `awaiting-confirm`, `confirmed`, `expired`, `not-understood`,
-    /// `rejected-low-confidence`, `rejected-no-action`, `rejected-conditions-unmatched`,
-    /// `rejected-cooldown` or `error` (see `ListenLoop`).
+    /// `executing` (written before an action starts; the record with the outcome follows under
+    /// the same id), `executed`, `dry-run`, `awaiting-confirm`, `confirmed`, `expired`,
+    /// `interrupted`, `not-understood`, `rejected-low-confidence`, `rejected-no-action`,
+    /// `rejected-conditions-unmatched`, `rejected-cooldown` or `error` (see `ListenLoop`).
     public var decision: String
     /// `Decision.reason`, or the error text.
     public var reason: String
@@ -241,8 +344,17 @@ public struct AuditRecord: Sendable, Equatable {
     public var recognizeMs: Double
     /// End of speech detected (endpoint) → action started (or decision made when nothing runs), ms.
     public var latencyMs: Double
-    /// The Opus clip, relative to the audit directory.
+    /// The Opus clip, relative to the audit directory, and the sha256 of its bytes.
     public var clip: String?
+    public var clipSHA256: String?
+    /// An exec action's stdout+stderr: the first `Dispatcher.outputCapBytes` bytes (as UTF-8),
+    /// the total byte count, the sha256 of all of it, and whether it was cut.
+    public var output: String?
+    public var outputBytes: Int?
+    public var outputSHA256: String?
+    public var outputTruncated = false
+    /// The payload sent by an `emit`/`socket` action (the JSON line).
+    public var payload: String?
     /// For `confirmed`/`expired` records and answers heard while waiting: the id of the
     /// utterance whose action awaited confirmation.
     public var confirms: String?
@@ -271,6 +383,11 @@ public struct AuditRecord: Sendable, Equatable {
         if let execMs { o["exec_ms"] = r(execMs) }
         if let error { o["error"] = error }
         if let clip { o["clip"] = clip }
+        if let clipSHA256 { o["clip_sha256"] = clipSHA256 }
+        if let output { o["output"] = output }
+        if let outputBytes { o["output_bytes"] = outputBytes; o["output_truncated"] = outputTruncated }
+        if let outputSHA256 { o["output_sha256"] = outputSHA256 }
+        if let payload { o["payload"] = payload }
         if let confirms { o["confirms"] = confirms }
         return o
     }

@@ -95,6 +95,8 @@ public struct ListenSummary: Sendable {
     /// Endpoint → action started, ms, for every utterance that ran an action.
     public var actionLatenciesMs: [Double] = []
     public var auditErrors = 0
+    /// Actions not started because their write-ahead record could not be written.
+    public var actionsRefused = 0
 }
 
 /// A configuration swapped in between frames (SIGHUP reload): new actions, and a new recognizer
@@ -133,6 +135,8 @@ public final class ListenLoop: @unchecked Sendable {
     public let statusLine: @Sendable (String) -> Void
     /// Also print every utterance event (as JSON) on `stdoutLine`.
     public var jsonEvents = false
+    /// The account exec actions run as when their entry names no `user:` (`--action-user`).
+    public var defaultActionUser: String?
     /// Called between frames; returning true starts a clean shutdown.
     public var shouldStop: () -> Bool = { false }
     /// Called between frames; a returned reload replaces the running actions (and recognizer).
@@ -157,6 +161,8 @@ public final class ListenLoop: @unchecked Sendable {
     private let sessionId: String
     private let waiters = DispatchGroup()
     private let outcome = Mutex(ListenSummary())
+    /// Set when a stop is requested: running exec actions are killed and recorded `interrupted`.
+    private let interruptActions = Atomic<Bool>(false)
 
     public init(segmenter: SpeechSegmenter, recognizer: any UtteranceRecognizer, actions: ActionsFile, audit: AuditLog?,
                 stdoutLine: @escaping @Sendable (String) -> Void, statusLine: @escaping @Sendable (String) -> Void) {
@@ -185,8 +191,12 @@ public final class ListenLoop: @unchecked Sendable {
         var filled = 0            // samples in `frame`
         var stopAt: Double?       // a stop was requested at this time
         while true {
-            if stopAt == nil, shouldStop() { stopAt = monotonicSeconds() }
-            if let s = stopAt, !segmenter.endpointer.isSpeaking || monotonicSeconds() - s > 5 { break }
+            if stopAt == nil, shouldStop() {
+                stopAt = monotonicSeconds()
+                interruptActions.store(true, ordering: .relaxed)
+            }
+            // A stop finishes the utterance in flight for at most 1 s (SIGTERM ends the loop in < 2 s).
+            if let s = stopAt, !segmenter.endpointer.isSpeaking || monotonicSeconds() - s > 1 { break }
             if let reload = pendingReload() {
                 if let p = pending { expire(p, reason: "reloaded") }
                 policy.replace(actions: reload.actions)
@@ -214,7 +224,10 @@ public final class ListenLoop: @unchecked Sendable {
             guardFrames += 1
         }
         if let p = pending { expire(p, reason: "stopped") }
-        waiters.wait()
+        // Actions still running finish on their own, unless a stop arrives meanwhile.
+        while waiters.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            if shouldStop() { interruptActions.store(true, ordering: .relaxed) }
+        }
         let dropped = source.droppedSamples
         return outcome.withLock { s in s.samples = position; s.droppedSamples = dropped; return s }
     }
@@ -289,52 +302,90 @@ public final class ListenLoop: @unchecked Sendable {
                 }
             }
         }
-        var pid: pid_t?
-        var timeout = 0.0
-        var startedAt = 0.0
-        if let (entry, command) = toRun {
-            if policy.actions.dryRun {
-                if record.decision == "executed" { record.decision = "dry-run" }
-                if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: command.slots) }
-            } else {
-                let event = actionEvent(id: id, time: time, recognition: command)
-                switch entry.target {
-                case let .exec(argv):
-                    let args = Dispatcher.substitute(argv, slots: command.slots)
-                    record.argv = args
-                    startedAt = monotonicSeconds()
-                    do { pid = try Dispatcher.spawn(args); timeout = entry.timeoutSeconds } catch {
-                        record.decision = "error"; record.error = error.description
-                    }
-                case .emitJSON:
-                    stdoutLine(event)
-                case let .socket(path):
-                    do { try Dispatcher.send(line: event, toSocket: path) } catch {
-                        record.decision = "error"; record.error = error.description
-                    }
-                case .none: break
-                }
+        if let audit {
+            do {
+                let clip = try audit.writeClip(id: id, samples: audio)
+                record.clip = clip.path; record.clipSHA256 = clip.sha256
+            } catch {
+                record.error = "clip: \(error.message)"
             }
+        }
+        guard let (entry, command) = toRun else {
+            record.latencyMs = (monotonicSeconds() - endpointAt) * 1000
+            outcome.withLock { $0.utterances += 1 }
+            finish(record)
+            return
+        }
+        if policy.actions.dryRun {
+            if record.decision == "executed" { record.decision = "dry-run" }
+            if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: command.slots) }
+            record.latencyMs = (monotonicSeconds() - endpointAt) * 1000
+            outcome.withLock { $0.utterances += 1 }
+            finish(record)
+            return
+        }
+        let event = actionEvent(id: id, time: time, recognition: command)
+        switch entry.target {
+        case let .exec(argv): record.argv = Dispatcher.substitute(argv, slots: command.slots)
+        case .emitJSON, .socket: record.payload = event
+        case .none: break
+        }
+        // Write-ahead: the action starts only once its record is on disk.
+        if let audit {
+            var ahead = record
+            ahead.decision = "executing"
+            ahead.latencyMs = (monotonicSeconds() - endpointAt) * 1000
+            do { try audit.append(record: ahead) } catch {
+                record.decision = "error"
+                record.reason = "not run: the audit log cannot be written"
+                record.error = error.description
+                record.latencyMs = (monotonicSeconds() - endpointAt) * 1000
+                outcome.withLock { s in s.utterances += 1; s.auditErrors += 1; s.actionsRefused += 1 }
+                statusLine("bora: audit: \(error.description) -- action \(entry.name) NOT run; actions are refused until the audit log can be written")
+                finish(record, persist: false)
+                return
+            }
+        }
+        record.clip = nil; record.clipSHA256 = nil   // named by the executing record
+        var running: RunningAction?
+        var timeout = 0.0
+        switch entry.target {
+        case let .exec(argv):
+            let args = Dispatcher.substitute(argv, slots: command.slots)
+            do {
+                running = try Dispatcher.spawn(args, environment: entry.environment, user: entry.user ?? defaultActionUser, group: entry.group)
+                timeout = entry.timeoutSeconds
+            } catch {
+                record.decision = "error"; record.error = error.description
+            }
+        case .emitJSON:
+            stdoutLine(event)
+        case let .socket(path):
+            do { try Dispatcher.send(line: event, toSocket: path, timeoutSeconds: min(entry.timeoutSeconds, 1)) } catch {
+                record.decision = "error"; record.error = error.description
+            }
+        case .none: break
         }
         record.latencyMs = (monotonicSeconds() - endpointAt) * 1000
-        let ran = toRun != nil && !policy.actions.dryRun && record.error == nil
-        if let audit {
-            do { record.clip = try audit.writeClip(id: id, samples: audio) } catch {
-                record.error = (record.error.map { $0 + "; " } ?? "") + "clip: \(error)"
-            }
-        }
+        let ran = record.error == nil
         outcome.withLock { s in
             s.utterances += 1
             if ran { s.actionsRun += 1; s.actionLatenciesMs.append(record.latencyMs) }
         }
-        if let pid {
+        if let running {
             let finalRecord = record
-            let (timeout, startedAt) = (timeout, startedAt)
+            let timeout = timeout
             waiters.enter()
             Thread.detachNewThread { [self] in
                 var r = finalRecord
-                let result = Dispatcher.wait(pid: pid, timeoutSeconds: timeout, startedAt: startedAt)
+                let result = Dispatcher.wait(running, timeoutSeconds: timeout, shouldInterrupt: { self.interruptActions.load(ordering: .relaxed) })
                 r.exitCode = result.exitCode; r.signal = result.signal; r.timedOut = result.timedOut; r.execMs = result.durationMs
+                r.output = result.output; r.outputBytes = result.outputBytes; r.outputSHA256 = result.outputSHA256
+                r.outputTruncated = result.outputTruncated
+                if result.interrupted {
+                    r.decision = "interrupted"
+                    r.reason = "bora was stopped while the action ran; its process group was killed"
+                }
                 finish(r)
                 waiters.leave()
             }
@@ -356,8 +407,10 @@ public final class ListenLoop: @unchecked Sendable {
         finish(record)
     }
 
-    private func finish(_ record: AuditRecord) {
-        if let audit {
+    /// Appends `record` (unless `persist` is false: the log already failed), prints its status
+    /// line and, with `jsonEvents`, its event.
+    private func finish(_ record: AuditRecord, persist: Bool = true) {
+        if persist, let audit {
             do { try audit.append(record: record) } catch {
                 outcome.withLock { $0.auditErrors += 1 }
                 statusLine("bora: audit: \(error.description)")

@@ -64,8 +64,8 @@ enum FileIO {
             try bytes.withUnsafeBytes { b in Result { () throws(AudioError) in try write(b) } }.get()
         }
 
-        mutating func commit() throws(AudioError) {
-            fchmod(fd, 0o644)
+        mutating func commit(mode: mode_t = 0o644) throws(AudioError) {
+            fchmod(fd, mode)
             if fsync(fd) != 0 || close(fd) != 0 {
                 let e = errno
                 fd = -1
@@ -87,14 +87,25 @@ enum FileIO {
     }
 
     /// Writes `produce`'s output atomically to `path`.
-    static func writeAtomically(_ path: String, _ produce: (AtomicWriter) throws(AudioError) -> Void) throws(AudioError) {
+    static func writeAtomically(_ path: String, mode: mode_t = 0o644,
+                                _ produce: (AtomicWriter) throws(AudioError) -> Void) throws(AudioError) {
         var writer = try AtomicWriter(path: path)
         do {
             try produce(writer)
-            try writer.commit()
+            try writer.commit(mode: mode)
         } catch {
             writer.discard()
             throw error
         }
+    }
+}
+
+/// Writes whole files atomically: a temp file `PATH.tmp-XXXXXX` in the same directory, written,
+/// given `mode`, fsync'd, then renamed over `path` — a reader (or a crash) never sees a partial
+/// file, and a failure removes the temp file. A crash can leave a `.tmp-` file behind; callers
+/// that own a directory remove such leftovers when they open it.
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(AudioError) {
+        try FileIO.writeAtomically(path, mode: mode) { (w) throws(AudioError) in try w.write(bytes) }
     }
 }

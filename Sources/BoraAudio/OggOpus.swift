@@ -197,8 +197,14 @@ public struct OpusFileWriter: Sendable {
 
     static let frameSamples = 320   // 20 ms at 16 kHz
 
-    /// Encodes `samples` (16 kHz mono, nominal [-1, 1]) into `path`.
+    /// Encodes `samples` (16 kHz mono, nominal [-1, 1]) into `path` (mode 0644, atomically).
     public func write(_ samples: UnsafeBufferPointer<Float>, to path: String) throws(AudioError) {
+        let bytes = try encode(samples)
+        try FileIO.writeAtomically(path) { (w) throws(AudioError) in try w.write(bytes) }
+    }
+
+    /// Encodes `samples` (16 kHz mono, nominal [-1, 1]) into the bytes of an Ogg Opus file.
+    public func encode(_ samples: UnsafeBufferPointer<Float>) throws(AudioError) -> [UInt8] {
         var err: Int32 = 0
         guard let enc = opus_encoder_create(16000, 1, OPUS_APPLICATION_AUDIO, &err), err == OPUS_OK else {
             throw .opusEncoder(call: "opus_encoder_create", code: err)
@@ -227,15 +233,16 @@ public struct OpusFileWriter: Sendable {
         tags += vendor
         tags += [0, 0, 0, 0]                                // no user comments
 
-        try FileIO.writeAtomically(path) { (w) throws(AudioError) in
+        var out = [UInt8]()
+        do {
             func submit(_ bytes: UnsafeMutableRawBufferPointer, bos: Bool, eos: Bool, granule: Int64, number: Int64, flush: Bool) throws(AudioError) {
                 var p = ogg_packet(packet: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes: bytes.count,
                                    b_o_s: bos ? 1 : 0, e_o_s: eos ? 1 : 0, granulepos: granule, packetno: number)
                 ogg_stream_packetin(&os, &p)
                 var page = ogg_page()
                 while (flush ? ogg_stream_flush(&os, &page) : ogg_stream_pageout(&os, &page)) != 0 {
-                    try w.write(UnsafeRawBufferPointer(start: page.header, count: page.header_len))
-                    try w.write(UnsafeRawBufferPointer(start: page.body, count: page.body_len))
+                    out.append(contentsOf: UnsafeRawBufferPointer(start: page.header, count: page.header_len))
+                    out.append(contentsOf: UnsafeRawBufferPointer(start: page.body, count: page.body_len))
                 }
             }
             try head.withUnsafeMutableBytes { b in Result { () throws(AudioError) in try submit(b, bos: true, eos: false, granule: 0, number: 0, flush: true) } }.get()
@@ -263,5 +270,6 @@ public struct OpusFileWriter: Sendable {
                 }.get()
             }
         }
+        return out
     }
 }

@@ -30,10 +30,9 @@ public struct SHA256: Sendable {
             let take = min(64 - buffered, remaining)
             for i in 0..<take { buffer[buffered + i] = p.load(fromByteOffset: i, as: UInt8.self) }
             buffered += take; p += take; remaining -= take
-            if buffered == 64 {
-                buffer.withUnsafeBytes { compress($0.baseAddress!) }
-                buffered = 0
-            }
+            guard buffered == 64 else { return }   // the block is still incomplete
+            buffer.withUnsafeBytes { compress($0.baseAddress!) }
+            buffered = 0
         }
         while remaining >= 64 {
             compress(p); p += 64; remaining -= 64
@@ -47,8 +46,8 @@ public struct SHA256: Sendable {
         for region in data.regions { region.withUnsafeBytes { update($0) } }
     }
 
-    /// Finishes and returns the lower-case hex digest.
-    public mutating func finalizeHex() -> String {
+    /// Finishes and returns the 32-byte digest.
+    public mutating func finalize() -> [UInt8] {
         let bitLength = totalBytes &* 8
         var pad: [UInt8] = [0x80]
         let padZeros = (55 - Int(totalBytes % 64) + 64) % 64
@@ -57,12 +56,16 @@ public struct SHA256: Sendable {
         let savedTotal = totalBytes
         pad.withUnsafeBytes { update($0) }
         totalBytes = savedTotal
-        let s = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
-        return s.map { word in
-            let hex = String(word, radix: 16)
-            return String(repeating: "0", count: 8 - hex.count) + hex
-        }.joined()
+        var out = [UInt8]()
+        out.reserveCapacity(32)
+        for word in [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7] {
+            for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
+        }
+        return out
     }
+
+    /// Finishes and returns the lower-case hex digest.
+    public mutating func finalizeHex() -> String { Hex.encode(finalize()) }
 
     private mutating func compress(_ block: UnsafeRawPointer) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in

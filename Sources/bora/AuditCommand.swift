@@ -1,42 +1,101 @@
 import ArgumentParser
 import BoraAction
+import BoraModels
 import Foundation
 
-/// `bora audit verify DIR`: checks the audit trail's hash chain.
+/// `bora audit init|verify DIR`: seals a new audit trail; checks one.
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Inspect the audit trail `bora listen --audit DIR` writes.",
-        subcommands: [AuditVerify.self])
+        abstract: "Seal and verify the audit trail `bora listen --audit DIR` writes.",
+        subcommands: [AuditInit.self, AuditVerify.self])
+}
+
+struct AuditInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Seal a new audit directory and print its verification key (once).",
+        discussion: """
+        Creates DIR (0700) with a sealing state: every record `bora listen --audit DIR` writes is \
+        then sealed with a key the device evolves forward and forgets after each record, so whoever \
+        takes the device later can neither change, re-seal nor cut off any earlier record. The \
+        verification key printed here is the only way to check the seals: keep it off the device (it \
+        is secret: it can seal records too). DIR must be new or empty of records. Run as the user \
+        that will run bora listen (or chown -R DIR to it afterwards).
+        """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The audit directory to create (the --audit DIR of bora listen).") var directory: String
+
+    func run() throws {
+        _ = global.bootstrapLogging()
+        let key = try AuditSeal.initialize(directory: directory)
+        print(Hex.encode(key))
+        FileHandle.standardError.write(Data("""
+            bora audit: sealed \(directory) (key id \(AuditSeal.keyId(key))).
+            The line above is the verification key. Store it away from this device; it is not kept here
+            and cannot be shown again. Check the trail with: bora audit verify \(directory) --key KEY
+
+            """.utf8))
+    }
 }
 
 struct AuditVerify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Verify the hash chain of an audit directory (detects deleted, reordered or edited records).",
+        abstract: "Verify an audit trail: hash chain, sequence, clip hashes and (with --key) the seals.",
         discussion: """
-        Every record carries the sha256 of the record before it; this walks audit-*.jsonl (rotated) \
-        then audit.jsonl. Exit 0 when the chain is intact (a partial last line from a crash during a \
-        write is reported but allowed), 1 when it is broken, 3 when the directory has no log. \
-        Missing Opus clips are reported as warnings.
+        Walks audit-*.jsonl (rotated) then audit.jsonl. Every record must carry the sha256 of the one \
+        before it, the next sequence number, and (when it names a clip) the clip's sha256. With --key \
+        (or --key-file) every seal is checked and the sealing state must be at the record after the \
+        last one, so deleted, edited, re-chained, forged and cut-off records, a deleted or replaced \
+        state and deleted or replaced clips are all found. Without a key a sealed trail is checked as \
+        a plain chain only. Also lists actions that started but have no outcome record (interrupted). \
+        Exit 0 when intact (a partial last line from a crash during a write is reported but allowed), \
+        1 when tampering or damage is found, 3 when there is nothing to verify or the key is malformed.
         """)
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "The verification key printed by `bora audit init` (64 hex digits).") var key: String?
+    @Option(help: "A file holding the verification key (keeps it out of the process list).") var keyFile: String?
     @Argument(help: "The audit directory.") var directory: String
 
     func run() throws {
         _ = global.bootstrapLogging()
-        let v = try AuditLog.verify(directory: directory)
+        var keyText = key
+        if let keyFile {
+            guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else {
+                throw AuditError(path: keyFile, "cannot read the key file; check the path")
+            }
+            keyText = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var keyBytes: [UInt8]?
+        if let keyText {
+            guard let k = Hex.decode(keyText), k.count == 32 else {
+                throw AuditError(path: keyFile ?? "--key", "not a verification key (64 hex digits, as printed by bora audit init)")
+            }
+            keyBytes = k
+        }
+        let v = try AuditLog.verify(directory: directory, key: keyBytes)
         if json {
-            var o: [String: Any] = ["ok": v.ok, "records": v.records, "files": v.files,
-                                    "incomplete_tail": v.incompleteTail, "missing_clips": v.missingClips]
+            var o: [String: Any] = ["ok": v.ok, "records": v.records, "files": v.files, "sealed": v.sealed,
+                                    "seals_checked": v.sealsChecked, "incomplete_tail": v.incompleteTail,
+                                    "interrupted_actions": v.interruptedActions, "unreferenced_clips": v.unreferencedClips]
             if let p = v.problem { o["problem"] = p }
             try printJSON(o)
         } else {
-            print(v.ok ? "ok: \(v.records) records in \(v.files.count) file(s), hash chain intact"
+            let what = v.sealsChecked ? "hash chain and seals intact" : "hash chain intact"
+            print(v.ok ? "ok: \(v.records) records in \(v.files.count) file(s), \(what)"
                        : "BROKEN: \(v.problem!) (\(v.records) records verified before it)")
+            if v.sealed && !v.sealsChecked { print("note: the trail is sealed but its seals were not checked; pass --key KEY") }
+            if !v.sealed { print("note: the trail is not sealed (bora audit init DIR seals a new one): edits that recompute the chain are not detectable") }
             if v.incompleteTail { print("note: the last line is incomplete (a crash during a write); the records before it are intact") }
-            if !v.missingClips.isEmpty { print("warning: \(v.missingClips.count) clip(s) missing, e.g. \(v.missingClips[0])") }
+            if v.stateBehindByOne { print("note: the last record's key step was interrupted by a crash; the next bora listen completes it") }
+            if !v.interruptedActions.isEmpty {
+                print("note: \(v.interruptedActions.count) action(s) started with no outcome record (Bora stopped while they ran): \(v.interruptedActions.joined(separator: ", "))")
+            }
+            if !v.unreferencedClips.isEmpty {
+                print("note: \(v.unreferencedClips.count) clip(s) without a record (Bora stopped between a clip and its record), e.g. clips/\(v.unreferencedClips[0])")
+            }
         }
         if !v.ok { throw ExitCode(1) }
     }

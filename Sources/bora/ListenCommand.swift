@@ -43,10 +43,14 @@ struct ListenCommand: ParsableCommand {
         unmatched conditions, low confidence and cooldowns run nothing) and the action runs: exec \
         (posix_spawn, no shell, {slot} as whole argv elements, killed after timeout_s), a JSON line on \
         stdout, or a JSON line to a Unix socket. With --audit DIR every utterance appends one fsync'd \
-        JSON line to DIR/audit.jsonl and its audio to DIR/clips/ID.opus. One status line per utterance \
+        JSON line to DIR/audit.jsonl and its audio to DIR/clips/ID.opus; an action starts only after \
+        its `executing` record is on disk (if the log cannot be written, actions are refused and \
+        the loop says so). Actions get a minimal environment, no inherited descriptors, their output \
+        captured into the record. One status line per utterance \
         on stderr; --json prints one event per line on stdout. An entry with confirm: true waits for a \
         spoken "confirm" (runs it) or "cancel" (expires it) within confirm_timeout_s. SIGINT/SIGTERM \
-        finish the utterance in flight and exit 0; SIGHUP reloads the context and the actions file \
+        finish the utterance in flight (at most 1 s more), kill running actions (recorded \
+        `interrupted`) and exit 0 within 2 s; SIGHUP reloads the context and the actions file \
         together (if either is broken, the running pair is kept and the reason logged). The last \
         line reports utterances, actions, latencies and dropped audio.
         """)
@@ -77,7 +81,9 @@ struct ListenCommand: ParsableCommand {
     @Flag(help: "With --file: same as --pace fast.") var fast = false
     @Option(help: "With --device: stop after this many seconds.") var maxSeconds: Double?
     @Option(help: "Whisper GGUF path or catalog name (default: the --target's, else whisper-tiny.en).") var model: String?
-    @Option(help: "Audit directory (audit.jsonl and clips/).") var audit: String?
+    @Option(help: "Audit directory (audit.jsonl, clips/; seal it first with `bora audit init DIR`). One bora listen per directory.") var audit: String?
+    @Option(help: "Run exec actions as this user unless their entry names one (bora must be root or hold CAP_SETUID/CAP_SETGID).") var actionUser: String?
+    @Option(help: "Group that may read the audit trail (files 0640, directories 0750; default 0600/0700).") var auditGroup: String?
     @Option(help: "Voice activity detector: silero or energy (default: the --target's, else silero).") var vad: Detector?
     @Option(help: "Silero model: catalog name or GGUF path.") var vadModel = "silero-vad"
     @Option(help: "Silence that ends an utterance (ms).") var endMs = 400
@@ -106,6 +112,19 @@ struct ListenCommand: ParsableCommand {
         let vad = self.vad ?? board.flatMap { Detector(rawValue: $0.vad) } ?? .silero
         let device = self.device ?? (file == nil ? board?.alsaDevice : nil)
         if let board { log.info("target \(board.name): device \(device ?? "-"), \(t ?? 0) threads, \(model), VAD \(vad.rawValue)") }
+        if let actionUser, getpwnam(actionUser) == nil {
+            throw ValidationError("--action-user: no user named '\(actionUser)'")
+        }
+        // The audit directory first: a second writer fails before any model is loaded.
+        var auditGid: gid_t?
+        if let auditGroup {
+            guard let g = getgrnam(auditGroup) else { throw ValidationError("--audit-group: no group named '\(auditGroup)'") }
+            auditGid = g.pointee.gr_gid
+        }
+        let auditLog = try audit.map { (dir) throws(AuditError) in try AuditLog(directory: dir, group: auditGid) }
+        if let auditLog, !auditLog.isSealed {
+            log.warning("audit trail \(auditLog.directory) is not sealed: edits that recompute its hash chain cannot be detected; seal a new directory with `bora audit init DIR`")
+        }
         let ctx = try Context.load(path: context)
         let actionsFile = try ActionsFile.load(path: actions)
         try actionsFile.validate(against: ctx)
@@ -125,12 +144,12 @@ struct ListenCommand: ParsableCommand {
         endpointOptions.endMs = endMs
         endpointOptions.maxUtteranceMs = 15_000
         let segmenter = try SpeechSegmenter(detector: detector, options: endpointOptions)
-        let auditLog = try audit.map { (dir) throws(AuditError) in try AuditLog(directory: dir) }
         log.info("loaded \(model), \(context), \(actions) (\(actionsFile.entries.count) actions) in \(Int((now() - t0) * 1000)) ms")
 
         let loop = ListenLoop(segmenter: segmenter, recognizer: recognizer, actions: actionsFile, audit: auditLog,
                               stdoutLine: { writeLine(1, $0) }, statusLine: { writeLine(2, $0) })
         loop.jsonEvents = json
+        loop.defaultActionUser = actionUser
         loop.shouldStop = { stopRequested.load(ordering: .relaxed) }
         let (contextPath, actionsPath) = (context, actions)
         var running = try String(contentsOfFile: contextPath, encoding: .utf8)
@@ -192,12 +211,16 @@ struct ListenCommand: ParsableCommand {
         }
         let overruns = capture?.stats.overruns ?? 0
         line += "; \(summary.droppedSamples) samples dropped, \(overruns) overruns"
+        if summary.auditErrors > 0 {
+            line += "; \(summary.auditErrors) audit write failure(s), \(summary.actionsRefused) action(s) refused for it"
+        }
         writeLine(2, line)
         if json {
             var o: [String: Any] = ["event": "summary", "utterances": summary.utterances, "actions_run": summary.actionsRun,
                                     "awaiting_confirm": summary.awaitingConfirm, "confirmed": summary.confirmed,
                                     "expired": summary.expired, "audio_s": Double(summary.samples) / 16000,
-                                    "dropped_samples": summary.droppedSamples, "overruns": overruns]
+                                    "dropped_samples": summary.droppedSamples, "overruns": overruns,
+                                    "audit_errors": summary.auditErrors, "actions_refused": summary.actionsRefused]
             if !lat.isEmpty { o["action_latency_ms"] = ["p50": lat[lat.count / 2], "max": lat.last!] }
             if let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) {
                 writeLine(1, String(decoding: data, as: UTF8.self))

@@ -74,7 +74,7 @@ func testContext() throws -> Context {
         #expect(unknownKey?.line == 3 && unknownKey?.column == 5)
         #expect(unknownKey?.description.hasPrefix("a.yaml:3:5: unknown key 'exce'") == true)
 
-        let partial = error("actions:\n  - intent: x\n    exec: [\"echo\", \"car-{car}\"]\n")
+        let partial = error("actions:\n  - intent: x\n    exec: [\"/bin/echo\", \"car-{car}\"]\n")
         #expect(partial?.line == 3 && partial?.description.contains("whole argv elements") == true)
 
         let programSlot = error("actions:\n  - intent: x\n    exec: [\"{prog}\"]\n")
@@ -101,9 +101,51 @@ func testContext() throws -> Context {
         #expect(error("- a\n- b\n")?.kind == .structure)
     }
 
+    @Test func envUserGroupKeys() throws {
+        let a = try ActionsFile.parse(yaml: """
+        actions:
+          - intent: lights
+            exec: ["/usr/bin/logger", "{state}"]
+            env: {LIGHTS_BUS: "can0", _x1: 7, PATH: /opt/lights/bin}
+            user: nobody
+            group: 65534
+          - intent: status
+            exec: ["/bin/true"]
+        """)
+        #expect(a.entries[0].environment == ["LIGHTS_BUS": "can0", "_x1": "7", "PATH": "/opt/lights/bin"])
+        #expect(a.entries[0].user == "nobody" && a.entries[0].group == "65534")
+        #expect(a.entries[1].environment.isEmpty && a.entries[1].user == nil && a.entries[1].group == nil)
+        // Existing call sites keep compiling: the new fields default.
+        #expect(ActionEntry(intent: "x", target: .none, line: 3).environment.isEmpty)
+
+        let badName = error("actions:\n  - intent: x\n    exec: [\"/bin/true\"]\n    env: {1BAD: x}\n")
+        #expect(badName?.kind == .structure && badName?.line == 4 && badName?.column == 11)
+        #expect(badName?.description.contains("[A-Za-z_][A-Za-z0-9_]*") == true)
+        #expect(error("actions:\n  - intent: x\n    exec: [\"/bin/true\"]\n    env: {A-B: x}\n")?.line == 4)
+        #expect(error("actions:\n  - intent: x\n    exec: [\"/bin/true\"]\n    env: [A]\n")?.line == 4)
+        let listValue = error("actions:\n  - intent: x\n    exec: [\"/bin/true\"]\n    env:\n      A: [1]\n")
+        #expect(listValue?.line == 5 && listValue?.column == 10)
+        let emptyUser = error("actions:\n  - intent: x\n    exec: [\"/bin/true\"]\n    user: \"\"\n")
+        #expect(emptyUser?.line == 4 && emptyUser?.description.contains("non-empty") == true)
+        #expect(error("actions:\n  - intent: x\n    exec: [\"/bin/true\"]\n    group: [a]\n")?.line == 4)
+        let notExec = error("actions:\n  - intent: x\n    emit: json\n    user: nobody\n")
+        #expect(notExec?.line == 4 && notExec?.column == 5 && notExec?.description.contains("only to 'exec'") == true)
+        #expect(error("actions:\n  - intent: x\n    env: {A: b}\n")?.line == 3)
+    }
+
+    @Test func programMustBeAnAbsolutePath() throws {
+        let bare = error("actions:\n  - intent: x\n    exec: [\"logger\", \"hi\"]\n")
+        #expect(bare?.kind == .structure && bare?.line == 3 && bare?.column == 12)
+        #expect(bare?.description.hasPrefix("a.yaml:3:12: the program must be an absolute path like /usr/bin/logger (no PATH search)") == true)
+        #expect(bare?.description.contains("'logger'") == true)
+        let relative = error("actions:\n  - intent: x\n    exec:\n      - ./bin/run\n")
+        #expect(relative?.line == 4 && relative?.column == 9)
+        #expect(try ActionsFile.parse(yaml: "actions:\n  - intent: x\n    exec: [\"/usr/bin/logger\"]\n").entries[0].target == .exec(["/usr/bin/logger"]))
+    }
+
     @Test func validatesAgainstContext() throws {
         let ctx = try testContext()
-        let good = try ActionsFile.parse(yaml: "actions:\n  - intent: lights\n    when: {state: \"on\"}\n    exec: [\"x\", \"{car}\"]\n  - intent: status\n    emit: json\n")
+        let good = try ActionsFile.parse(yaml: "actions:\n  - intent: lights\n    when: {state: \"on\"}\n    exec: [\"/usr/bin/x\", \"{car}\"]\n  - intent: status\n    emit: json\n")
         #expect(good.problems(against: ctx).isEmpty)
 
         let bad = try ActionsFile.parse(yaml: """
@@ -112,7 +154,7 @@ func testContext() throws -> Context {
             emit: json
           - intent: lights
             when: {colour: red}
-            exec: ["x", "{room}"]
+            exec: ["/usr/bin/x", "{room}"]
         """, file: "bad.yaml")
         let problems = bad.problems(against: ctx)
         #expect(problems.map(\.kind) == [.unknownIntent("lihgts"), .unknownSlot("colour"), .unknownSlot("room")])
@@ -126,12 +168,12 @@ func testContext() throws -> Context {
     actions:
       - intent: lights
         when: {state: "on"}
-        exec: ["on"]
+        exec: ["/usr/bin/on"]
         min_confidence: 0.8
         cooldown_s: 5
       - intent: lights
         when: {state: "off"}
-        exec: ["off"]
+        exec: ["/usr/bin/off"]
     """)
 
     func rec(_ intent: String, _ slots: [String: String], _ confidence: Float, understood: Bool = true) -> Recognition {
@@ -146,12 +188,12 @@ func testContext() throws -> Context {
         #expect(p.decide(rec("lights", ["state": "on"], 0.79), now: 0).reason == "low-confidence")
         // First matching entry wins, and running it starts its cooldown.
         let first = p.decide(rec("lights", ["state": "on"], 0.9), now: 10)
-        #expect(first.ran && first.entry?.target == .exec(["on"]))
+        #expect(first.ran && first.entry?.target == .exec(["/usr/bin/on"]))
         let cooling = p.decide(rec("lights", ["state": "on"], 0.9), now: 12)
         guard case let .coolingDown(_, remaining) = cooling else { Issue.record("expected cooldown, got \(cooling)"); return }
         #expect(abs(remaining - 3) < 1e-9)
         // Another entry has its own clock; the cooldown ends after cooldown_s.
-        #expect(p.decide(rec("lights", ["state": "off"], 0.1), now: 12).entry?.target == .exec(["off"]))
+        #expect(p.decide(rec("lights", ["state": "off"], 0.1), now: 12).entry?.target == .exec(["/usr/bin/off"]))
         #expect(p.decide(rec("lights", ["state": "on"], 0.9), now: 15.01).ran)
     }
 }

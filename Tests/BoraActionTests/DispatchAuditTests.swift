@@ -33,7 +33,7 @@ func argvScript(in dir: String, out: String) throws -> String {
     }
 
     @Test func exitCodeIsRecorded() throws {
-        let r = try Dispatcher.run(["sh", "-c", "exit 7"], timeoutSeconds: 10)
+        let r = try Dispatcher.run(["/bin/sh", "-c", "exit 7"], timeoutSeconds: 10)
         #expect(r.exitCode == 7 && r.signal == nil)
     }
 
@@ -41,7 +41,7 @@ func argvScript(in dir: String, out: String) throws -> String {
         let dir = tempDir()
         // The child shell starts a grandchild; both must die with the group.
         let t0 = monotonicSeconds()
-        let r = try Dispatcher.run(["sh", "-c", "sleep 5; touch \(dir)/late"], timeoutSeconds: 0.3)
+        let r = try Dispatcher.run(["/bin/sh", "-c", "sleep 5; touch \(dir)/late"], timeoutSeconds: 0.3)
         let elapsed = monotonicSeconds() - t0
         #expect(r.timedOut && r.signal == SIGKILL && r.exitCode == nil)
         #expect(elapsed < 2)
@@ -80,7 +80,7 @@ func argvScript(in dir: String, out: String) throws -> String {
                             recognition: Recognition(understood: true, intent: "lights", slots: ["state": "on"], confidence: 0.8765,
                                                      transcript: "turn on the lights", recognizeMs: 120),
                             decision: "executed", reason: "matched", startMs: 1000, audioMs: 500, latencyMs: 130)
-        r.action = "lights@2"; r.actionKind = "exec"; r.argv = ["x", "on"]; r.exitCode = 0; r.clip = clip
+        r.action = "lights@2"; r.actionKind = "exec"; r.argv = ["x", "on"]; r.exitCode = 0; r.clip = clip.path; r.clipSHA256 = clip.sha256
         try log.append(record: r)
         try log.append(record: r)
         #expect(log.recordsWritten == 2)
@@ -159,7 +159,7 @@ func runConfirmLoop(_ samples: [Float], _ script: [Recognition], timeout: Double
     let lines = try String(contentsOfFile: dir + "/audit/audit.jsonl", encoding: .utf8).split(separator: "\n")
     let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
     let verification = try AuditLog.verify(directory: dir + "/audit")
-    #expect(verification.ok && verification.missingClips.isEmpty && verification.records == records.count)
+    #expect(verification.ok && verification.interruptedActions.isEmpty && verification.records == records.count)
     return (try? String(contentsOfFile: out, encoding: .utf8), records, summary, recognizer)
 }
 
@@ -168,9 +168,11 @@ func runConfirmLoop(_ samples: [Float], _ script: [Recognition], timeout: Double
         let r = try runConfirmLoop(bursts([1.2, 0.6]), [lightsOn, saidConfirm])
         #expect(r.recognizer.grammars == [.commands, .confirmation])
         #expect(r.argv == "on\n$(reboot)\n")
-        #expect(r.records.map { $0["decision"] as? String } == ["awaiting-confirm", "confirmed"])
+        // The answer's write-ahead record, then its outcome under the same id.
+        #expect(r.records.map { $0["decision"] as? String } == ["awaiting-confirm", "executing", "confirmed"])
         #expect(r.records[1]["confirms"] as? String == r.records[0]["id"] as? String)
-        #expect(r.records[1]["exit_code"] as? Int == 0 && r.records[1]["intent"] as? String == "lights")
+        #expect(r.records[1]["id"] as? String == r.records[2]["id"] as? String && r.records[1]["clip_sha256"] != nil)
+        #expect(r.records[2]["exit_code"] as? Int == 0 && r.records[2]["intent"] as? String == "lights")
         #expect(r.summary.actionsRun == 1 && r.summary.confirmed == 1 && r.summary.awaitingConfirm == 1)
     }
 
@@ -203,7 +205,7 @@ func runConfirmLoop(_ samples: [Float], _ script: [Recognition], timeout: Double
             reloaded = true
             return ListenReload(actions: try! ActionsFile.parse(yaml: "actions:\n  - intent: lights\n    emit: json\n"), recognizer: swapped)
         })
-        #expect(r.records.map { $0["decision"] as? String } == ["awaiting-confirm", "expired", "executed", "not-understood"])
+        #expect(r.records.map { $0["decision"] as? String } == ["awaiting-confirm", "expired", "executing", "executed", "not-understood"])
         #expect(r.records[1]["reason"] as? String == "reloaded")
         #expect(r.recognizer.grammars == [.commands] && swapped.grammars == [.commands, .commands])
         #expect(r.argv == nil)
@@ -226,13 +228,15 @@ func runConfirmLoop(_ samples: [Float], _ script: [Recognition], timeout: Double
         #expect(summary.utterances == 2 && summary.actionsRun == 1 && recognizer.calls == 2)
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "on\n3; rm -rf /\n")
         let lines = try String(contentsOfFile: dir + "/audit/audit.jsonl", encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 2)
+        #expect(lines.count == 3)   // executing (write-ahead), executed, not-understood
         let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         let ran = records.first { $0["decision"] as? String == "executed" }
+        let ahead = records.first { $0["decision"] as? String == "executing" }
+        #expect(ahead?["id"] as? String == ran?["id"] as? String && ahead?["argv"] as? [String] == ran?["argv"] as? [String])
         let refused = records.first { $0["decision"] as? String == "not-understood" }
         #expect(ran?["exit_code"] as? Int == 0 && ran?["argv"] as? [String] == ["/bin/sh", script, "on", "3; rm -rf /"])
         #expect(refused?["reason"] as? String == "not-understood")
-        for r in records {
+        for r in records where r["decision"] as? String != "executed" {   // the outcome names no clip
             let clip = dir + "/audit/" + (r["clip"] as? String ?? "missing")
             #expect(FileManager.default.fileExists(atPath: clip))
         }

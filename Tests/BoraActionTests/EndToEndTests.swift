@@ -16,8 +16,9 @@ func whisperPath() -> String? {
     return dir + "/" + gguf
 }
 
+/// Runs a tool by name (Dispatcher takes absolute paths only: /usr/bin/env does the PATH search).
 func tool(_ argv: [String]) -> Bool {
-    guard let r = try? Dispatcher.run(argv, timeoutSeconds: 30) else { return false }
+    guard let r = try? Dispatcher.run(["/usr/bin/env"] + argv, timeoutSeconds: 30) else { return false }
     return r.exitCode == 0
 }
 
@@ -60,7 +61,9 @@ func tool(_ argv: [String]) -> Bool {
         #expect(summary.utterances == 3 && summary.actionsRun == 2)
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "on\nkitchen\noff\ngarage\n")
         let lines = try String(contentsOfFile: dir + "/audit/audit.jsonl", encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 3)
+        // Each action: its write-ahead `executing` record, then the outcome; plus the not-understood one.
+        #expect(lines.count == 5)
+        #expect(lines.filter { $0.contains("\"decision\":\"executing\"") }.count == 2)
         #expect(lines.filter { $0.contains("\"reason\":\"not-understood\"") }.count == 1)
     }
 }

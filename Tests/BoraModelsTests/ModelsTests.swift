@@ -98,3 +98,39 @@ private let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent
     try FileManager.default.removeItem(at: dir.appendingPathComponent("src/pkg/w.bin"))
     #expect(cache.verify(model).filter { $0.problem != nil }.count == 2)
 }
+
+/// HMAC-SHA256 against RFC 4231's test vectors (cases 1, 2 and 6: short key, text key, a key
+/// longer than the block, which is hashed first).
+@Test func hmacSHA256MatchesRFC4231() {
+    let cases: [([UInt8], String, String)] = [
+        ([UInt8](repeating: 0x0b, count: 20), "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+        (Array("Jefe".utf8), "what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+        ([UInt8](repeating: 0xaa, count: 131), "Test Using Larger Than Block-Size Key - Hash Key First",
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+    ]
+    for (key, message, want) in cases {
+        #expect(Hex.encode(HMACSHA256.mac(key: key, message: Array(message.utf8))) == want)
+    }
+    #expect(Hex.decode("00ff10Ab") == [0, 255, 16, 171])
+    #expect(Hex.decode("0g") == nil && Hex.decode("abc") == nil)
+}
+
+/// Fed in uneven pieces (a block left incomplete by one call and continued by the next), SHA-256
+/// gives the one-shot digest (NIST's two-block message, hashlib's value for the 1000-byte one).
+@Test func sha256OfUnevenChunks() {
+    let nist = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+    let long = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+    for (message, want) in [(nist, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+                            (long, "89f4ff56a25dd1db06a4ce6033603775d705fb96f30f8693733fef602a1ca532")] {
+        for chunk in [1, 3, 5, 31, 63, 64, 65, 100] {
+            var h = SHA256()
+            var i = 0
+            while i < message.count {
+                let end = min(i + chunk, message.count)
+                Array(message[i..<end]).withUnsafeBytes { h.update($0) }
+                i = end
+            }
+            #expect(h.finalizeHex() == want, "chunk \(chunk)")
+        }
+    }
+}
