@@ -302,6 +302,7 @@ public final class ListenLoop: @unchecked Sendable {
                 }
             }
         }
+        let auditStart = monotonicSeconds()
         if let audit {
             do {
                 let clip = try audit.writeClip(id: id, samples: audio)
@@ -335,6 +336,7 @@ public final class ListenLoop: @unchecked Sendable {
             var ahead = record
             ahead.decision = "executing"
             ahead.latencyMs = (monotonicSeconds() - endpointAt) * 1000
+            ahead.auditMs = (monotonicSeconds() - auditStart) * 1000
             do { try audit.append(record: ahead) } catch {
                 record.decision = "error"
                 record.reason = "not run: the audit log cannot be written"
@@ -347,6 +349,7 @@ public final class ListenLoop: @unchecked Sendable {
             }
         }
         record.clip = nil; record.clipSHA256 = nil   // named by the executing record
+        record.auditMs = (monotonicSeconds() - auditStart) * 1000
         var running: RunningAction?
         var timeout = 0.0
         switch entry.target {
