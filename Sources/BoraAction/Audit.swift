@@ -214,7 +214,7 @@ public final class AuditLog: Sendable {
             let bytes = try OpusFileWriter(bitrate: 16000, complexity: 5).encode(samples)
             var h = SHA256()
             bytes.withUnsafeBytes { h.update($0) }
-            try AtomicFile.write(bytes, to: path, mode: fileMode)
+            try AtomicFile.write(bytes, to: path, mode: fileMode, overwrite: false)   // a clip is never replaced
             if let group { chown(path, uid_t.max, group) }
             syncDirectory(directory + "/clips")
             return Clip(path: "clips/\(id).opus", sha256: h.finalizeHex())

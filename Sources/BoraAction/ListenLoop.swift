@@ -180,7 +180,9 @@ public final class ListenLoop: @unchecked Sendable {
         readBuffer = .allocate(capacity: 1024); readBuffer.initialize(repeating: 0)
         frame = .allocate(capacity: frameSamples); frame.initialize(repeating: 0)
         var t = timespec(); clock_gettime(CLOCK_REALTIME, &t)
-        sessionId = String(format: "%010d", t.tv_sec)
+        // Seconds and milliseconds of the start: two runs into one directory (one after the
+        // other: the writer lock forbids two at once) never share an utterance id or a clip name.
+        sessionId = String(format: "%010d%03d", t.tv_sec, t.tv_nsec / 1_000_000)
     }
 
     deinit { history.deallocate(); utterance.deallocate(); readBuffer.deallocate(); frame.deallocate() }

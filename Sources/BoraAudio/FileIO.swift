@@ -64,7 +64,8 @@ enum FileIO {
             try bytes.withUnsafeBytes { b in Result { () throws(AudioError) in try write(b) } }.get()
         }
 
-        mutating func commit(mode: mode_t = 0o644) throws(AudioError) {
+        /// `overwrite: false` publishes with link(2), which fails with EEXIST instead of replacing.
+        mutating func commit(mode: mode_t = 0o644, overwrite: Bool = true) throws(AudioError) {
             fchmod(fd, mode)
             if fsync(fd) != 0 || close(fd) != 0 {
                 let e = errno
@@ -73,6 +74,13 @@ enum FileIO {
                 throw .writeFailed(path: path, errno: e)
             }
             fd = -1
+            if !overwrite {
+                let linked = link(tempPath, path) == 0
+                let e = errno
+                unlink(tempPath)
+                if !linked { throw .writeFailed(path: path, errno: e) }
+                return
+            }
             if rename(tempPath, path) != 0 {
                 let e = errno
                 unlink(tempPath)
@@ -87,12 +95,12 @@ enum FileIO {
     }
 
     /// Writes `produce`'s output atomically to `path`.
-    static func writeAtomically(_ path: String, mode: mode_t = 0o644,
+    static func writeAtomically(_ path: String, mode: mode_t = 0o644, overwrite: Bool = true,
                                 _ produce: (AtomicWriter) throws(AudioError) -> Void) throws(AudioError) {
         var writer = try AtomicWriter(path: path)
         do {
             try produce(writer)
-            try writer.commit(mode: mode)
+            try writer.commit(mode: mode, overwrite: overwrite)
         } catch {
             writer.discard()
             throw error
@@ -103,9 +111,10 @@ enum FileIO {
 /// Writes whole files atomically: a temp file `PATH.tmp-XXXXXX` in the same directory, written,
 /// given `mode`, fsync'd, then renamed over `path` — a reader (or a crash) never sees a partial
 /// file, and a failure removes the temp file. A crash can leave a `.tmp-` file behind; callers
-/// that own a directory remove such leftovers when they open it.
+/// that own a directory remove such leftovers when they open it. With `overwrite: false` an
+/// existing `path` is never replaced (link(2) instead of rename(2); `.writeFailed` with EEXIST).
 public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(AudioError) {
-        try FileIO.writeAtomically(path, mode: mode) { (w) throws(AudioError) in try w.write(bytes) }
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t, overwrite: Bool = true) throws(AudioError) {
+        try FileIO.writeAtomically(path, mode: mode, overwrite: overwrite) { (w) throws(AudioError) in try w.write(bytes) }
     }
 }

@@ -211,6 +211,15 @@ private func rechain(_ lines: [(file: String, line: String)]) -> [(file: String,
         #expect(mode(dir + "/" + AuditSeal.stateFileName) == 0o600 && mode(dir + "/lock") == 0o600)
     }
 
+    /// A clip is never replaced: a second clip under the same id is an error, the first stays.
+    @Test func aClipIsNeverOverwritten() throws {
+        let log = try AuditLog(directory: tempDir() + "/audit")
+        let first = [Float](repeating: 0.1, count: 1600), second = [Float](repeating: -0.2, count: 3200)
+        let clip = try first.withUnsafeBufferPointer { try log.writeClip(id: "u0", samples: $0) }
+        #expect(throws: AuditError.self) { _ = try second.withUnsafeBufferPointer { try log.writeClip(id: "u0", samples: $0) } }
+        #expect(try SHA256.hexDigest(ofFile: log.clipPath(id: "u0")) == clip.sha256)
+    }
+
     @Test func leftoverTempFilesAreRemovedOnOpen() throws {
         let dir = tempDir() + "/audit"
         do { _ = try AuditLog(directory: dir) }
