@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bora", targets: ["bora"]),
+        .executable(name: "bora-lite", targets: ["bora-lite"]),
         .library(name: "BoraCore", targets: ["BoraCore"]),
         .library(name: "BoraGGUF", targets: ["BoraGGUF"]),
     ],
@@ -45,6 +46,8 @@ let package = Package(
                                                    .product(name: "Yams", package: "Yams")]),
         .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraSpeech",
                                                    .product(name: "Yams", package: "Yams")]),
+        // The front end that also builds as Embedded Swift for aarch64 (tools/arm/build).
+        .executableTarget(name: "bora-lite", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraLM"]),
         .executableTarget(
             name: "bora",
             dependencies: [

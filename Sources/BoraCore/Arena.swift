@@ -1,4 +1,6 @@
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -29,7 +31,7 @@ public final class Arena: @unchecked Sendable {
         precondition(capacity >= 0, "negative arena capacity")
         self.capacity = capacity
         let p = mmap(nil, max(capacity, Arena.alignment), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        precondition(p != MAP_FAILED && p != nil, "cannot reserve \(capacity) bytes for the arena")
+        precondition(!isMapFailed(p), "cannot reserve \(capacity) bytes for the arena")
         base = p!
     }
 

@@ -1,5 +1,7 @@
 import CBoraKernels
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 
@@ -66,7 +68,7 @@ public struct KernelSet: @unchecked Sendable {
     }
 
     /// The named set, or the best one this CPU supports when `name` is nil.
-    public static func named(_ name: String?) throws -> KernelSet {
+    public static func named(_ name: String?) throws(KernelSetError) -> KernelSet {
         var rc: Int32 = 0
         if name == "reference" {
             // The LLM ops have one definition (llama.cpp's order); the portable C code is it.
@@ -75,13 +77,13 @@ public struct KernelSet: @unchecked Sendable {
         let table = name.map { bora_kernel_set_table($0, &rc) } ?? bora_kernel_set_table(nil, &rc)
         switch rc {
         case 0: return KernelSet(table: table!, native: true)
-        case -2: throw KernelSetError.unsupportedCPU(name ?? "best")
-        default: throw KernelSetError.unknown(name ?? "best", available: availableNames)
+        case -2: throw .unsupportedCPU(name ?? "best")
+        default: throw .unknown(name ?? "best", available: availableNames)
         }
     }
 
     /// The set forced by `BORA_KERNELS`, else the best for this CPU.
-    public static func fromEnvironment() throws -> KernelSet {
+    public static func fromEnvironment() throws(KernelSetError) -> KernelSet {
         let forced = getenv("BORA_KERNELS").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
         return try named(forced)
     }

@@ -1,4 +1,6 @@
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
@@ -88,7 +90,7 @@ public final class MappedFile: @unchecked Sendable {
             let code = errno
             throw .stat(path: path, errno: code, message: Self.errorText(code))
         }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .notRegularFile(path: path) }
+        guard UInt32(info.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG) else { throw .notRegularFile(path: path) }
         let size = Int64(info.st_size)
         guard let byteCount = Int(exactly: size), byteCount >= 0 else {
             throw .tooLarge(path: path, bytes: size)
@@ -154,7 +156,7 @@ public final class MappedFile: @unchecked Sendable {
     /// `open(path, O_RDONLY | O_CLOEXEC)`, retried on `EINTR`.
     private static func openReadOnly(_ path: String) throws(MappedFileError) -> Int32 {
         while true {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            let fd = posixOpen(path, O_RDONLY | O_CLOEXEC)
             if fd >= 0 { return fd }
             let code = errno
             if code == EINTR { continue }

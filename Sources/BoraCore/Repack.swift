@@ -1,5 +1,7 @@
 import CBoraKernels
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 
@@ -34,7 +36,7 @@ public final class RepackedWeights: @unchecked Sendable {
     public init(kernels: KernelSet, enabled: Bool = RepackedWeights.enabledByEnvironment, capacity: Int = 0) {
         self.kernels = kernels; self.enabled = enabled
         if enabled && capacity > 0,
-           let p = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+           let p = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), !isMapFailed(p) {
             region = p; regionSize = capacity
         }
     }

@@ -175,7 +175,7 @@ public struct GGUFArray: Sendable, Equatable, RandomAccessCollection, CustomStri
 
     /// `[a, b, c]` with every element.
     public var description: String {
-        "[" + map(\.description).joined(separator: ", ") + "]"
+        "[" + map { $0.description }.joined(separator: ", ") + "]"
     }
 
     // MARK: Decoding from file bytes (all bounds were checked by the parser)

@@ -1,3 +1,4 @@
+import BoraCore
 /// A GGUF metadata value type; raw values are the ids stored in the file.
 public enum GGUFValueType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case uint8 = 0
@@ -161,7 +162,7 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
         case let .int32(v): return String(v)
         case let .float32(v): return String(v)
         case let .bool(v): return String(v)
-        case let .string(v): return String(reflecting: v)
+        case let .string(v): return v.debugQuoted
         case let .array(v): return v.description
         case let .uint64(v): return String(v)
         case let .int64(v): return String(v)

@@ -1,4 +1,6 @@
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
@@ -55,7 +57,7 @@ public struct GGUFWriter {
     }
 
     /// Metadata keys in the order they will be written.
-    public var metadataKeys: [String] { entries.map(\.key) }
+    public var metadataKeys: [String] { entries.map { $0.key } }
 
     /// Sets metadata `key` to `value`. Setting `general.alignment` (to a power of two) also
     /// changes `alignment`.
@@ -126,7 +128,7 @@ public struct GGUFWriter {
     public func write(toPath path: String) throws(GGUFWriteError) {
         let tmp = "\(path).tmp-\(getpid())"
         var fd: Int32 = -1
-        repeat { fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } while fd < 0 && errno == EINTR
+        repeat { fd = posixOpen(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } while fd < 0 && errno == EINTR
         guard fd >= 0 else { throw Self.error("open", tmp) }
         var closed = false
         do throws(GGUFWriteError) {

@@ -1,4 +1,4 @@
-import Foundation
+import BoraCore
 import BoraGGUF
 
 /// A chat message for `ChatTemplate`.
@@ -29,13 +29,14 @@ public struct ChatTemplate: Sendable, Equatable {
 
     /// Recognizes a Jinja chat template's family; nil when unsupported.
     public init?(templateSource source: String) {
-        guard source.contains("<|im_start|>") else { return nil }
+        guard source.hasSubstring("<|im_start|>") else { return nil }
         family = .chatML
         // SmolLM2: {{ '<|im_start|>system\nYou are …<|im_end|>\n' }} when messages[0] is not system.
         let marker = "<|im_start|>system\n"
-        if let start = source.range(of: marker), let end = source.range(of: "<|im_end|>", range: start.upperBound..<source.endIndex) {
-            let text = String(source[start.upperBound..<end.lowerBound])
-            defaultSystemMessage = text.contains("{{") || text.contains("'") ? nil : text
+        if let start = source.utf8Offset(of: marker),
+           let end = source.utf8Offset(of: "<|im_end|>", from: start + marker.utf8.count) {
+            let text = String(decoding: Array(source.utf8)[(start + marker.utf8.count)..<end], as: UTF8.self)
+            defaultSystemMessage = text.hasSubstring("{{") || text.hasSubstring("'") ? nil : text
         } else {
             defaultSystemMessage = nil
         }

@@ -1,6 +1,9 @@
+import BoraGGUF
+import Synchronization
 import BoraCore
-import Foundation
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 
@@ -166,13 +169,13 @@ public final class ExpertStore: @unchecked Sendable {
         expertsPerLayer = model.config.expertCount
         layers = (0..<model.config.layerCount).map { model.experts(layer: $0) }
 
-        let f = open(path, O_RDONLY | O_CLOEXEC)
+        let f = posixOpen(path, O_RDONLY | O_CLOEXEC)
         guard f >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         fd = f
-        directFD = options.directIO ? open(path, O_RDONLY | O_CLOEXEC | linuxODirect) : -1
+        directFD = options.directIO ? posixOpen(path, O_RDONLY | O_CLOEXEC | linuxODirect) : -1
         let page = 4096
         mappingBytes = (slotCount * slotBytes + page - 1) / page * page
-        guard let m = mmap(nil, mappingBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), m != MAP_FAILED else {
+        guard let m = mmap(nil, mappingBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), !isMapFailed(m) else {
             close(f); if directFD >= 0 { close(directFD) }
             throw .unreadable(path: path, reason: "cannot map \(mappingBytes) bytes for the expert cache")
         }
@@ -208,7 +211,7 @@ public final class ExpertStore: @unchecked Sendable {
                     let end = (t.fileOffset + t.count * t.expertBytes) / page * page
                     guard end > start else { continue }
                     let at = UnsafeMutableRawPointer(mutating: mapped.base + start)
-                    if mmap(at, end - start, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) != MAP_FAILED {
+                    if mmap(at, end - start, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0).map({ !isMapFailed($0) }) ?? false {
                         holes.append((start, end - start))
                     }
                 }

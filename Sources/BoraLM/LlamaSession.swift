@@ -1,6 +1,8 @@
 import BoraCore
 import CBoraKernels
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 

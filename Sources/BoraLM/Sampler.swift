@@ -1,6 +1,8 @@
 import CBoraKernels
 import BoraCore
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 

@@ -38,11 +38,11 @@ public enum TokenizerError: BoraInputError, Equatable {
         case let .arrayTooShort(key, count, tokenCount):
             return "tokenizer: '\(key)' has \(count) entries for \(tokenCount) tokens; \(fix)"
         case let .duplicateToken(text, firstID, secondID):
-            return "tokenizer: token \(String(reflecting: text)) appears twice (ids \(firstID) and \(secondID)); \(fix)"
+            return "tokenizer: token \(text.debugQuoted) appears twice (ids \(firstID) and \(secondID)); \(fix)"
         case let .malformedMerge(index, rule):
-            return "tokenizer: merge \(index) \(String(reflecting: rule)) is not two space-separated pieces; \(fix)"
+            return "tokenizer: merge \(index) \(rule.debugQuoted) is not two space-separated pieces; \(fix)"
         case let .mergeReferencesUnknownToken(index, rule, piece):
-            return "tokenizer: merge \(index) \(String(reflecting: rule)) uses \(String(reflecting: piece)), which is not a token; \(fix)"
+            return "tokenizer: merge \(index) \(rule.debugQuoted) uses \(piece.debugQuoted), which is not a token; \(fix)"
         }
     }
 }

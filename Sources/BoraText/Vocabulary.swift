@@ -1,3 +1,4 @@
+import BoraCore
 import BoraGGUF
 
 /// Token attributes, as llama.cpp's `llama_token_attr` bits.
@@ -235,7 +236,7 @@ struct Vocabulary: Sendable {
         let fimRep = detect(nil, ["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"])
         let fimSep = detect(nil, ["<|file_sep|>"])
 
-        for i in 0 ..< n where attributes[i].contains(.control) && text(i).contains("unused") {
+        for i in 0 ..< n where attributes[i].contains(.control) && text(i).hasSubstring("unused") {
             attributes[i].insert(.unused)
         }
 
@@ -268,14 +269,14 @@ struct Vocabulary: Sendable {
         // Per-model strip attributes (llama.cpp keys them on names in the metadata).
         let modelName = (metadata["general.name"]?.string ?? "").lowercased()
         let architecture = metadata["general.architecture"]?.string ?? ""
-        if ["jina-v2-de", "jina-v2-es", "jina-v2-code"].contains(where: preName.contains)
-            || ["nomic-bert-moe", "jina-bert-v3"].contains(where: architecture.contains) {
+        if ["jina-v2-de", "jina-v2-es", "jina-v2-code"].contains(where: { preName.hasSubstring($0) })
+            || ["nomic-bert-moe", "jina-bert-v3"].contains(where: { architecture.hasSubstring($0) }) {
             for id in ids(of: ["<mask>"]) { attributes[Int(id)].insert(.lstrip) }
-        } else if modelName.contains("phi-3") || modelName.contains("phi3") {
+        } else if modelName.hasSubstring("phi-3") || modelName.hasSubstring("phi3") {
             for i in 0 ..< n where isSpecialForPartition(Int32(i)) { attributes[i].insert(.rstrip) }
             for id in ids(of: ["</s>"]) { attributes[Int(id)].insert(.rstrip) }
             for id in ids(of: ["<unk>", "<s>", "<|endoftext|>"]) { attributes[Int(id)].remove(.rstrip) }
-        } else if modelName.contains("modern-bert") {
+        } else if modelName.hasSubstring("modern-bert") {
             for id in ids(of: ["[MASK]"]) { attributes[Int(id)].insert(.lstrip) }
         }
     }

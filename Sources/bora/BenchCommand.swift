@@ -53,9 +53,7 @@ struct KernelsBench: ParsableCommand {
     func run() throws {
         _ = global.bootstrapLogging()
         let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError {
-            throw ValidationError(e.description)
-        }
+        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
         let threadCounts = try options.threadCounts()
         let runs = options.runs ?? (options.quick ? 5 : 15)
         let bandwidthBytes = (options.quick ? 256 : 512) << 20

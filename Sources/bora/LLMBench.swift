@@ -34,7 +34,7 @@ struct LLMBench: ParsableCommand {
     func run() throws {
         _ = global.bootstrapLogging()
         let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
         let path = try resolveModelPath(model)
         let runs = options.runs ?? (options.quick ? 3 : 5)
         var rows: [[String: Any]] = []

@@ -52,7 +52,7 @@ struct MoEBench: ParsableCommand {
         let path = try resolveModelPath(model)
         let file = try GGUFFile(path: path, hint: .random)
         let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
         let llama = try LlamaModel(file: file, kernels: kernels)
         guard llama.config.isMixtureOfExperts else { throw ValidationError("\(path) has no experts; bench moe needs a Mixture-of-Experts model (e.g. smollm2-moe)") }
         let percents = budgets.split(separator: ",").compactMap { Double($0) }
@@ -149,7 +149,7 @@ struct MoEBench: ParsableCommand {
     /// tokens as the prompt, then decode the next `n` tokens one at a time; print JSON.
     private func runChild() throws {
         let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
         let path = try resolveModelPath(model)
         let options = childBudgetMb.map { mb in
             var o = ExpertStoreOptions(budgetBytes: Int(mb * 1_048_576))

@@ -59,7 +59,7 @@ struct RunCommand: ParsableCommand {
         let log = global.bootstrapLogging()
         let start = now()
         let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
         let path = try resolveModelPath(model)
         var phase = now()
         func lap(_ what: String) {

@@ -7,7 +7,7 @@ import Foundation
 /// Loads a Whisper model (catalog name or path) into a session, mapping errors for the CLI.
 func loadWhisperSession(_ nameOrPath: String, threads: Int?, maxBeam: Int) throws -> WhisperSession {
     let kernels: KernelSet
-    do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+    do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
     let path = try resolveModelPath(nameOrPath)
     let model = try WhisperModel(path: path, kernels: kernels)
     let pool = ThreadPool(threads: threads ?? ThreadPool.defaultThreadCount)

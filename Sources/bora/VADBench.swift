@@ -24,7 +24,7 @@ struct VADBench: ParsableCommand {
         _ = global.bootstrapLogging()
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
         let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
         let path = try resolveModelPath(model)
         let t0 = now()
         let silero = try SileroVAD(path: path, kernels: kernels)

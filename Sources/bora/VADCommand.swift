@@ -41,7 +41,7 @@ struct VADCommand: ParsableCommand {
         switch vad {
         case .silero:
             let kernels: KernelSet
-            do { kernels = try KernelSet.fromEnvironment() } catch let e as KernelSetError { throw ValidationError(e.description) }
+            do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
             detector = try SileroVAD(path: try resolveModelPath(model), kernels: kernels)
         case .energy:
             detector = try EnergyVAD()

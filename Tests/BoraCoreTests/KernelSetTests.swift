@@ -26,8 +26,8 @@ struct KernelSetTests {
         #if arch(x86_64)
         // ARM sets are not compiled into an x86 binary; AVX-512 VNNI exists but may be unsupported.
         #expect(throws: KernelSetError.self) { try KernelSet.named("neon") }
-        do { _ = try KernelSet.named("avx512vnni") } catch let e as KernelSetError {
-            #expect(e == .unsupportedCPU("avx512vnni"))
+        do { _ = try KernelSet.named("avx512vnni") } catch {
+            #expect(error == .unsupportedCPU("avx512vnni"))   // typed throws: `error` is a KernelSetError
         }
         #endif
     }

@@ -1,0 +1,8 @@
+// See include/bora_libc.h.
+#include "bora_libc.h"
+
+int bora_errno(void) { return errno; }
+void bora_set_errno(int value) { errno = value; }
+int bora_open(const char *path, int flags, unsigned mode) { return open(path, flags, (mode_t)mode); }
+void *bora_map_failed(void) { return MAP_FAILED; }
+long bora_write_text(int fd, const char *text, size_t length) { return (long)write(fd, text, length); }

@@ -1,0 +1,33 @@
+// The C library as both builds see it. The host build imports Glibc (Swift's overlay) as well;
+// the Embedded build (aarch64, `tools/arm/build`) has no Glibc module and imports only this one.
+// Wrappers for what Swift cannot import: the errno macro, variadic open(), MAP_FAILED.
+#ifndef BORA_LIBC_H
+#define BORA_LIBC_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/// The calling thread's errno.
+int bora_errno(void);
+/// Sets the calling thread's errno.
+void bora_set_errno(int value);
+/// open(2) with its mode argument always passed (the variadic form does not import into Swift).
+int bora_open(const char *path, int flags, unsigned mode);
+/// mmap(2)'s failure value.
+void *bora_map_failed(void);
+/// Writes `length` bytes of `text` to standard error or output (fd 2 / 1) in one write(2).
+long bora_write_text(int fd, const char *text, size_t length);
+
+#endif

@@ -1,0 +1,248 @@
+// bora-lite: a front end that builds both ways — as ordinary Swift on the host (`swift build
+// --product bora-lite`) and as Embedded Swift for aarch64 (`tools/arm/build`), where it is the
+// ARM executable. It drives the same runtime libraries as `bora` (BoraCore, BoraGGUF, BoraText,
+// BoraLM) with a small argument reader instead of swift-argument-parser, which Embedded Swift
+// cannot build. Both builds running the same front end is what makes x86 and ARM comparable.
+//
+//   bora-lite run MODEL.gguf -p PROMPT [-n 32] [-t THREADS] [-c 2048] [--chat] [--json]
+//   bora-lite top1 MODEL.gguf --ids FILE [-t THREADS]   teacher-forced: one batch of the ids in
+//                               FILE (comma-separated), then per position the top-1 id and its
+//                               margin over the second, ×10⁴ (one JSON object)
+//   bora-lite kernels           the kernel set this CPU selects (BORA_KERNELS forces one)
+//
+// `run` is greedy (temperature 0), as `bora run --temp 0`; --json prints {"kernel_set", "model",
+// "prompt_tokens", "text", "tokens"}. Exit codes as the host's: 0 ok, 1 runtime failure, 2 usage, 3 bad input file.
+import BoraCore
+import BoraGGUF
+import BoraLM
+import BoraText
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes `text` to a descriptor in whole (1 = stdout, 2 = stderr).
+func emit(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+        if n < 0 { if errno == EINTR { continue }; return }
+        done += n
+    }
+}
+
+/// `text` as a JSON string literal.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 {
+                let h = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}
+
+struct Usage: Error { let message: String }
+struct Failure: Error { let message: String; let code: Int32 }
+
+/// The options after the subcommand: `-x VALUE`, `--name VALUE`, `--flag`, positionals.
+struct Arguments {
+    var positional: [String] = []
+    var values: [String: String] = [:]
+    var flags: Set<String> = []
+
+    init(_ args: ArraySlice<String>, flags known: Set<String>) throws(Usage) {
+        var i = args.startIndex
+        while i < args.endIndex {
+            let a = args[i]
+            if a.hasPrefix("-") && a.count > 1 {
+                if known.contains(a) { flags.insert(a); i += 1; continue }
+                guard i + 1 < args.endIndex else { throw Usage(message: "\(a) needs a value") }
+                values[a] = args[i + 1]
+                i += 2
+            } else {
+                positional.append(a)
+                i += 1
+            }
+        }
+    }
+
+    func int(_ name: String, default value: Int, range: ClosedRange<Int>) throws(Usage) -> Int {
+        guard let text = values[name] else { return value }
+        guard let n = Int(text), range.contains(n) else {
+            throw Usage(message: "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return n
+    }
+}
+
+func kernelSet() throws(Failure) -> KernelSet {
+    do { return try KernelSet.fromEnvironment() } catch { throw Failure(message: error.description, code: 2) }
+}
+
+/// The model, its tokenizer and a session, loaded as `bora run` loads them (bad files: exit 3).
+func load(_ path: String, kernels: KernelSet, threads: Int, context: Int,
+          maxBatch: Int = 32) throws(Failure) -> (GGUFFile, LlamaModel, Tokenizer, LlamaSession) {
+    let file: GGUFFile
+    do { file = try GGUFFile(path: path, hint: .willNeed) } catch { throw Failure(message: error.description, code: 3) }
+    let model: LlamaModel
+    do { model = try LlamaModel(file: file, kernels: kernels) } catch { throw Failure(message: error.description, code: 3) }
+    let tokenizer: Tokenizer
+    do { tokenizer = try Tokenizer(gguf: file) } catch { throw Failure(message: error.description, code: 3) }
+    let session: LlamaSession
+    do {
+        session = try LlamaSession(model: model, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
+                                   contextLength: min(context, model.config.trainedContextLength), maxBatch: maxBatch)
+    } catch { throw Failure(message: error.description, code: 1) }
+    return (file, model, tokenizer, session)
+}
+
+/// Reads comma-separated token ids.
+func readIds(_ path: String) throws(Failure) -> [Int32] {
+    let fd = posixOpen(path, O_RDONLY)
+    guard fd >= 0 else { throw Failure(message: "\(path): cannot open the ids file", code: 3) }
+    var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        bytes += chunk[0..<n]
+    }
+    close(fd)
+    var ids: [Int32] = []
+    for field in String(decoding: bytes, as: UTF8.self).split(separator: ",") {
+        guard let id = Int32(String(field.filter { $0 != " " && $0 != "\n" })) else {
+            throw Failure(message: "\(path): '\(field)' is not a token id; write ids separated by commas", code: 3)
+        }
+        ids.append(id)
+    }
+    guard !ids.isEmpty else { throw Failure(message: "\(path): no token ids", code: 3) }
+    return ids
+}
+
+/// Teacher-forced top-1: all ids in one batch (as llama.cpp's reference evaluates them).
+func top1(_ args: Arguments) throws(Failure) {
+    guard args.positional.count == 1, let idsPath = args.values["--ids"] else {
+        throw Failure(message: "usage: bora-lite top1 MODEL.gguf --ids FILE [-t THREADS]", code: 2)
+    }
+    let threads: Int
+    do { threads = try args.int("-t", default: ThreadPool.defaultThreadCount, range: 1...256) } catch { throw Failure(message: error.message, code: 2) }
+    let ids = try readIds(idsPath)
+    let kernels = try kernelSet()
+    let (_, model, _, session) = try load(args.positional[0], kernels: kernels, threads: threads,
+                                          context: ids.count, maxBatch: 64)   // as the llama.cpp agreement tests
+    let vocab = model.config.vocabSize
+    let all = UnsafeMutablePointer<Float>.allocate(capacity: ids.count * vocab)
+    defer { all.deallocate() }
+    do { try ids.withUnsafeBufferPointer { (b) throws(LlamaError) in _ = try session.evaluate(b, allLogits: all) } }
+    catch { throw Failure(message: error.description, code: 1) }
+    var tops: [String] = [], margins: [String] = []
+    for p in 0..<ids.count {
+        let row = all + p * vocab
+        var best = 0, second = 1
+        if row[1] > row[0] { best = 1; second = 0 }
+        for v in 2..<vocab {
+            if row[v] > row[best] { second = best; best = v } else if row[v] > row[second] { second = v }
+        }
+        tops.append(String(best))
+        margins.append(String(Int((row[best] - row[second]) * 10000)))
+    }
+    emit(1, "{\"kernel_set\":\(jsonString(kernels.name)),\"top1\":[\(tops.joined(separator: ","))],\"margin_e4\":[\(margins.joined(separator: ","))]}\n")
+}
+
+func run(_ args: Arguments) throws(Failure) {
+    guard args.positional.count == 1, let prompt = args.values["-p"] else {
+        throw Failure(message: "usage: bora-lite run MODEL.gguf -p PROMPT [-n N] [-t THREADS] [-c CONTEXT] [--chat] [--json]", code: 2)
+    }
+    let n: Int, threads: Int, context: Int
+    do {
+        n = try args.int("-n", default: 32, range: 0...100_000)
+        threads = try args.int("-t", default: ThreadPool.defaultThreadCount, range: 1...256)
+        context = try args.int("-c", default: 2048, range: 1...1_000_000)
+    } catch { throw Failure(message: error.message, code: 2) }
+    let kernels = try kernelSet()
+    let path = args.positional[0]
+    do {
+        let (file, model, tokenizer, session) = try load(path, kernels: kernels, threads: threads, context: context)
+        var text = prompt
+        let chat = args.flags.contains("--chat")
+        if chat {
+            guard let template = ChatTemplate(gguf: file) else {
+                throw Failure(message: "this model has no chat template Bora can render (ChatML); run without --chat", code: 1)
+            }
+            text = template.render([ChatMessage(role: "user", content: prompt)])
+        }
+        let promptTokens = tokenizer.encode(text, addSpecial: true, parseSpecial: chat)
+        guard !promptTokens.isEmpty else { throw Failure(message: "the prompt is empty after tokenization", code: 2) }
+        guard promptTokens.count + n <= session.contextLength else {
+            throw Failure(message: "prompt (\(promptTokens.count) tokens) + -n \(n) exceed the context (-c \(session.contextLength)); raise -c or lower -n", code: 1)
+        }
+        var options = SamplingOptions()
+        options.temperature = 0
+        let sampler = Sampler(options: options, vocabSize: model.config.vocabSize)
+        var decoder = TextStreamDecoder(tokenizer: tokenizer)
+        var output = "", tokens: [Int32] = []
+        let json = args.flags.contains("--json")
+        if !json { emit(1, chat ? prompt + "\n" : prompt) }
+        do {
+            var logits = try session.evaluate(promptTokens)
+            while tokens.count < n {
+                let token = sampler.sample(logits)
+                if tokenizer.isEndOfGeneration(token) { break }
+                tokens.append(token)
+                let piece = decoder.append(token)
+                if json { output += piece } else { emit(1, piece) }
+                if tokens.count == n { break }
+                logits = try session.evaluate([token])
+            }
+        } catch { throw Failure(message: error.description, code: 1) }
+        let tail = decoder.flush()
+        if json {
+            output += tail
+            let ids = tokens.map { String($0) }.joined(separator: ",")
+            let promptIds = promptTokens.map { String($0) }.joined(separator: ",")
+            emit(1, "{\"kernel_set\":\(jsonString(kernels.name)),\"model\":\(jsonString(path)),\"prompt_tokens\":[\(promptIds)],\"text\":\(jsonString(output)),\"tokens\":[\(ids)]}\n")
+        } else {
+            emit(1, tail + "\n")
+        }
+    }
+}
+
+/// The program: returns the exit code.
+func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+    var args: [String] = []
+    for i in 0..<Int(argc) { args.append(argv[i].map { String(cString: $0) } ?? "") }
+    do throws(Failure) {
+        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels … (see the top of Sources/bora-lite/main.swift)", code: 2) }
+        switch args[1] {
+        case "run":
+            let parsed: Arguments
+            do { parsed = try Arguments(args[2...], flags: ["--chat", "--json"]) } catch { throw Failure(message: error.message, code: 2) }
+            try run(parsed)
+        case "top1":
+            let parsed: Arguments
+            do { parsed = try Arguments(args[2...], flags: []) } catch { throw Failure(message: error.message, code: 2) }
+            try top1(parsed)
+        case "kernels":
+            emit(1, try kernelSet().name + "\n")
+        default:
+            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels", code: 2)
+        }
+        return 0
+    } catch {
+        emit(2, "bora-lite: \(error.message)\n")
+        return error.code
+    }
+}
