@@ -19,23 +19,27 @@ extension String {
 
     /// This string in double quotes with Swift's escapes, as `String(reflecting:)` prints it:
     /// \\ \" \' \n \r \t \0, other control characters as \u{X}.
-    public var debugQuoted: String {
+    public var debugQuoted: String { quoted(json: false) }
+
+    /// This string as a JSON string literal (RFC 8259): \" \\ \n \r \t, other control
+    /// characters and DEL as \u00XX, everything else (non-ASCII too) as it is, in UTF-8.
+    public var jsonQuoted: String { quoted(json: true) }
+
+    private func quoted(json: Bool) -> String {
         var out = "\""
-        for scalar in unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
+        for u in unicodeScalars {
+            switch u {
             case "\"": out += "\\\""
-            case "'": out += "\\'"
+            case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case "\0": out += "\\0"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    out += "\\u{" + String(scalar.value, radix: 16) + "}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+            case "'" where !json: out += "\\'"
+            case "\0" where !json: out += "\\0"
+            case _ where u.value < 0x20 || u.value == 0x7F:
+                let hex = String(u.value, radix: 16)
+                out += json ? "\\u" + String(repeating: "0", count: 4 - hex.count) + hex : "\\u{" + hex + "}"
+            default: out.unicodeScalars.append(u)
             }
         }
         return out + "\""

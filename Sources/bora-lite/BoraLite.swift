@@ -33,27 +33,6 @@ func emit(_ fd: Int32, _ text: String) {
     }
 }
 
-/// `text` as a JSON string literal.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let h = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}
 
 struct Usage: Error { let message: String }
 struct Failure: Error { let message: String; let code: Int32 }
@@ -159,7 +138,7 @@ func top1(_ args: Arguments) throws(Failure) {
         tops.append(String(best))
         margins.append(String(Int((row[best] - row[second]) * 10000)))
     }
-    emit(1, "{\"kernel_set\":\(jsonString(kernels.name)),\"top1\":[\(tops.joined(separator: ","))],\"margin_e4\":[\(margins.joined(separator: ","))]}\n")
+    emit(1, "{\"kernel_set\":\(kernels.name.jsonQuoted),\"top1\":[\(tops.joined(separator: ","))],\"margin_e4\":[\(margins.joined(separator: ","))]}\n")
 }
 
 func run(_ args: Arguments) throws(Failure) {
@@ -213,7 +192,7 @@ func run(_ args: Arguments) throws(Failure) {
             output += tail
             let ids = tokens.map { String($0) }.joined(separator: ",")
             let promptIds = promptTokens.map { String($0) }.joined(separator: ",")
-            emit(1, "{\"kernel_set\":\(jsonString(kernels.name)),\"model\":\(jsonString(path)),\"prompt_tokens\":[\(promptIds)],\"text\":\(jsonString(output)),\"tokens\":[\(ids)]}\n")
+            emit(1, "{\"kernel_set\":\(kernels.name.jsonQuoted),\"model\":\(path.jsonQuoted),\"prompt_tokens\":[\(promptIds)],\"text\":\(output.jsonQuoted),\"tokens\":[\(ids)]}\n")
         } else {
             emit(1, tail + "\n")
         }

@@ -1,3 +1,4 @@
+import BoraCore
 import CBoraAllocCount
 import Foundation
 #if canImport(Glibc)
@@ -131,23 +132,7 @@ enum JSONText {
 
     /// Appends `s` as a JSON string literal: RFC 8259 escapes, control characters and DEL as
     /// \u00XX, non-ASCII passed through as UTF-8.
-    static func appendString(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20 || u.value == 0x7F:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        out += "\""
-    }
+    static func appendString(_ s: String, to out: inout String) { out += s.jsonQuoted }
 }
 
 /// Seconds since this process started (Linux: /proc/self/stat start time, 10 ms resolution;
