@@ -312,6 +312,26 @@ public final class AuditLog: Sendable {
     }
 }
 
+/// What happened to one utterance (or, for `executing`, what is about to happen): the audit
+/// record's `decision`. The one list of decision names; the raw values are what `audit.jsonl` holds.
+public enum AuditDecision: String, Sendable, CaseIterable {
+    /// Written and fsync'd before an action starts (write-ahead); the outcome follows under the same id.
+    case executing
+    case executed
+    case dryRun = "dry-run"
+    case awaitingConfirm = "awaiting-confirm"
+    case confirmed
+    case expired
+    /// Bora was stopped while the action ran; its process group was killed.
+    case interrupted
+    case notUnderstood = "not-understood"
+    case rejectedLowConfidence = "rejected-low-confidence"
+    case rejectedNoAction = "rejected-no-action"
+    case rejectedConditionsUnmatched = "rejected-conditions-unmatched"
+    case rejectedCooldown = "rejected-cooldown"
+    case error
+}
+
 /// One utterance in the audit trail. `json` gives the object written to `audit.jsonl`; absent
 /// optionals are left out.
 public struct AuditRecord: Sendable, Equatable {
@@ -322,11 +342,8 @@ public struct AuditRecord: Sendable, Equatable {
     public var intent: String
     public var slots: [String: String]
     public var confidence: Float
-    /// `executing` (written before an action starts; the record with the outcome follows under
-    /// the same id), `executed`, `dry-run`, `awaiting-confirm`, `confirmed`, `expired`,
-    /// `interrupted`, `not-understood`, `rejected-low-confidence`, `rejected-no-action`,
-    /// `rejected-conditions-unmatched`, `rejected-cooldown` or `error` (see `ListenLoop`).
-    public var decision: String
+    /// See `AuditDecision` and `ListenLoop`.
+    public var decision: AuditDecision
     /// `Decision.reason`, or the error text.
     public var reason: String
     /// The entry (`intent@line`) the decision is about.
@@ -364,7 +381,7 @@ public struct AuditRecord: Sendable, Equatable {
     /// utterance whose action awaited confirmation.
     public var confirms: String?
 
-    public init(time: String, id: String, recognition: Recognition, decision: String, reason: String,
+    public init(time: String, id: String, recognition: Recognition, decision: AuditDecision, reason: String,
                 startMs: Double, audioMs: Double, latencyMs: Double) {
         self.time = time; self.id = id; transcript = recognition.transcript; understood = recognition.understood
         intent = recognition.intent; slots = recognition.slots; confidence = recognition.confidence
@@ -376,7 +393,7 @@ public struct AuditRecord: Sendable, Equatable {
         func r(_ x: Double) -> Double { (x * 10).rounded() / 10 }
         var o: [String: Any] = [
             "time": time, "id": id, "transcript": transcript, "understood": understood, "intent": intent,
-            "slots": slots, "confidence": (Double(confidence) * 1000).rounded() / 1000, "decision": decision,
+            "slots": slots, "confidence": (Double(confidence) * 1000).rounded() / 1000, "decision": decision.rawValue,
             "reason": reason, "start_ms": r(startMs), "audio_ms": r(audioMs), "recognize_ms": r(recognizeMs),
             "latency_ms": r(latencyMs), "timed_out": timedOut,
         ]

@@ -122,7 +122,7 @@ extension AuditLog {
                     }
                 }
                 if let id = object["id"] as? String {
-                    if object["decision"] as? String == "executing" { executing[id] = v.records } else { executing[id] = nil }
+                    if object["decision"] as? String == AuditDecision.executing.rawValue { executing[id] = v.records } else { executing[id] = nil }
                 }
                 previous = hash(line)
                 currentKey = currentKey.map(AuditSeal.evolve)

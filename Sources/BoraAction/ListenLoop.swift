@@ -119,9 +119,8 @@ public struct ListenReload {
 /// reason `cancelled`); no answer within `confirm_timeout_s` of stream time expires it
 /// (`timeout`), as do a reload and the end of the run. Anything else heard meanwhile runs nothing.
 ///
-/// Audit decisions: `executed`, `dry-run`, `awaiting-confirm`, `confirmed`, `expired`,
-/// `not-understood`, `rejected-low-confidence`, `rejected-no-action`,
-/// `rejected-conditions-unmatched`, `rejected-cooldown`, `error`.
+/// Audit decisions are `AuditDecision`s: every action run writes `executing` first (write-ahead),
+/// then its outcome (`executed`, `confirmed`, `error`, `interrupted`) under the same id.
 ///
 /// The per-frame path (read, copy into history, VAD, endpointer) allocates nothing.
 public final class ListenLoop: @unchecked Sendable {
@@ -266,7 +265,7 @@ public final class ListenLoop: @unchecked Sendable {
             failure = "\(error)"
             recognition = Recognition(understood: false, intent: "", confidence: 0)
         }
-        var record = AuditRecord(time: time, id: id, recognition: recognition, decision: "error", reason: failure ?? "",
+        var record = AuditRecord(time: time, id: id, recognition: recognition, decision: .error, reason: failure ?? "",
                                  startMs: segment.startMs, audioMs: Double(count) * 1000 / 16000, latencyMs: 0)
         var toRun: (entry: ActionEntry, recognition: Recognition)?
         if failure != nil {
@@ -277,15 +276,15 @@ public final class ListenLoop: @unchecked Sendable {
             if recognition.understood && recognition.intent == ConfirmationContext.confirmIntent {
                 pending = nil
                 record.intent = p.recognition.intent; record.slots = p.recognition.slots
-                record.decision = "confirmed"; record.reason = "confirmed"
+                record.decision = .confirmed; record.reason = "confirmed"
                 toRun = (p.entry, p.recognition)
                 outcome.withLock { $0.confirmed += 1 }
             } else if recognition.understood && recognition.intent == ConfirmationContext.cancelIntent {
                 pending = nil
-                record.decision = "expired"; record.reason = "cancelled"
+                record.decision = .expired; record.reason = "cancelled"
                 outcome.withLock { $0.expired += 1 }
             } else {
-                record.decision = "not-understood"; record.reason = "awaiting confirmation of \(p.id): say confirm or cancel"
+                record.decision = .notUnderstood; record.reason = "awaiting confirmation of \(p.id): say confirm or cancel"
             }
         } else {
             let decision = policy.decide(recognition, now: monotonicSeconds())
@@ -295,7 +294,7 @@ public final class ListenLoop: @unchecked Sendable {
                 if entry.confirm {
                     pending = Pending(id: id, entry: entry, recognition: recognition,
                                       deadline: position + Int(entry.confirmTimeoutSeconds * 16000))
-                    record.decision = "awaiting-confirm"
+                    record.decision = .awaitingConfirm
                     record.reason = String(format: "say confirm or cancel within %g s", entry.confirmTimeoutSeconds)
                     if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: recognition.slots) }
                     outcome.withLock { $0.awaitingConfirm += 1 }
@@ -320,7 +319,7 @@ public final class ListenLoop: @unchecked Sendable {
             return
         }
         if policy.actions.dryRun {
-            if record.decision == "executed" { record.decision = "dry-run" }
+            if record.decision == .executed { record.decision = .dryRun }
             if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: command.slots) }
             record.latencyMs = (monotonicSeconds() - endpointAt) * 1000
             outcome.withLock { $0.utterances += 1 }
@@ -336,11 +335,11 @@ public final class ListenLoop: @unchecked Sendable {
         // Write-ahead: the action starts only once its record is on disk.
         if let audit {
             var ahead = record
-            ahead.decision = "executing"
+            ahead.decision = .executing
             ahead.latencyMs = (monotonicSeconds() - endpointAt) * 1000
             ahead.auditMs = (monotonicSeconds() - auditStart) * 1000
             do { try audit.append(record: ahead) } catch {
-                record.decision = "error"
+                record.decision = .error
                 record.reason = "not run: the audit log cannot be written"
                 record.error = error.description
                 record.latencyMs = (monotonicSeconds() - endpointAt) * 1000
@@ -361,13 +360,13 @@ public final class ListenLoop: @unchecked Sendable {
                 running = try Dispatcher.spawn(args, environment: entry.environment, user: entry.user ?? defaultActionUser, group: entry.group)
                 timeout = entry.timeoutSeconds
             } catch {
-                record.decision = "error"; record.error = error.description
+                record.decision = .error; record.error = error.description
             }
         case .emitJSON:
             stdoutLine(event)
         case let .socket(path):
             do { try Dispatcher.send(line: event, toSocket: path, timeoutSeconds: min(entry.timeoutSeconds, 1)) } catch {
-                record.decision = "error"; record.error = error.description
+                record.decision = .error; record.error = error.description
             }
         case .none: break
         }
@@ -388,7 +387,7 @@ public final class ListenLoop: @unchecked Sendable {
                 r.output = result.output; r.outputBytes = result.outputBytes; r.outputSHA256 = result.outputSHA256
                 r.outputTruncated = result.outputTruncated
                 if result.interrupted {
-                    r.decision = "interrupted"
+                    r.decision = .interrupted
                     r.reason = "bora was stopped while the action ran; its process group was killed"
                 }
                 finish(r)
@@ -403,7 +402,7 @@ public final class ListenLoop: @unchecked Sendable {
     /// utterance that asked, no clip).
     private func expire(_ p: Pending, reason: String) {
         pending = nil
-        var record = AuditRecord(time: AuditLog.timestamp(), id: p.id, recognition: p.recognition, decision: "expired",
+        var record = AuditRecord(time: AuditLog.timestamp(), id: p.id, recognition: p.recognition, decision: .expired,
                                  reason: reason, startMs: Double(position) * 1000 / 16000, audioMs: 0, latencyMs: 0)
         record.recognizeMs = 0
         record.confirms = p.id
@@ -444,6 +443,6 @@ public final class ListenLoop: @unchecked Sendable {
         if let code = r.exitCode { tail += ", exit \(code)" }
         if let sig = r.signal { tail += ", signal \(sig)\(r.timedOut ? " (timeout)" : "")" }
         if let e = r.error { tail += ", \(e)" }
-        return "\(r.id)  \(r.decision)  \(what)  \(r.action ?? "-")  [\(tail)]  \(String(format: "%.0f", r.latencyMs)) ms"
+        return "\(r.id)  \(r.decision.rawValue)  \(what)  \(r.action ?? "-")  [\(tail)]  \(String(format: "%.0f", r.latencyMs)) ms"
     }
 }

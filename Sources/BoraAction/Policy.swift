@@ -53,16 +53,16 @@ public enum Decision: Sendable, Equatable {
         }
     }
 
-    /// The audit trail's decision: `executed` for `.run` (the loop refines it to `dry-run` or
-    /// `awaiting-confirm`), `not-understood`, or `rejected-<reason>`.
-    public var auditDecision: String {
+    /// The audit trail's decision: `.executed` for `.run` (the loop refines it to `.dryRun` or
+    /// `.awaitingConfirm`), `.notUnderstood`, or a `rejected…` case.
+    public var auditDecision: AuditDecision {
         switch self {
-        case .run: return "executed"
-        case .notUnderstood: return "not-understood"
-        case .noAction: return "rejected-no-action"
-        case .conditionsUnmatched: return "rejected-conditions-unmatched"
-        case .lowConfidence: return "rejected-low-confidence"
-        case .coolingDown: return "rejected-cooldown"
+        case .run: return .executed
+        case .notUnderstood: return .notUnderstood
+        case .noAction: return .rejectedNoAction
+        case .conditionsUnmatched: return .rejectedConditionsUnmatched
+        case .lowConfidence: return .rejectedLowConfidence
+        case .coolingDown: return .rejectedCooldown
         }
     }
 

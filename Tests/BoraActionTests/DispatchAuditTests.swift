@@ -79,7 +79,7 @@ func argvScript(in dir: String, out: String) throws -> String {
         var r = AuditRecord(time: AuditLog.timestamp(), id: "u1",
                             recognition: Recognition(understood: true, intent: "lights", slots: ["state": "on"], confidence: 0.8765,
                                                      transcript: "turn on the lights", recognizeMs: 120),
-                            decision: "executed", reason: "matched", startMs: 1000, audioMs: 500, latencyMs: 130)
+                            decision: .executed, reason: "matched", startMs: 1000, audioMs: 500, latencyMs: 130)
         r.action = "lights@2"; r.actionKind = "exec"; r.argv = ["x", "on"]; r.exitCode = 0; r.clip = clip.path; r.clipSHA256 = clip.sha256
         try log.append(record: r)
         try log.append(record: r)
