@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "BoraSpeech", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraAudio"]),
         // Context grammars (Rhino-style YAML) → word graph → Whisper token automaton; intent results.
         // Voice-to-action: actions file, policy, dispatch (argv exec / JSON / socket), audit trail, listen loop.
-        .target(name: "BoraAction", dependencies: ["BoraCore", "BoraModels", "CBoraSpawn", "BoraAudio", "BoraSpeech", "BoraIntent",
+        .target(name: "BoraAction", dependencies: ["BoraCore", "CBoraSpawn", "BoraAudio", "BoraSpeech", "BoraIntent",
                                                    .product(name: "Yams", package: "Yams")]),
         .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraSpeech",
                                                    .product(name: "Yams", package: "Yams")]),
@@ -58,7 +58,7 @@ let package = Package(
         ),
         .testTarget(name: "BoraCoreTests", dependencies: ["BoraCore", "CBoraKernels", "CBoraAllocCount"]),
         .testTarget(name: "BoraGGUFTests", dependencies: ["BoraGGUF", "BoraCore"]),
-        .testTarget(name: "BoraModelsTests", dependencies: ["BoraModels"]),
+        .testTarget(name: "BoraModelsTests", dependencies: ["BoraModels", "BoraCore"]),
         .testTarget(name: "BoraTextTests", dependencies: ["BoraText", "BoraGGUF"]),
         .testTarget(name: "BoraAudioTests", dependencies: ["BoraAudio", "BoraCore", "BoraGGUF", "CBoraAllocCount"]),
         .testTarget(name: "BoraSpeechTests", dependencies: ["BoraSpeech", "BoraAudio", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),

@@ -1,6 +1,5 @@
 import BoraAudio
 import BoraCore
-import BoraModels
 import Foundation
 import Synchronization
 

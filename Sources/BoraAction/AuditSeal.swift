@@ -1,5 +1,5 @@
 import BoraAudio
-import BoraModels
+import BoraCore
 #if canImport(Glibc)
 import Glibc
 #endif

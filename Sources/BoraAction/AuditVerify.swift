@@ -1,4 +1,4 @@
-import BoraModels
+import BoraCore
 import Foundation
 
 extension AuditLog {

@@ -1,5 +1,4 @@
 import BoraCore
-import BoraModels
 import CBoraSpawn
 import Foundation
 #if canImport(Glibc)

@@ -164,7 +164,7 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
-    private static func errorText(_ code: Int32) -> String {
+    static func errorText(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "errno \(code)" }
         return String(cString: text)
     }

@@ -1,3 +1,4 @@
+import BoraCore
 import Foundation
 
 /// Where fetched models live. The layout is a contract shared with `tools/models`:

@@ -1,6 +1,6 @@
 import ArgumentParser
 import BoraAction
-import BoraModels
+import BoraCore
 import Foundation
 
 /// `bora audit init|verify DIR`: seals a new audit trail; checks one.

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 @testable import BoraModels
+import BoraCore
 
 private func hex(_ s: String) -> String {
     var h = SHA256()
-    h.update(Data(s.utf8))
+    h.update(Array(s.utf8))
     return h.finalizeHex()
 }
 
@@ -21,11 +22,11 @@ private func hex(_ s: String) -> String {
 @Test func sha256StreamingMatchesOneShot() {
     let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
     var one = SHA256()
-    one.update(Data(bytes))
+    one.update(Array(bytes))
     for split in [1, 63, 64, 65, 500] {
         var two = SHA256()
-        two.update(Data(bytes[..<split]))
-        two.update(Data(bytes[split...]))
+        two.update(Array(bytes[..<split]))
+        two.update(Array(bytes[split...]))
         var copy = one
         #expect(two.finalizeHex() == copy.finalizeHex(), "split at \(split)")
     }
@@ -70,8 +71,8 @@ private let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent
     defer { try? FileManager.default.removeItem(at: tmp) }
     let content = Data("weights".utf8)
     let gguf = Data("GGUF-bytes".utf8)
-    var h1 = SHA256(); h1.update(content)
-    var h2 = SHA256(); h2.update(gguf)
+    var h1 = SHA256(); h1.update(Array(content))
+    var h2 = SHA256(); h2.update(Array(gguf))
     let json = #"{"models": [{"name": "m", "role": "llm", "architecture": "llama", "license": "MIT", "source": {"package": "p", "version": "1", "files": [{"path": "pkg/w.bin", "sha256": "\#(h1.finalizeHex())"}]}, "gguf": "m.gguf"}]}"#
     let catalog = try Catalog(json: Data(json.utf8), path: "t.json")
     let model = try catalog.model(named: "m")

@@ -1,6 +1,11 @@
-import Foundation
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
+import Glibc
+#endif
 
-/// SHA-256 (FIPS 180-4), streaming. Used to verify pinned model files without Python.
+/// SHA-256 (FIPS 180-4), streaming, Foundation-free (both builds). Verifies pinned model files
+/// without Python, hashes the audit trail's records and clips, and carries HMAC-SHA256.
 public struct SHA256: Sendable {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
@@ -42,9 +47,7 @@ public struct SHA256: Sendable {
     }
 
     /// Adds bytes to the digest.
-    public mutating func update<D: DataProtocol>(_ data: D) {
-        for region in data.regions { region.withUnsafeBytes { update($0) } }
-    }
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
     /// Finishes and returns the 32-byte digest.
     public mutating func finalize() -> [UInt8] {
@@ -90,15 +93,26 @@ public struct SHA256: Sendable {
         }
     }
 
-    /// The hex sha256 of a whole file, read in 4 MiB chunks. Throws if it cannot be read.
-    public static func hexDigest(ofFile path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+    /// The hex digest of the file at `path`, read in 4 MiB chunks.
+    public static func hexDigest(ofFile path: String) throws(MappedFileError) -> String {
+        let fd = posixOpen(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            throw .open(path: path, errno: code, message: MappedFile.errorText(code))
         }
-        defer { try? handle.close() }
+        defer { close(fd) }
         var hasher = SHA256()
-        while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty {
-            hasher.update(chunk)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
+        defer { chunk.deallocate() }
+        while true {
+            let n = read(fd, chunk.baseAddress, chunk.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                throw .open(path: path, errno: code, message: MappedFile.errorText(code))
+            }
+            if n == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
         }
         return hasher.finalizeHex()
     }
