@@ -312,15 +312,11 @@ public final class ListenLoop: @unchecked Sendable {
                 record.error = "clip: \(error.message)"
             }
         }
-        guard let (entry, command) = toRun else {
-            record.latencyMs = (monotonicSeconds() - endpointAt) * 1000
-            outcome.withLock { $0.utterances += 1 }
-            finish(record)
-            return
-        }
-        if policy.actions.dryRun {
+        if let (entry, command) = toRun, policy.actions.dryRun {
             if record.decision == .executed { record.decision = .dryRun }
             if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: command.slots) }
+        }
+        guard let (entry, command) = toRun, !policy.actions.dryRun else {   // nothing runs
             record.latencyMs = (monotonicSeconds() - endpointAt) * 1000
             outcome.withLock { $0.utterances += 1 }
             finish(record)
@@ -354,10 +350,9 @@ public final class ListenLoop: @unchecked Sendable {
         var running: RunningAction?
         var timeout = 0.0
         switch entry.target {
-        case let .exec(argv):
-            let args = Dispatcher.substitute(argv, slots: command.slots)
+        case .exec:
             do {
-                running = try Dispatcher.spawn(args, environment: entry.environment, user: entry.user ?? defaultActionUser, group: entry.group)
+                running = try Dispatcher.spawn(record.argv ?? [], environment: entry.environment, user: entry.user ?? defaultActionUser, group: entry.group)
                 timeout = entry.timeoutSeconds
             } catch {
                 record.decision = .error; record.error = error.description
