@@ -45,10 +45,11 @@ public final class CommandRecognizer: UtteranceRecognizer, @unchecked Sendable {
     public let commands: IntentRecognizer
     public let confirmation: IntentRecognizer
 
-    /// Compiles `context` and the confirmation context for `session`'s tokenizer.
-    public init(session: WhisperSession, context: Context, sensitivity: Float = 0.5, beam: Int = 3) throws {
+    /// Compiles `context` (under `limits`) and the confirmation context for `session`'s tokenizer.
+    public init(session: WhisperSession, context: Context, sensitivity: Float = 0.5, beam: Int = 3,
+                limits: ContextLimits = .standard) throws {
         let tokenizer = try session.model.makeTokenizer()
-        commands = IntentRecognizer(session: session, context: try CompiledContext(context: context, tokenizer: tokenizer),
+        commands = IntentRecognizer(session: session, context: try CompiledContext(context: context, tokenizer: tokenizer, limits: limits),
                                     sensitivity: sensitivity, beam: beam)
         confirmation = IntentRecognizer(session: session,
                                         context: try CompiledContext(context: try ConfirmationContext.load(), tokenizer: tokenizer),

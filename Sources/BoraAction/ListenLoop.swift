@@ -107,6 +107,44 @@ public struct ListenReload {
     public init(actions: ActionsFile, recognizer: (any UtteranceRecognizer)?) { self.actions = actions; self.recognizer = recognizer }
 }
 
+/// Builds reloads off the loop's thread (SIGHUP): compiling a large context takes seconds, and
+/// the loop must keep listening meanwhile. `poll` is called between frames; a request starts
+/// `build` on its own thread (a request during a build runs one more build after it), and a
+/// finished build is handed over once. `build` returns nil on failure (it reports why itself),
+/// so a failed reload leaves the running configuration untouched.
+public final class BackgroundReload: @unchecked Sendable {
+    private let build: @Sendable () -> ListenReload?
+    private let lock = NSLock()
+    private var building = false, requestedAgain = false
+    private var ready: ListenReload?
+
+    public init(build: @escaping @Sendable () -> ListenReload?) { self.build = build }
+
+    /// Starts a build when `requested`; returns a finished reload, once, or nil.
+    public func poll(requested: Bool) -> ListenReload? {
+        lock.lock(); defer { lock.unlock() }
+        if requested { if building { requestedAgain = true } else { startLocked() } }
+        defer { ready = nil }
+        return ready
+    }
+
+    /// True while a build runs (for tests and status).
+    public var isBuilding: Bool { lock.lock(); defer { lock.unlock() }; return building }
+
+    private func startLocked() {
+        building = true
+        let thread = Thread { [self] in
+            let result = build()
+            lock.lock(); defer { lock.unlock() }
+            if let result { ready = result }
+            building = false
+            if requestedAgain { requestedAgain = false; startLocked() }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}
+
 /// The voice-to-action loop: source → frames → VAD/endpointer (audio history kept in a
 /// preallocated ring) → recognizer on each utterance → policy → action → audit. Runs until the
 /// source finishes or `shouldStop()` returns true; an utterance in flight at a stop is finished

@@ -1,3 +1,4 @@
+import BoraCore
 import BoraSpeech
 import BoraText
 
@@ -26,8 +27,10 @@ public struct CompiledContext: Sendable {
     let slotValues: [String]
 
     /// Compiles `context` against Whisper's tokenizer. Throws `.tooLarge` when the grammar needs
-    /// more than `maxStates` automaton states before minimization.
-    public init(context: Context, tokenizer: Tokenizer, maxStates: Int = 4_000_000) throws(ContextError) {
+    /// more than `limits.states` automaton states before minimization or compiling takes longer
+    /// than `limits.seconds` (the other limits were enforced when the context was parsed).
+    public init(context: Context, tokenizer: Tokenizer, limits: ContextLimits = .standard) throws(ContextError) {
+        let deadline = monotonicSeconds() + limits.seconds
         let words = WordGraph(context: context, canonical: false)
         var encoded: [String: [Int32]] = [:]
         func encode(_ s: String) -> [Int32] {
@@ -73,9 +76,11 @@ public struct CompiledContext: Sendable {
             [(Self.normalizedWords(word).map { WordGraph.intern($0, &textTable, &textWords) }, false)]
         }
         self.textWords = textWords
-        guard let parts = tokenGraph.determinized(maxStates: maxStates) else {
-            throw ContextError(.tooLarge, file: context.name, line: 1, column: 1,
-                               "the context needs more than \(maxStates) automaton states; split large slots or reduce optional parts")
+        guard let parts = tokenGraph.determinized(maxStates: limits.states, deadline: deadline) else {
+            let timedOut = monotonicSeconds() > deadline
+            throw ContextError(.tooLarge, file: context.name, line: 1, column: 1, timedOut
+                ? "compiling the context took longer than \(limits.seconds) s (limit seconds=\(limits.seconds)); split large slots or reduce optional parts, \(ContextLimits.raise("seconds"))"
+                : "the context needs more than \(limits.states) automaton states (limit states=\(limits.states)); split large slots or reduce optional parts, \(ContextLimits.raise("states"))")
         }
         automaton = TokenAutomaton(edgeStart: parts.edgeStart, edgeToken: parts.edgeToken, edgeTarget: parts.edgeTarget, accepting: parts.accepting)
         nfaStates = tokenGraph.stateCount

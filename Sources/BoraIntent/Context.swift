@@ -35,21 +35,35 @@ public struct Context: Sendable {
 
     public var expressionCount: Int { intents.reduce(0) { $0 + $1.expressions.count } }
 
-    /// Reads and parses a context file. Throws `.unreadable` when the file cannot be read.
-    public static func load(path: String) throws(ContextError) -> Context {
+    /// Reads and parses a context file. Throws `.unreadable` when the file cannot be read or is not
+    /// a regular file (a FIFO or device would block or never end), `.tooLarge` when it is larger
+    /// than `limits.fileBytes` (checked before reading) or breaks another limit.
+    public static func load(path: String, limits: ContextLimits = .standard) throws(ContextError) -> Context {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file; check the path")
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw ContextError(.unreadable, file: path, line: 0, column: 0, "not a regular file; give the path of a context YAML file")
+        }
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= limits.fileBytes else {
+            throw ContextError(.tooLarge, file: path, line: 0, column: 0,
+                               "the file has \(size) bytes (limit file-bytes=\(limits.fileBytes)); a context this large is not a grammar for speech, \(ContextLimits.raise("file-bytes"))")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file; check the path")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ContextError(.unreadable, file: path, line: 0, column: 0, "the context file is not UTF-8 text; save it as UTF-8")
         }
-        return try parse(yaml: text, name: path)
+        return try parse(yaml: text, name: path, limits: limits)
     }
 
     /// Parses context YAML (`context: {expressions, slots, macros}`), validating every expression.
-    /// `name` labels errors. Errors carry 1-based line and column.
-    public static func parse(yaml: String, name: String) throws(ContextError) -> Context {
-        var parser = ContextParser(file: name, yaml: yaml)
+    /// `name` labels errors. Errors carry 1-based line and column. Throws `.tooLarge` when the
+    /// grammar breaks one of `limits` (nesting, words written out, word length).
+    public static func parse(yaml: String, name: String, limits: ContextLimits = .standard) throws(ContextError) -> Context {
+        var parser = ContextParser(file: name, yaml: yaml, limits: limits)
         return try parser.parse()
     }
 
@@ -69,12 +83,21 @@ private struct ScalarItem { let text: String; let line: Int; let column: Int }
 private struct ContextParser {
     let file: String
     let yaml: String
+    let limits: ContextLimits
     var rawMacros: [String: [ScalarItem]] = [:]
-    var resolvedMacros: [String: [[ExpressionElement]]] = [:]
-    var resolving: Set<String> = []
+    var resolvedMacros: [String: MacroExpansion] = [:]
+    var resolving: [String] = []
     var slotTypes: Set<String> = []
+    /// Words of every value of each user slot type.
+    var slotWords: [String: Int] = [:]
 
-    init(file: String, yaml: String) { self.file = file; self.yaml = yaml }
+    init(file: String, yaml: String, limits: ContextLimits) { self.file = file; self.yaml = yaml; self.limits = limits }
+
+    /// Words of every spoken form of every value of a slot type (user or built-in).
+    static func words(ofSlot type: String, user: [String: Int]) -> Int {
+        if let n = user[type] { return n }
+        return BuiltinSlot.named(type).map { $0.values.reduce(0) { $0 + $1.forms.reduce(0) { $0 + $1.count } } } ?? 0
+    }
 
     func error(_ kind: ContextError.Kind, _ mark: Mark?, _ message: String) -> ContextError {
         ContextError(kind, file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message)
@@ -115,6 +138,7 @@ private struct ContextParser {
                 }
                 slots[type] = values
                 slotTypes.insert(type)
+                slotWords[type] = values.reduce(0) { $0 + $1.elements.count }
             }
         }
         var macroNames: [String] = []
@@ -128,12 +152,18 @@ private struct ContextParser {
             throw error(.structure, contextNode.mark, "missing 'expressions:' under context; add intents with their expressions")
         }
         var intents: [Context.Intent] = []
+        var total = ExpressionShape()
         for (_, intentName, items) in try namedLists(expressionsNode, section: "expressions") {
             var expressions: [Context.Expression] = []
             for item in items {
                 var p = try expressionParser(item)
                 var elements: [ExpressionElement]
                 do { elements = try p.parseExpression(endOffset: item.text.count) } catch { throw located(error, item) }
+                total.append(p.shape)
+                if total.words > limits.words {
+                    throw ContextError(.tooLarge, file: file, line: item.line, column: item.column,
+                                       "with this expression the grammar grows past \(limits.words) words once macros and slot values are written out (limit words=\(limits.words)); use fewer or smaller expressions, \(ContextLimits.raise("words"))")
+                }
                 if elements.allSatisfy(\.isNullable) {
                     throw ContextError(.onlyOptionals, file: file, line: item.line, column: item.column,
                                        "expression '\(item.text)' can match nothing (only optional parts); make at least one part required")
@@ -174,16 +204,18 @@ private struct ContextParser {
 
     func located(_ problem: ExpressionProblem, _ item: ScalarItem) -> ContextError {
         if let absolute = problem.located { return absolute }
+        let text = item.text.count > 60 ? item.text.prefix(57) + "…" : item.text
         return ContextError(problem.kind, file: file, line: item.line, column: item.column + problem.offset,
-                            "\(problem.message) (in '\(item.text)')")
+                            "\(problem.message) (in '\(text)')")
     }
 
     func expressionParser(_ item: ScalarItem) throws(ContextError) -> ExpressionParser {
         let box = MacroResolver(parser: self)
         do {
-            return try ExpressionParser(item.text, slotTypeExists: { type in
+            return try ExpressionParser(item.text, limits: limits, slotTypeExists: { type in
                 BuiltinSlot.names.contains(type) || box.parser.slotTypes.contains(type)
-            }, resolveMacro: { name, offset throws(ExpressionProblem) in try box.resolve(name, offset: offset) })
+            }, slotWords: { [slotWords] in ContextParser.words(ofSlot: $0, user: slotWords) },
+               resolveMacro: { name, offset throws(ExpressionProblem) in try box.resolve(name, offset: offset) })
         } catch {
             throw located(error, item)
         }
@@ -213,12 +245,15 @@ private struct ContextParser {
     }
 }
 
-/// Resolves `@macro` references lazily (macros may use other macros; cycles are errors).
+/// Resolves `@macro` references lazily (macros may use other macros; cycles are errors). Each
+/// macro is parsed once and its shape cached, so a chain of macros that double each other is
+/// measured in linear time and refused by the words limit before anything is expanded; the
+/// chain of macros being resolved is bounded by `limits.nesting` (each level nests one deeper).
 private final class MacroResolver {
     var parser: ContextParser
     init(parser: ContextParser) { self.parser = parser }
 
-    func resolve(_ name: String, offset: Int) throws(ExpressionProblem) -> [[ExpressionElement]] {
+    func resolve(_ name: String, offset: Int) throws(ExpressionProblem) -> MacroExpansion {
         if let done = parser.resolvedMacros[name] { return done }
         guard let items = parser.rawMacros[name] else {
             let known = parser.rawMacros.keys.sorted().joined(separator: ", ")
@@ -228,22 +263,35 @@ private final class MacroResolver {
         if parser.resolving.contains(name) {
             throw ExpressionProblem(kind: .macroCycle(name), offset: offset, message: "macro '@\(name)' uses itself; remove the cycle")
         }
-        parser.resolving.insert(name)
-        defer { parser.resolving.remove(name) }
+        let limits = parser.limits
+        if parser.resolving.count >= limits.nesting {
+            throw ExpressionProblem(kind: .tooLarge, offset: offset,
+                                    message: "macros use macros more than \(limits.nesting) deep (@\(parser.resolving.first ?? name) … @\(name); limit nesting=\(limits.nesting)); flatten the chain, \(ContextLimits.raise("nesting"))")
+        }
+        parser.resolving.append(name)
+        defer { parser.resolving.removeLast() }
         var alternatives: [[ExpressionElement]] = []
+        var shape = ExpressionShape()
         for item in items {
-            do {
-                var p = try ExpressionParser(item.text, slotTypeExists: { [parser] type in
+            do throws(ExpressionProblem) {
+                var p = try ExpressionParser(item.text, limits: limits, slotTypeExists: { [parser] type in
                     BuiltinSlot.names.contains(type) || parser.slotTypes.contains(type)
-                }, resolveMacro: { n, o throws(ExpressionProblem) in try self.resolve(n, offset: o) })
+                }, slotWords: { [slotWords = parser.slotWords] in ContextParser.words(ofSlot: $0, user: slotWords) },
+                   resolveMacro: { n, o throws(ExpressionProblem) in try self.resolve(n, offset: o) })
                 alternatives.append(try p.parseExpression(endOffset: item.text.count))
+                shape.append(p.shape)
+                if shape.words > limits.words {
+                    throw ExpressionProblem(kind: .tooLarge, offset: 0,
+                                            message: "macro '@\(name)' grows to more than \(limits.words) words once its macros and slot values are written out (limit words=\(limits.words)); use fewer repetitions, \(ContextLimits.raise("words"))")
+                }
             } catch let problem {
                 throw problem.located != nil ? problem
                     : ExpressionProblem(kind: problem.kind, offset: offset, message: problem.message,
                                         located: parser.located(problem, item))
             }
         }
-        parser.resolvedMacros[name] = alternatives
-        return alternatives
+        let expansion = MacroExpansion(alternatives: alternatives, shape: shape)
+        parser.resolvedMacros[name] = expansion
+        return expansion
     }
 }

@@ -21,8 +21,31 @@ struct ExpressionProblem: Error {
     var located: ContextError? = nil
 }
 
+/// How big a parsed piece of grammar is once every macro and slot is written out: its words
+/// (saturating) and how deeply brackets, slots and macros nest in it.
+struct ExpressionShape: Equatable {
+    var words = 0
+    var depth = 0
+
+    /// A sequence of this and `other`.
+    mutating func append(_ other: ExpressionShape) {
+        let (sum, overflow) = words.addingReportingOverflow(other.words)
+        words = overflow ? .max : sum
+        depth = max(depth, other.depth)
+    }
+}
+
+/// A macro's alternatives with their combined shape (computed once per macro, however often used).
+struct MacroExpansion {
+    let alternatives: [[ExpressionElement]]
+    let shape: ExpressionShape
+}
+
 /// Parses Rhino-style expression syntax: words, `[a, b]`, `(a, b)`, `$type:name`, `@macro`.
 /// Macros are returned as `.choice` of the macro's alternatives via `resolveMacro`.
+/// Recursion follows bracket nesting, which `limits.nesting` bounds before it is entered; the
+/// shape of everything parsed is checked against `limits` as it grows, so a grammar that would
+/// expand to millions of words is refused while it is still small.
 struct ExpressionParser {
     private enum Lexeme: Equatable {
         case open(Character), close(Character), comma, word(String), slot(String, String), macro(String)
@@ -30,11 +53,19 @@ struct ExpressionParser {
 
     private var lexemes: [(Lexeme, Int)] = []
     private var index = 0
-    private let resolveMacro: (String, Int) throws(ExpressionProblem) -> [[ExpressionElement]]
+    private var openGroups = 0
+    private let limits: ContextLimits
+    private let slotWords: (String) -> Int
+    private let resolveMacro: (String, Int) throws(ExpressionProblem) -> MacroExpansion
+    /// The shape of the expression `parseExpression` returned last.
+    private(set) var shape = ExpressionShape()
 
-    init(_ text: String, slotTypeExists: (String) -> Bool,
-         resolveMacro: @escaping (String, Int) throws(ExpressionProblem) -> [[ExpressionElement]]) throws(ExpressionProblem) {
+    /// `slotWords(type)`: the words of all the values of an existing slot type, written out.
+    init(_ text: String, limits: ContextLimits, slotTypeExists: (String) -> Bool, slotWords: @escaping (String) -> Int,
+         resolveMacro: @escaping (String, Int) throws(ExpressionProblem) -> MacroExpansion) throws(ExpressionProblem) {
         self.resolveMacro = resolveMacro
+        self.limits = limits
+        self.slotWords = slotWords
         let chars = Array(text)
         var i = 0
         func isWordChar(_ c: Character) -> Bool { !c.isWhitespace && !"[]()$@,".contains(c) }
@@ -74,6 +105,10 @@ struct ExpressionParser {
             default:
                 var word = ""
                 while i < chars.count, isWordChar(chars[i]) { word.append(chars[i]); i += 1 }
+                if word.count > limits.wordLength {
+                    throw ExpressionProblem(kind: .tooLarge, offset: start,
+                                            message: "a word of \(word.count) characters (limit word-length=\(limits.wordLength)); split it into words, \(ContextLimits.raise("word-length"))")
+                }
                 lexemes.append((.word(word), start))
             }
         }
@@ -81,7 +116,8 @@ struct ExpressionParser {
 
     /// The whole expression as a sequence; `endOffset` is the string length (for errors at the end).
     mutating func parseExpression(endOffset: Int) throws(ExpressionProblem) -> [ExpressionElement] {
-        let sequence = try parseSequence(endOffset: endOffset)
+        let (sequence, shape) = try parseSequence(endOffset: endOffset)
+        self.shape = shape
         if index < lexemes.count {
             let (lexeme, offset) = lexemes[index]
             if lexeme == .comma {
@@ -93,30 +129,59 @@ struct ExpressionParser {
         return sequence
     }
 
-    private mutating func parseSequence(endOffset: Int) throws(ExpressionProblem) -> [ExpressionElement] {
-        var sequence: [ExpressionElement] = []
-        while index < lexemes.count {
-            let (lexeme, offset) = lexemes[index]
-            switch lexeme {
-            case .word(let w): sequence.append(.word(w)); index += 1
-            case .slot(let type, let name): sequence.append(.slot(type: type, name: name)); index += 1
-            case .macro(let name): sequence.append(.choice(try resolveMacro(name, offset))); index += 1
-            case .open(let bracket):
-                index += 1
-                let alternatives = try parseGroup(opened: bracket, at: offset, endOffset: endOffset)
-                sequence.append(bracket == "[" ? .choice(alternatives) : .optional(alternatives))
-            case .close, .comma: return sequence
-            }
+    /// Throws when `shape` (of the piece that starts at `offset`) breaks a limit.
+    private func check(_ shape: ExpressionShape, at offset: Int) throws(ExpressionProblem) {
+        if shape.depth > limits.nesting {
+            throw ExpressionProblem(kind: .tooLarge, offset: offset,
+                                    message: "brackets, slots and macros nest more than \(limits.nesting) deep here (limit nesting=\(limits.nesting)); flatten the expression, \(ContextLimits.raise("nesting"))")
         }
-        return sequence
+        if shape.words > limits.words {
+            let words = shape.words == .max ? "more than \(limits.words)" : "\(shape.words)"
+            throw ExpressionProblem(kind: .tooLarge, offset: offset,
+                                    message: "this grows to \(words) words once macros and slot values are written out (limit words=\(limits.words)); use fewer macro repetitions or a smaller slot, \(ContextLimits.raise("words"))")
+        }
     }
 
-    private mutating func parseGroup(opened: Character, at openOffset: Int, endOffset: Int) throws(ExpressionProblem) -> [[ExpressionElement]] {
+    private mutating func parseSequence(endOffset: Int) throws(ExpressionProblem) -> ([ExpressionElement], ExpressionShape) {
+        var sequence: [ExpressionElement] = []
+        var shape = ExpressionShape()
+        while index < lexemes.count {
+            let (lexeme, offset) = lexemes[index]
+            let element: ExpressionElement
+            var part = ExpressionShape()
+            switch lexeme {
+            case .word(let w):
+                element = .word(w); part.words = 1; index += 1
+            case .slot(let type, let name):
+                element = .slot(type: type, name: name); part = ExpressionShape(words: slotWords(type), depth: 1); index += 1
+            case .macro(let name):
+                let macro = try resolveMacro(name, offset)
+                element = .choice(macro.alternatives); part = macro.shape; part.depth += 1; index += 1
+            case .open(let bracket):
+                index += 1
+                openGroups += 1
+                if openGroups > limits.nesting { try check(ExpressionShape(words: 0, depth: openGroups), at: offset) }
+                let (alternatives, inner) = try parseGroup(opened: bracket, at: offset, endOffset: endOffset)
+                openGroups -= 1
+                element = bracket == "[" ? .choice(alternatives) : .optional(alternatives)
+                part = inner; part.depth += 1
+            case .close, .comma: return (sequence, shape)
+            }
+            sequence.append(element)
+            shape.append(part)
+            try check(part, at: offset)
+            try check(shape, at: offset)
+        }
+        return (sequence, shape)
+    }
+
+    private mutating func parseGroup(opened: Character, at openOffset: Int, endOffset: Int) throws(ExpressionProblem) -> ([[ExpressionElement]], ExpressionShape) {
         let closer: Character = opened == "[" ? "]" : ")"
         var alternatives: [[ExpressionElement]] = []
+        var shape = ExpressionShape()
         while true {
             let altOffset = index < lexemes.count ? lexemes[index].1 : endOffset
-            let alternative = try parseSequence(endOffset: endOffset)
+            let (alternative, altShape) = try parseSequence(endOffset: endOffset)
             if alternative.isEmpty {
                 if index >= lexemes.count {
                     throw ExpressionProblem(kind: .unbalancedBrackets, offset: openOffset, message: "unbalanced brackets: '\(opened)' is never closed; add '\(closer)'")
@@ -124,6 +189,8 @@ struct ExpressionParser {
                 throw ExpressionProblem(kind: .emptyExpression, offset: altOffset, message: "empty alternative inside '\(opened)\(closer)'; remove the extra comma or write a word")
             }
             alternatives.append(alternative)
+            shape.append(altShape)
+            try check(shape, at: openOffset)
             guard index < lexemes.count else {
                 throw ExpressionProblem(kind: .unbalancedBrackets, offset: openOffset, message: "unbalanced brackets: '\(opened)' is never closed; add '\(closer)'")
             }
@@ -131,7 +198,7 @@ struct ExpressionParser {
             index += 1
             switch lexeme {
             case .comma: continue
-            case .close(let c) where c == closer: return alternatives
+            case .close(let c) where c == closer: return (alternatives, shape)
             case .close(let c):
                 throw ExpressionProblem(kind: .unbalancedBrackets, offset: offset, message: "unbalanced brackets: '\(opened)' is closed by '\(c)'; use '\(closer)'")
             default: continue

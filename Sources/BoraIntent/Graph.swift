@@ -1,3 +1,5 @@
+import BoraCore
+
 /// An acyclic NFA whose edges carry a symbol (word or token id), nothing (ε), or a marker that is
 /// ε for matching but records the intent or a slot capture along the path.
 struct LabelledGraph: Sendable {
@@ -78,8 +80,9 @@ struct LabelledGraph: Sendable {
 
     /// Subset construction (markers are ε) followed by minimization (the DFA is acyclic, so equal
     /// states are found bottom-up by their edges). State 0 of the result is the start.
-    /// Returns nil when more than `maxStates` subsets appear.
-    func determinized(maxStates: Int) -> TokenAutomatonParts? {
+    /// Returns nil when more than `maxStates` subsets appear or `deadline` (`monotonicSeconds()`) passes.
+    /// Every pass is iterative: a grammar with a very long sentence needs no deep stack.
+    func determinized(maxStates: Int, deadline: Double = .infinity) -> TokenAutomatonParts? {
         var stamp = [Int32](repeating: -1, count: stateCount)
         var stampValue: Int32 = 0
         func closure(of seeds: [Int32]) -> [Int32] {
@@ -108,6 +111,7 @@ struct LabelledGraph: Sendable {
         var next = 0
         while next < subsets.count {
             if subsets.count > maxStates { return nil }
+            if next & 1023 == 1023 && monotonicSeconds() > deadline { return nil }
             var moves: [Int32: [Int32]] = [:]
             for s in subsets[next] {
                 for e in edges[Int(s)] { if case .symbol(let t) = e.label { moves[t, default: []].append(e.target) } }
@@ -118,19 +122,17 @@ struct LabelledGraph: Sendable {
             dfaEdges[next] = out
             next += 1
         }
-        // Minimize: canonical representative per state, computed after its successors (acyclic).
+        // Minimize: canonical representative per state, computed after its successors (acyclic),
+        // in the reverse of a depth-first finishing order kept on an explicit stack.
         var canonical = [Int32](repeating: -1, count: subsets.count)
         var register: [[Int32]: Int32] = [:]
-        func canon(_ s: Int32) -> Int32 {
-            if canonical[Int(s)] >= 0 { return canonical[Int(s)] }
-            var key: [Int32] = [dfaAccepting[Int(s)] ? 1 : 0]
-            for (token, target) in dfaEdges[Int(s)] { key.append(token); key.append(canon(target)) }
-            let c = register[key] ?? s
+        for s in Self.postOrder(count: subsets.count, successors: { dfaEdges[$0].map { Int($0.1) } }) {
+            var key: [Int32] = [dfaAccepting[s] ? 1 : 0]
+            for (token, target) in dfaEdges[s] { key.append(token); key.append(canonical[Int(target)]) }
+            let c = register[key] ?? Int32(s)
             register[key] = c
-            canonical[Int(s)] = c
-            return c
+            canonical[s] = c
         }
-        _ = canon(0)
         // Renumber reachable canonical states breadth-first from the start.
         var number: [Int32: Int32] = [canonical[0]: 0]
         var order: [Int32] = [canonical[0]]
@@ -155,24 +157,50 @@ struct LabelledGraph: Sendable {
     }
 }
 
+extension LabelledGraph {
+    /// The states reachable from state 0 of an acyclic graph, each after all its successors
+    /// (depth-first finishing order), computed with an explicit stack.
+    static func postOrder(count: Int, successors: (Int) -> [Int]) -> [Int] {
+        guard count > 0 else { return [] }
+        var done = [Bool](repeating: false, count: count)
+        var order: [Int] = []
+        order.reserveCapacity(count)
+        var stack: [(state: Int, next: [Int], i: Int)] = [(0, successors(0), 0)]
+        done[0] = true
+        while !stack.isEmpty {
+            let top = stack.count - 1
+            if stack[top].i < stack[top].next.count {
+                let t = stack[top].next[stack[top].i]
+                stack[top].i += 1
+                if !done[t] { done[t] = true; stack.append((t, successors(t), 0)) }
+            } else {
+                order.append(stack[top].state)
+                stack.removeLast()
+            }
+        }
+        return order
+    }
+}
+
 struct TokenAutomatonParts {
     let edgeStart: [Int32], edgeToken: [Int32], edgeTarget: [Int32], accepting: [Bool]
     let subsetStates: Int
 
     /// Number of distinct accepted symbol sequences (saturating; the DFA is acyclic).
     func pathCount() -> (count: UInt64, saturated: Bool) {
-        var memo = [UInt64?](repeating: nil, count: accepting.count)
+        var memo = [UInt64](repeating: 0, count: accepting.count)
         var saturated = false
-        func count(_ s: Int) -> UInt64 {
-            if let m = memo[s] { return m }
+        let order = LabelledGraph.postOrder(count: accepting.count) { s in
+            (Int(edgeStart[s])..<Int(edgeStart[s + 1])).map { Int(edgeTarget[$0]) }
+        }
+        for s in order {
             var total: UInt64 = accepting[s] ? 1 : 0
             for e in Int(edgeStart[s])..<Int(edgeStart[s + 1]) {
-                let (sum, overflow) = total.addingReportingOverflow(count(Int(edgeTarget[e])))
+                let (sum, overflow) = total.addingReportingOverflow(memo[Int(edgeTarget[e])])
                 if overflow { saturated = true; total = .max } else { total = sum }
             }
             memo[s] = total
-            return total
         }
-        return (count(0), saturated)
+        return (memo.isEmpty ? 0 : memo[0], saturated)
     }
 }

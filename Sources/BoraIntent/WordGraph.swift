@@ -1,3 +1,5 @@
+import BoraCore
+
 /// Builds the word-level graph of a context: words as written, numbers with their digit and
 /// hyphenated forms, slot captures as markers, one branch per intent from state 0.
 struct WordGraph {
@@ -122,10 +124,12 @@ public struct SentenceCount: Sendable, Equatable {
 }
 
 extension Context {
-    /// Counts distinct sentences without enumerating them (paths through the minimal word DFA).
-    public func sentenceCount(maxStates: Int = 2_000_000) -> SentenceCount {
+    /// Counts distinct sentences without enumerating them (paths through the minimal word DFA);
+    /// when that DFA needs more than `maxStates` states or `seconds`, counts expansions instead
+    /// (`approximate`).
+    public func sentenceCount(maxStates: Int = 2_000_000, seconds: Double = 10) -> SentenceCount {
         let words = WordGraph(context: self, canonical: true)
-        if let dfa = words.graph.determinized(maxStates: maxStates) {
+        if let dfa = words.graph.determinized(maxStates: maxStates, deadline: monotonicSeconds() + seconds) {
             let (count, saturated) = dfa.pathCount()
             return SentenceCount(count: count, saturated: saturated, approximate: false)
         }

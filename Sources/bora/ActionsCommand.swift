@@ -22,11 +22,12 @@ struct ActionsCommand: ParsableCommand {
             """)
         @OptionGroup var global: GlobalOptions
         @Option(help: "Context file the actions refer to.") var context: String
+        @OptionGroup var contextLimits: ContextLimitOptions
         @Argument(help: "Actions file (YAML).") var file: String
 
         func run() throws {
             _ = global.bootstrapLogging()
-            let ctx = try Context.load(path: context)
+            let ctx = try Context.load(path: context, limits: try contextLimits.limits)
             let actions = try ActionsFile.load(path: file)
             let problems = actions.problems(against: ctx)
             if !problems.isEmpty {

@@ -15,6 +15,33 @@ struct ContextCommand: ParsableCommand {
     )
 }
 
+/// `--context-limit NAME=VALUE` (repeatable): one of the bounds the context parser and compiler
+/// keep (ContextLimits); a context that breaks one is refused with exit 3 naming it.
+struct ContextLimitOptions: ParsableArguments {
+    @Option(name: .customLong("context-limit"), help: ArgumentHelp(
+        "Change a context limit (repeatable). Defaults: " + ContextLimitOptions.defaults + ".",
+        valueName: "name=value"))
+    var settings: [String] = []
+
+    static var defaults: String {
+        let d = ContextLimits.standard
+        return "file-bytes=\(d.fileBytes), nesting=\(d.nesting), words=\(d.words), word-length=\(d.wordLength), states=\(d.states), seconds=\(Int(d.seconds))"
+    }
+
+    /// The limits with every setting applied.
+    var limits: ContextLimits {
+        get throws {
+            var limits = ContextLimits.standard
+            for setting in settings {
+                do { try limits.apply(setting) } catch { throw ValidationError(error.description) }
+            }
+            return limits
+        }
+    }
+
+    func validate() throws { _ = try limits }
+}
+
 /// Loads the Whisper tokenizer for compiling a context.
 func whisperTokenizer(_ model: String) throws -> Tokenizer {
     let path = try resolveModelPath(model)
@@ -31,11 +58,13 @@ struct ContextCheck: ParsableCommand {
     @Option(help: "Whisper GGUF path or catalog name whose tokenizer the automaton uses.") var model = "whisper-tiny.en"
     @Flag(help: "Only validate the grammar; do not build the token automaton.") var noCompile = false
     @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var contextLimits: ContextLimitOptions
     @Argument(help: "Context YAML file.") var file: String
 
     func run() throws {
         _ = global.bootstrapLogging()
-        let context = try Context.load(path: file)
+        let limits = try contextLimits.limits
+        let context = try Context.load(path: file, limits: limits)
         let sentences = context.sentenceCount()
         var object: [String: Any] = [
             "file": file, "intents": context.intents.count, "expressions": context.expressionCount,
@@ -44,7 +73,7 @@ struct ContextCheck: ParsableCommand {
         ]
         if !noCompile {
             let t0 = Date()
-            let compiled = try CompiledContext(context: context, tokenizer: try whisperTokenizer(model))
+            let compiled = try CompiledContext(context: context, tokenizer: try whisperTokenizer(model), limits: limits)
             object["automaton_states"] = compiled.automaton.stateCount
             object["automaton_edges"] = compiled.automaton.edgeToken.count
             object["nfa_states"] = compiled.nfaStates
@@ -67,10 +96,11 @@ struct ContextSampleCommand: ParsableCommand {
     @Option(help: "How many sentences.") var count = 10
     @Option(help: "Random seed (the same seed gives the same sentences).") var seed: UInt64 = 1
     @Flag(help: "Vary number and letter forms (digits, hyphens, NATO words) instead of spoken words.") var varyForms = false
+    @OptionGroup var contextLimits: ContextLimitOptions
     @Argument(help: "Context YAML file.") var file: String
 
     func run() throws {
-        let context = try Context.load(path: file)
+        let context = try Context.load(path: file, limits: try contextLimits.limits)
         var rng = SplitMix64(seed: seed)
         for _ in 0..<max(count, 0) {
             let s = context.sample(using: &rng, varyForms: varyForms)
@@ -90,11 +120,13 @@ struct ContextMatch: ParsableCommand {
         latency is the transcription's plus matching.
         """
     )
+    @OptionGroup var contextLimits: ContextLimitOptions
     @Argument(help: "Context YAML file.") var file: String
 
     func run() throws {
-        let context = try Context.load(path: file)
-        let compiled = try CompiledContext(context: context, tokenizer: try whisperTokenizer("whisper-tiny.en"))
+        let limits = try contextLimits.limits
+        let context = try Context.load(path: file, limits: limits)
+        let compiled = try CompiledContext(context: context, tokenizer: try whisperTokenizer("whisper-tiny.en"), limits: limits)
         while let line = readLine() {
             var text = line, fileName = "", latency = 0.0
             if line.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {

@@ -27,6 +27,7 @@ struct IntentCommand: ParsableCommand {
     @Option(help: "Sample rate of raw s16le mono input.") var rawRate: Int?
     @Option(name: .short, help: "Threads (default: all cores).") var t: Int?
     @Flag(help: "Print one JSON object per file.") var json = false
+    @OptionGroup var contextLimits: ContextLimitOptions
     @Argument(help: "Audio files.") var audio: [String]
 
     func validate() throws {
@@ -40,9 +41,10 @@ struct IntentCommand: ParsableCommand {
     func run() throws {
         let log = global.bootstrapLogging()
         let start = now()
-        let ctx = try Context.load(path: context)
+        let limits = try contextLimits.limits
+        let ctx = try Context.load(path: context, limits: limits)
         let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
-        let compiled = try CompiledContext(context: ctx, tokenizer: try session.model.makeTokenizer())
+        let compiled = try CompiledContext(context: ctx, tokenizer: try session.model.makeTokenizer(), limits: limits)
         let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
         recognizer.options.grammarLengthBonus = lengthBonus
         log.info("loaded \(model) and \(context) (\(compiled.automaton.stateCount) automaton states) in \(Int((now() - start) * 1000)) ms")

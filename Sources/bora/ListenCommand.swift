@@ -91,6 +91,7 @@ struct ListenCommand: ParsableCommand {
     @Option(help: "Beam width of the grammar search.") var beam = 3
     @Option(name: .short, help: "Threads (default: all cores).") var t: Int?
     @Flag(help: "Print one JSON event per line on stdout.") var json = false
+    @OptionGroup var contextLimits: ContextLimitOptions
 
     func validate() throws {
         guard device == nil || file == nil, device != nil || file != nil || target != nil else {
@@ -125,12 +126,13 @@ struct ListenCommand: ParsableCommand {
         if let auditLog, !auditLog.isSealed {
             log.warning("audit trail \(auditLog.directory) is not sealed: edits that recompute its hash chain cannot be detected; seal a new directory with `bora audit init DIR`")
         }
-        let ctx = try Context.load(path: context)
+        let limits = try contextLimits.limits
+        let ctx = try Context.load(path: context, limits: limits)
         let actionsFile = try ActionsFile.load(path: actions)
         try actionsFile.validate(against: ctx)
         let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
         let (sensitivity, beam) = (self.sensitivity, self.beam)
-        let recognizer = try CommandRecognizer(session: session, context: ctx, sensitivity: sensitivity, beam: beam)
+        let recognizer = try CommandRecognizer(session: session, context: ctx, sensitivity: sensitivity, beam: beam, limits: limits)
         let detector: any VoiceActivityDetector
         switch vad {
         case .silero:
@@ -152,19 +154,19 @@ struct ListenCommand: ParsableCommand {
         loop.defaultActionUser = actionUser
         loop.shouldStop = { stopRequested.load(ordering: .relaxed) }
         let (contextPath, actionsPath) = (context, actions)
-        var running = try String(contentsOfFile: contextPath, encoding: .utf8)
-        loop.pendingReload = {
-            guard reloadRequested.exchange(false, ordering: .relaxed) else { return nil }
+        let running = Mutex(try String(contentsOfFile: contextPath, encoding: .utf8))
+        // Reloads compile on their own thread under the same limits; the loop keeps listening.
+        let reloads = BackgroundReload { () -> ListenReload? in
             // Build the whole new configuration first; swap only when every part is valid.
             do {
                 let text = try String(contentsOfFile: contextPath, encoding: .utf8)
-                let freshContext = try Context.load(path: contextPath)
+                let freshContext = try Context.load(path: contextPath, limits: limits)
                 let fresh = try ActionsFile.load(path: actionsPath)
                 try fresh.validate(against: freshContext)
-                let changed = text != running
+                let changed = text != running.withLock { $0 }
                 let freshRecognizer = changed
-                    ? try CommandRecognizer(session: session, context: freshContext, sensitivity: sensitivity, beam: beam) : nil
-                running = text
+                    ? try CommandRecognizer(session: session, context: freshContext, sensitivity: sensitivity, beam: beam, limits: limits) : nil
+                running.withLock { $0 = text }
                 writeLine(2, "bora: reloaded \(actionsPath) (\(fresh.entries.count) actions)" + (changed ? " and \(contextPath) (\(freshContext.intents.count) intents)" : ""))
                 return ListenReload(actions: fresh, recognizer: freshRecognizer)
             } catch {
@@ -172,6 +174,7 @@ struct ListenCommand: ParsableCommand {
                 return nil
             }
         }
+        loop.pendingReload = { reloads.poll(requested: reloadRequested.exchange(false, ordering: .relaxed)) }
         installListenSignalHandlers()
 
         let source: any SampleSource
