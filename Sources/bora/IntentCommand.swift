@@ -13,9 +13,15 @@ struct IntentCommand: ParsableCommand {
         discussion: """
         The Whisper decoder searches only the sentences the context allows and scores the best one \
         against what it would transcribe freely; a reading whose confidence reaches 0.4 × (1 − --sensitivity) \
-        is "understood", anything else is "not understood" — nothing is guessed. Prints one line per file ("FILE: intent {slots} (confidence)" or "not understood"), \
+        is "understood", anything else is "not understood" — nothing is guessed. As in `bora listen`, \
+        the voice activity detector first finds where the speech is (first speech to last, with \
+        its pre- and post-roll) and only that span is recognized, so latency follows the spoken part, \
+        not the file; a file without speech is "not understood (no speech)". --no-trim recognizes \
+        the whole file. Prints one line per file ("FILE: intent {slots} (confidence)" or "not understood"), \
         or with --json one object per file: {"file","understood","intent","slots","confidence", \
-        "transcript","latency_ms","grammar_text","scores"}; latency excludes reading the file. Audio: WAV, Ogg Opus, raw s16le with --raw-rate; at most 30 s each.
+        "transcript","latency_ms","speech_ms","grammar_text","scores"} ("speech_ms": [start, end] of \
+        the span recognized, null when no speech); latency includes the detector and excludes reading \
+        the file. Audio: WAV, Ogg Opus, raw s16le with --raw-rate; the speech span at most 30 s.
         """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
@@ -27,6 +33,9 @@ struct IntentCommand: ParsableCommand {
     @Option(help: "Sample rate of raw s16le mono input.") var rawRate: Int?
     @Option(name: .short, help: "Threads (default: all cores).") var t: Int?
     @Flag(help: "Print one JSON object per file.") var json = false
+    @Flag(help: "Recognize the whole file instead of the span the voice activity detector finds.") var noTrim = false
+    @Option(help: "Voice activity detector that finds the speech: silero or energy.") var vad: VADChoice = .silero
+    @Option(help: "Silero model: catalog name or GGUF path.") var vadModel = "silero-vad"
     @OptionGroup var contextLimits: ContextLimitOptions
     @Argument(help: "Audio files.") var audio: [String]
 
@@ -46,6 +55,7 @@ struct IntentCommand: ParsableCommand {
         let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
         let compiled = try CompiledContext(context: ctx, tokenizer: try session.model.makeTokenizer(), limits: limits)
         let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
+        let segmenter = noTrim ? nil : try SpeechSegmenter(detector: try vad.makeDetector(model: vadModel))
         recognizer.options.grammarLengthBonus = lengthBonus
         log.info("loaded \(model) and \(context) (\(compiled.automaton.stateCount) automaton states) in \(Int((now() - start) * 1000)) ms")
         var failures = FileFailures()
@@ -53,13 +63,27 @@ struct IntentCommand: ParsableCommand {
             do {
                 let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate)
                 let t0 = now()
-                let r = try clip.samples.withUnsafeBufferPointer { buffer throws(SpeechError) in try recognizer.recognize(buffer) }
+                let span = try segmenter.map { try $0.speechSpan(samples: clip.samples) } ?? 0..<clip.samples.count
+                guard let span else {
+                    if json {
+                        try printJSON(["file": file, "understood": false, "intent": "", "slots": [String: String](),
+                                       "confidence": 0, "transcript": "", "latency_ms": rounded((now() - t0) * 1000),
+                                       "speech_ms": Double?.none as Any, "grammar_text": ""] as [String: Any])
+                    } else {
+                        print("\(audio.count > 1 ? "\(file): " : "")not understood (no speech)")
+                    }
+                    continue
+                }
+                let r = try clip.samples.withUnsafeBufferPointer { all throws(SpeechError) in
+                    try recognizer.recognize(UnsafeBufferPointer(rebasing: all[span]))
+                }
                 let latency = now() - t0
                 if json {
                     try printJSON([
                         "file": file, "understood": r.understood, "intent": r.intent, "slots": r.slots,
                         "confidence": rounded(Double(r.confidence), 3), "transcript": r.transcript,
                         "latency_ms": rounded(latency * 1000), "grammar_text": r.grammarText,
+                        "speech_ms": [rounded(Double(span.lowerBound) / 16), rounded(Double(span.upperBound) / 16)],
                         "scores": [
                             "log_prob": rounded(Double(r.scores.logProb), 3), "tokens": r.scores.tokenCount,
                             "free_log_prob": rounded(Double(r.scores.freeLogProb), 3), "free_tokens": r.scores.freeTokenCount,

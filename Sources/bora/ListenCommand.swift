@@ -54,7 +54,6 @@ struct ListenCommand: ParsableCommand {
         together (if either is broken, the running pair is kept and the reason logged). The last \
         line reports utterances, actions, latencies and dropped audio.
         """)
-    enum Detector: String, ExpressibleByArgument, CaseIterable { case silero, energy }
     /// `--pace`: nil multiplier = as fast as read.
     struct Pace: ExpressibleByArgument {
         let multiplier: Double?
@@ -84,7 +83,7 @@ struct ListenCommand: ParsableCommand {
     @Option(help: "Audit directory (audit.jsonl, clips/; seal it first with `bora audit init DIR`). One bora listen per directory.") var audit: String?
     @Option(help: "Run exec actions as this user unless their entry names one (bora must be root or hold CAP_SETUID/CAP_SETGID).") var actionUser: String?
     @Option(help: "Group that may read the audit trail (files 0640, directories 0750; default 0600/0700).") var auditGroup: String?
-    @Option(help: "Voice activity detector: silero or energy (default: the --target's, else silero).") var vad: Detector?
+    @Option(help: "Voice activity detector: silero or energy (default: the --target's, else silero).") var vad: VADChoice?
     @Option(help: "Silero model: catalog name or GGUF path.") var vadModel = "silero-vad"
     @Option(help: "Silence that ends an utterance (ms).") var endMs = 400
     @Option(help: "0…1: higher accepts more (fewer misses, more false accepts).") var sensitivity: Float = 0.5
@@ -110,7 +109,7 @@ struct ListenCommand: ParsableCommand {
         let board = try target.map { try TargetConfig.load(name: $0) }
         let model = self.model ?? board?.asrModel ?? "whisper-tiny.en"
         let t = self.t ?? board?.threads
-        let vad = self.vad ?? board.flatMap { Detector(rawValue: $0.vad) } ?? .silero
+        let vad = self.vad ?? board.flatMap { VADChoice(rawValue: $0.vad) } ?? .silero
         let device = self.device ?? (file == nil ? board?.alsaDevice : nil)
         if let board { log.info("target \(board.name): device \(device ?? "-"), \(t ?? 0) threads, \(model), VAD \(vad.rawValue)") }
         if let actionUser, getpwnam(actionUser) == nil {
@@ -133,15 +132,7 @@ struct ListenCommand: ParsableCommand {
         let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
         let (sensitivity, beam) = (self.sensitivity, self.beam)
         let recognizer = try CommandRecognizer(session: session, context: ctx, sensitivity: sensitivity, beam: beam, limits: limits)
-        let detector: any VoiceActivityDetector
-        switch vad {
-        case .silero:
-            let kernels: KernelSet
-            do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
-            detector = try SileroVAD(path: try resolveModelPath(vadModel), kernels: kernels)
-        case .energy:
-            detector = try EnergyVAD()
-        }
+        let detector = try vad.makeDetector(model: vadModel)
         var endpointOptions = Endpointer.Options()
         endpointOptions.endMs = endMs
         endpointOptions.maxUtteranceMs = 15_000

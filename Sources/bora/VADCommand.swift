@@ -3,6 +3,24 @@ import BoraAudio
 import BoraCore
 import Foundation
 
+/// The voice activity detectors the CLI offers (`--vad`).
+enum VADChoice: String, ExpressibleByArgument, CaseIterable {
+    case silero, energy
+
+    /// The detector: Silero from `model` (catalog name or GGUF path; kernels from BORA_KERNELS),
+    /// or the model-free energy detector.
+    func makeDetector(model: String) throws -> any VoiceActivityDetector {
+        switch self {
+        case .silero:
+            let kernels: KernelSet
+            do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
+            return try SileroVAD(path: try resolveModelPath(model), kernels: kernels)
+        case .energy:
+            return try EnergyVAD()
+        }
+    }
+}
+
 /// `bora vad`: speech segments of audio files (Silero VAD or the energy detector + endpointer).
 struct VADCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,11 +34,9 @@ struct VADCommand: ParsableCommand {
         utterances longer than --max-ms.
         """
     )
-    enum Detector: String, ExpressibleByArgument, CaseIterable { case silero, energy }
-
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
-    @Option(help: "Detector: silero or energy.") var vad: Detector = .silero
+    @Option(help: "Detector: silero or energy.") var vad: VADChoice = .silero
     @Option(help: "Silero model: catalog name or GGUF path.") var model = "silero-vad"
     @Option(help: "Speech probability threshold.") var threshold: Float = 0.5
     @Option(help: "Speech must last this long to start a segment (ms).") var startMs = 64
@@ -37,15 +53,7 @@ struct VADCommand: ParsableCommand {
 
     func run() throws {
         _ = global.bootstrapLogging()
-        let detector: any VoiceActivityDetector
-        switch vad {
-        case .silero:
-            let kernels: KernelSet
-            do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
-            detector = try SileroVAD(path: try resolveModelPath(model), kernels: kernels)
-        case .energy:
-            detector = try EnergyVAD()
-        }
+        let detector = try vad.makeDetector(model: model)
         var options = Endpointer.Options()
         options.threshold = threshold
         options.startMs = startMs; options.endMs = endMs

@@ -191,6 +191,15 @@ public final class SpeechSegmenter: @unchecked Sendable {
         return (p, endpointer.push(probability: p))
     }
 
+    /// Where the speech of a recording is: from the start of its first segment to the end of its
+    /// last (pre- and post-roll included), or nil when it holds no speech. One command per file
+    /// (`bora intent`) is recognized in this span only, as `bora listen` hears it.
+    public func speechSpan(samples: [Float]) throws(VADError) -> Range<Int>? {
+        let found = try segments(samples: samples)
+        guard let first = found.first, let last = found.last else { return nil }
+        return first.startSample..<last.endSample
+    }
+
     /// Every speech segment of `samples` (16 kHz mono) from a fresh stream; the last partial
     /// frame is zero-padded. `probabilities`, when given, receives one value per frame.
     public func segments(samples: [Float], probabilities: ((Float) -> Void)? = nil) throws(VADError) -> [SpeechSegment] {
