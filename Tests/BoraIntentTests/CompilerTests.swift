@@ -23,7 +23,7 @@ let whisperTokenizer: Tokenizer? = {
     return try? Tokenizer(gguf: file)
 }()
 
-let exampleContexts = ["train_cabin", "mobile_robot", "field_radio", "smart_lights"]
+let exampleContexts = ["train_cabin", "mobile_robot", "field_radio", "smart_lights", "drone"]
 
 /// The example contexts compiled once for all tests (nil without the tokenizer).
 let compiledExamples: [String: CompiledContext]? = whisperTokenizer.map { tokenizer in
