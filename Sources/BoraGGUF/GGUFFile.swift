@@ -143,6 +143,27 @@ public final class GGUFFile: Sendable {
         self.tensors = tensors
     }
 
+    /// Faults in the pages of `tensors` (adjacent ones merged into one range) through
+    /// `MappedFile.populate`: the loaders map without `.willNeed` (which would populate the whole
+    /// file, padding and unused tensors included) and prefault exactly the tensors they use.
+    /// A no-op for files parsed from a copied buffer.
+    public func prefault(_ tensors: [GGUFTensor]) {
+        guard let mapped = storage.mapped else { return }
+        let ranges = tensors.map { (dataOffset + $0.offset)..<(dataOffset + $0.offset + $0.byteCount) }
+            .sorted { $0.lowerBound < $1.lowerBound }
+        var current: Range<Int>?
+        let gap = 1 << 16   // merge across alignment padding and small unused tensors
+        for r in ranges {
+            if let c = current, r.lowerBound <= c.upperBound + gap {
+                current = c.lowerBound..<max(c.upperBound, r.upperBound)
+            } else {
+                if let c = current { mapped.populate(c) }
+                current = r
+            }
+        }
+        if let c = current { mapped.populate(c) }
+    }
+
     /// The tensor called `name`, or nil.
     public func tensor(named name: String) -> GGUFTensor? {
         tensorIndex[name].map { tensors[$0] }

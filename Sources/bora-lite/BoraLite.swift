@@ -76,9 +76,11 @@ func kernelSet() throws(Failure) -> KernelSet {
 func load(_ path: String, kernels: KernelSet, threads: Int, context: Int,
           maxBatch: Int = 32) throws(Failure) -> (GGUFFile, LlamaModel, Tokenizer, LlamaSession) {
     let file: GGUFFile
-    do { file = try GGUFFile(path: path, hint: .willNeed) } catch { throw Failure(message: error.description, code: 3) }
+    do { file = try GGUFFile(path: path) } catch { throw Failure(message: error.description, code: 3) }
     let model: LlamaModel
-    do { model = try LlamaModel(file: file, kernels: kernels) } catch { throw Failure(message: error.description, code: 3) }
+    do { model = try LlamaModel(file: file, kernels: kernels, repack: false) } catch { throw Failure(message: error.description, code: 3) }
+    model.prefaultWeights()   // only the tensors it uses, not the whole file
+    model.repackWeights()
     let tokenizer: Tokenizer
     do { tokenizer = try Tokenizer(gguf: file) } catch { throw Failure(message: error.description, code: 3) }
     let session: LlamaSession

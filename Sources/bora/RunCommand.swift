@@ -206,8 +206,8 @@ struct RunCommand: ParsableCommand {
 }
 
 /// A llama-family model loaded the way `bora run` loads it (and `bora bench moe` measures it):
-/// mapped — pre-faulted, unless an expert store keeps the experts on storage so that only pages
-/// the forward pass touches enter RSS — and validated; the tokenizer, after which its build
+/// mapped and validated, the tensors it uses pre-faulted (never the rest of the file) unless an
+/// expert store keeps the experts on storage so that only pages the forward pass touches enter RSS; the tokenizer, after which its build
 /// temporaries and the parsed GGUF header pages are handed back to the OS; the expert store.
 struct LoadedLanguageModel {
     let file: GGUFFile
@@ -218,10 +218,14 @@ struct LoadedLanguageModel {
     /// `lap` is called after each phase (for the debug log).
     /// `repack: false` leaves `model.repackWeights()` to the caller.
     init(path: String, kernels: KernelSet, experts: ExpertStoreOptions?, repack: Bool = true, lap: (String) -> Void = { _ in }) throws {
-        file = try GGUFFile(path: path, hint: experts == nil ? .willNeed : .random)
+        file = try GGUFFile(path: path, hint: experts == nil ? .normal : .random)
         lap("map + parse GGUF")
-        let model = try LlamaModel(file: file, kernels: kernels, repack: repack)
+        let model = try LlamaModel(file: file, kernels: kernels, repack: false)
         self.model = model
+        // Only the tensors the model reads are faulted in (not the whole file: padding or unused
+        // tensors never enter RSS); experts kept on storage are not.
+        if experts == nil { model.prefaultWeights() }
+        if repack { model.repackWeights() }
         lap("model views")
         tokenizer = try Tokenizer(gguf: file)
         releaseFreeHeap()
