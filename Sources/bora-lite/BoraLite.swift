@@ -168,7 +168,7 @@ func run(_ args: Arguments) throws(Failure) {
         let promptTokens = tokenizer.encode(text, addSpecial: true, parseSpecial: chat)
         guard !promptTokens.isEmpty else { throw Failure(message: "the prompt is empty after tokenization", code: 2) }
         guard promptTokens.count + n <= session.contextLength else {
-            throw Failure(message: "prompt (\(promptTokens.count) tokens) + -n \(n) exceed the context (-c \(session.contextLength)); raise -c or lower -n", code: 1)
+            throw Failure(message: model.config.contextOverflowMessage(promptTokens: promptTokens.count, generate: n, requested: context), code: 1)
         }
         var options = SamplingOptions()
         options.temperature = 0

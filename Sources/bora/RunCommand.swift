@@ -108,7 +108,7 @@ struct RunCommand: ParsableCommand {
         let promptTokens = loaded.encodePrompt(text, parseSpecial: chat)
         guard !promptTokens.isEmpty else { throw ValidationError("the prompt is empty after tokenization") }
         guard promptTokens.count + n <= session.contextLength else {
-            throw BoraRuntimeError("prompt (\(promptTokens.count) tokens) + -n \(n) exceed the context (-c \(session.contextLength)); raise -c or lower -n")
+            throw BoraRuntimeError(llama.config.contextOverflowMessage(promptTokens: promptTokens.count, generate: n, requested: c))
         }
 
         var options = SamplingOptions()
