@@ -18,6 +18,8 @@ struct IntentCommand: ParsableCommand {
         "transcript","latency_ms","grammar_text","scores"}; latency excludes reading the file. Audio: WAV, Ogg Opus, raw s16le with --raw-rate; at most 30 s each.
         """)
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var audioLimit: AudioLimitOptions
+    @OptionGroup var modelCheck: ModelCheckOptions
     @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
     @Option(help: "Whisper GGUF path or catalog name.") var model = "whisper-tiny.en"
     @Option(help: "0…1: higher accepts more (fewer misses, more false accepts).") var sensitivity: Float = 0.5
@@ -41,7 +43,7 @@ struct IntentCommand: ParsableCommand {
         let log = global.bootstrapLogging()
         let start = now()
         let ctx = try Context.load(path: context)
-        let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
+        let session = try loadWhisperSession(model, threads: t, maxBeam: beam, verify: modelCheck.verifyModels)
         let compiled = try CompiledContext(context: ctx, tokenizer: try session.model.makeTokenizer())
         let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
         recognizer.options.grammarLengthBonus = lengthBonus
@@ -49,7 +51,7 @@ struct IntentCommand: ParsableCommand {
         var failures = FileFailures()
         for file in audio {
             do {
-                let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate)
+                let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate, limits: audioLimit.limits)
                 let t0 = now()
                 let r = try clip.samples.withUnsafeBufferPointer { buffer throws(SpeechError) in try recognizer.recognize(buffer) }
                 let latency = now() - t0

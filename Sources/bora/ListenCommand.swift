@@ -71,6 +71,8 @@ struct ListenCommand: ParsableCommand {
     }
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var audioLimit: AudioLimitOptions
+    @OptionGroup var modelCheck: ModelCheckOptions
     @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
     @Option(help: "Actions file (YAML, see Models/actions/).") var actions: String
     @Option(help: "Board defaults from Targets/NAME/target.json (or a path to one): ALSA device, threads, ASR model and VAD; explicit options win.") var target: String?
@@ -128,7 +130,7 @@ struct ListenCommand: ParsableCommand {
         let ctx = try Context.load(path: context)
         let actionsFile = try ActionsFile.load(path: actions)
         try actionsFile.validate(against: ctx)
-        let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
+        let session = try loadWhisperSession(model, threads: t, maxBeam: beam, verify: modelCheck.verifyModels)
         let (sensitivity, beam) = (self.sensitivity, self.beam)
         let recognizer = try CommandRecognizer(session: session, context: ctx, sensitivity: sensitivity, beam: beam)
         let detector: any VoiceActivityDetector
@@ -136,7 +138,7 @@ struct ListenCommand: ParsableCommand {
         case .silero:
             let kernels: KernelSet
             do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
-            detector = try SileroVAD(path: try resolveModelPath(vadModel), kernels: kernels)
+            detector = try SileroVAD(path: try modelCheck.resolve(vadModel), kernels: kernels)
         case .energy:
             detector = try EnergyVAD()
         }
@@ -181,7 +183,7 @@ struct ListenCommand: ParsableCommand {
             if let stream = try? WAVStream(path: file) {
                 source = FileSource(stream: stream, pace: multiplier)   // flat memory for long recordings
             } else {
-                source = FileSource(samples: try AudioDecoder.load(path: file).samples, pace: multiplier)
+                source = FileSource(samples: try AudioDecoder.load(path: file, limits: audioLimit.limits).samples, pace: multiplier)
             }
         } else {
             var options = CaptureOptions()

@@ -18,6 +18,7 @@ struct RunCommand: ParsableCommand {
         (load, prompt and decode tokens/s, time to first token, peak RSS, heap allocations per decoded token).
         """)
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var modelCheck: ModelCheckOptions
     @Argument(help: "GGUF path or catalog model name.") var model: String
     @Option(name: .shortAndLong, help: "Prompt text.") var prompt: String
     @Option(name: .short, help: "Tokens to generate (stops earlier at end-of-sequence).") var n = 128
@@ -60,7 +61,7 @@ struct RunCommand: ParsableCommand {
         let start = now()
         let kernels: KernelSet
         do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
-        let path = try resolveModelPath(model)
+        let path = try modelCheck.resolve(model)
         var phase = now()
         func lap(_ what: String) {
             let t = now()

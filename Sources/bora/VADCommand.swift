@@ -19,6 +19,8 @@ struct VADCommand: ParsableCommand {
     enum Detector: String, ExpressibleByArgument, CaseIterable { case silero, energy }
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var audioLimit: AudioLimitOptions
+    @OptionGroup var modelCheck: ModelCheckOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Option(help: "Detector: silero or energy.") var vad: Detector = .silero
     @Option(help: "Silero model: catalog name or GGUF path.") var model = "silero-vad"
@@ -42,7 +44,7 @@ struct VADCommand: ParsableCommand {
         case .silero:
             let kernels: KernelSet
             do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
-            detector = try SileroVAD(path: try resolveModelPath(model), kernels: kernels)
+            detector = try SileroVAD(path: try modelCheck.resolve(model), kernels: kernels)
         case .energy:
             detector = try EnergyVAD()
         }
@@ -56,7 +58,7 @@ struct VADCommand: ParsableCommand {
 
         var files: [[String: Any]] = []
         for path in audio {
-            let clip = try AudioDecoder.load(path: path, rawSampleRate: nil)
+            let clip = try AudioDecoder.load(path: path, rawSampleRate: nil, limits: audioLimit.limits)
             let segments = try segmenter.segments(samples: clip.samples)
             let durationMs = Double(clip.samples.count) / 16
             if json {
