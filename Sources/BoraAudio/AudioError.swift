@@ -22,6 +22,12 @@ public enum AudioError: BoraInputError, Equatable {
     /// A float sample is NaN or ±Inf: `frameIndex` counts frames from the start of the data.
     case nonFinite(name: String, frameIndex: Int, channel: Int)
     case rawWithoutRate(name: String)
+    /// The audio is longer than `AudioLimits.maxSeconds` allows for a whole-file decode; found
+    /// from the header (WAV) or the size (raw) before any sample is read, or while decoding (Opus).
+    case tooLong(name: String, seconds: Double, limitSeconds: Double)
+    /// The file (or the bytes a pipe delivered) is larger than a `limitSeconds` file of its kind
+    /// can be (`AudioLimits.maxOggBytes`, `maxStreamBytes`); refused before it is read or decoded.
+    case tooLarge(name: String, bytes: Int, limitBytes: Int, limitSeconds: Double)
     case badSampleRate(name: String, rate: Int)
     case badChannelCount(name: String, channels: Int)
     case oggCorrupt(name: String, detail: String)
@@ -69,6 +75,10 @@ public enum AudioError: BoraInputError, Equatable {
             return "\(name): not a WAV or Ogg Opus file; for headerless s16le audio pass its sample rate (--rate)"
         case .nonFinite(let name, let index, let channel):
             return "\(name): NaN or infinity at frame \(index) (channel \(channel)); the float data is corrupt, re-export it"
+        case .tooLong(let name, let seconds, let limit):
+            return "\(name): \(AudioLimits.durationText(seconds)) of audio, more than the \(AudioLimits.durationText(limit)) limit for decoding a whole file; split it (`sox IN OUT trim 0 \(Int(limit)) : newfile : restart`) or raise the limit (--max-audio-minutes \(Int((seconds / 60).rounded(.up))))"
+        case .tooLarge(let name, let bytes, let limitBytes, let limit):
+            return "\(name): \(bytes) bytes, more than the \(limitBytes) a \(AudioLimits.durationText(limit)) file of this kind can hold; it is not audio or too long: split it, or raise the limit (--max-audio-minutes)"
         case .rawWithoutRate(let name):
             return "\(name): raw s16le audio has no header; pass its sample rate (--rate, e.g. 16000)"
         case .badSampleRate(let name, let rate):
@@ -99,3 +109,15 @@ public enum AudioError: BoraInputError, Equatable {
 
 func errnoText(_ e: Int32) -> String { String(cString: strerror(e)) }
 func opusText(_ code: Int32) -> String { String(cString: opus_strerror(code)) }
+
+extension AudioError {
+    /// Maps a failure to open or map an audio file.
+    init(_ error: MappedFileError, path: String) {
+        switch error {
+        case let .open(_, code, _) where code == ENOENT: self = .fileNotFound(path: path)
+        case let .open(_, code, _), let .stat(_, code, _), let .mmap(_, code, _): self = .unreadable(path: path, errno: code)
+        case .notRegularFile: self = .unreadable(path: path, errno: EISDIR)
+        case .tooLarge: self = .unreadable(path: path, errno: EFBIG)
+        }
+    }
+}

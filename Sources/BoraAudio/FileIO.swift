@@ -5,8 +5,9 @@ import Glibc
 /// Whole-file reads and atomic whole-file writes (temp file in the same directory + rename,
 /// so a reader never sees a half-written file and a failure leaves nothing behind).
 enum FileIO {
-    /// Reads the whole file at `path`.
-    static func readAll(_ path: String) throws(AudioError) -> [UInt8] {
+    /// Reads the whole file at `path`; more than `maxBytes` is `.tooLarge` (for pipes and devices,
+    /// which have no size to check first; `limitSeconds` only goes into the message).
+    static func readAll(_ path: String, maxBytes: Int = Int.max, limitSeconds: Double = 0) throws(AudioError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let e = errno
@@ -18,7 +19,10 @@ enum FileIO {
         guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, errno: errno) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw .unreadable(path: path, errno: EISDIR) }
         var bytes = [UInt8]()
-        bytes.reserveCapacity(Int(st.st_size))
+        if (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) > maxBytes {
+            throw .tooLarge(name: path, bytes: Int(st.st_size), limitBytes: maxBytes, limitSeconds: limitSeconds)
+        }
+        bytes.reserveCapacity(min(Int(st.st_size), maxBytes))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -27,6 +31,9 @@ enum FileIO {
                 throw .unreadable(path: path, errno: errno)
             }
             if n == 0 { break }
+            if n > maxBytes - bytes.count {
+                throw .tooLarge(name: path, bytes: bytes.count + n, limitBytes: maxBytes, limitSeconds: limitSeconds)
+            }
             bytes.append(contentsOf: chunk[0..<n])
         }
         return bytes

@@ -22,13 +22,24 @@ enum OggOpusReader {
         var mapping: [UInt8]
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer, name: String) throws(AudioError) -> AudioClip {
+    /// Decodes the first Opus stream. The bytes go to libogg 64 KiB at a time (no second copy of the
+    /// file); more than `maxSamples` decoded 16 kHz samples is `.tooLong` (`limitSeconds` for the message).
+    static func decode(_ bytes: UnsafeRawBufferPointer, name: String, maxSamples: Int = Int.max,
+                       limitSeconds: Double = 0) throws(AudioError) -> AudioClip {
         var sync = ogg_sync_state()
         ogg_sync_init(&sync)
         defer { ogg_sync_clear(&sync) }
-        guard let buffer = ogg_sync_buffer(&sync, bytes.count) else { throw .oggCorrupt(name: name, detail: "ogg_sync_buffer failed") }
-        memcpy(buffer, bytes.baseAddress!, bytes.count)
-        ogg_sync_wrote(&sync, bytes.count)
+        var fed = 0
+        /// Hands libogg the next piece of the file; false at the end.
+        func feed() throws(AudioError) -> Bool {
+            guard fed < bytes.count else { return false }
+            let n = min(1 << 16, bytes.count - fed)
+            guard let buffer = ogg_sync_buffer(&sync, n) else { throw .oggCorrupt(name: name, detail: "ogg_sync_buffer failed") }
+            memcpy(buffer, bytes.baseAddress! + fed, n)
+            ogg_sync_wrote(&sync, n)
+            fed += n
+            return true
+        }
 
         var stream = ogg_stream_state()
         var serial: Int32?
@@ -47,7 +58,10 @@ enum OggOpusReader {
 
         while true {
             let r = ogg_sync_pageout(&sync, &page)
-            if r == 0 { break }
+            if r == 0 {
+                if try feed() { continue }
+                break
+            }
             if r < 0 { skipped += 1; if serial != nil { damaged += 1 }; continue }
             if serial == nil {
                 guard ogg_page_bos(&page) != 0 else { continue }
@@ -92,6 +106,11 @@ enum OggOpusReader {
                     for c in 0..<ch { acc += interleaved[i * ch + c] }
                     mono.append(acc * inv)
                 }
+                // Stop a runaway decode early; the pre-skip and the end trim (at most one packet,
+                // 1920 samples) are dropped later, where the exact length is checked.
+                if mono.count > maxSamples &+ (h0PreSkip(head) + 1921) {
+                    throw .tooLong(name: name, seconds: Double(mono.count) / Double(rate), limitSeconds: limitSeconds)
+                }
             }
             // A granule on the header pages is 0; only audio pages count.
             if granule >= 0 && head != nil && sawTags { lastGranule = granule }
@@ -110,6 +129,9 @@ enum OggOpusReader {
             end = min(end, preSkip + max(0, (valid + granuleRatio / 2) / granuleRatio))
         }
         if end <= preSkip { throw .empty(name: name) }
+        if end - preSkip > maxSamples {
+            throw .tooLong(name: name, seconds: Double(end - preSkip) / Double(rate), limitSeconds: limitSeconds)
+        }
         var samples = Array(mono[preSkip..<end])
         if h.gainQ8 != 0 {
             let g = Float(pow(10, Double(h.gainQ8) / (20 * 256)))
@@ -118,6 +140,8 @@ enum OggOpusReader {
         return AudioClip(samples: samples, sourceSampleRate: h.inputRate > 0 ? h.inputRate : 48000,
                          sourceChannels: h.channels, sourceFormat: "ogg opus")
     }
+
+    static func h0PreSkip(_ head: Head?) -> Int { (head?.preSkip ?? 0) / granuleRatio }
 
     static func parseHead(_ d: UnsafeRawBufferPointer, name: String) throws(AudioError) -> Head {
         guard d.count >= 19, AudioDecoder.startsWith(d, "OpusHead") else {

@@ -16,14 +16,51 @@ enum WAVReader {
         var frames: Int
     }
 
-    static func decode(_ b: UnsafeRawBufferPointer, name: String) throws(AudioError) -> AudioClip {
+    /// Decodes the whole file: the length is checked against `limits` from the header, then the
+    /// frames are converted in chunks straight into the 16 kHz result (no source-rate copy of the
+    /// signal); `release(n)` is told when the first n bytes are consumed. Same samples as `WAVStream`.
+    static func decode(_ b: UnsafeRawBufferPointer, name: String, limits: AudioLimits = .default,
+                       release: (Int) -> Void = { _ in }) throws(AudioError) -> AudioClip {
         let layout = try parse(b, name: name)
         let f = layout.format
-        var mono = [Float](repeating: 0, count: layout.frames)
-        try mono.withUnsafeMutableBufferPointer { out in
-            Result { () throws(AudioError) in try downmix(b, dataOffset: layout.dataOffset, frames: layout.frames, format: f, name: name, into: out) }
-        }.get()
-        return AudioClip(samples: try AudioDecoder.toTargetRate(mono, f.sampleRate), sourceSampleRate: f.sampleRate,
+        try limits.check(frames: layout.frames, rate: f.sampleRate, name: name)
+        let chunkFrames = 4096
+        let resampler = f.sampleRate == AudioClip.sampleRate ? nil
+            : try Resampler(inputRate: f.sampleRate, outputRate: AudioClip.sampleRate, maxBlockFrames: chunkFrames)
+        let total = resampler.map { (layout.frames * $0.upFactor + $0.downFactor - 1) / $0.downFactor } ?? layout.frames
+        let room = total + (resampler.map { $0.maxOutputFrames(forInput: chunkFrames) + $0.maxOutputFrames(forInput: $0.halfTaps) } ?? 0)
+        let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: chunkFrames)
+        defer { scratch.deallocate() }
+        var failure: AudioError?
+        // Written in place: peak memory is the 16 kHz result plus one chunk.
+        let out = [Float](unsafeUninitializedCapacity: room) { o, initialized in
+            var written = 0, frame = 0
+            defer { initialized = written }
+            while frame < layout.frames {
+                let n = min(chunkFrames, layout.frames - frame)
+                let chunk = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
+                do throws(AudioError) {
+                    try downmix(b, dataOffset: layout.dataOffset + frame * f.blockAlign, frames: n, format: f, name: name, into: chunk)
+                } catch {
+                    failure = error
+                    return
+                }
+                frame += n
+                release(layout.dataOffset + frame * f.blockAlign)
+                if let r = resampler {
+                    written += r.process(UnsafeBufferPointer(chunk), into: UnsafeMutableBufferPointer(rebasing: o[written...]))
+                } else {
+                    (o.baseAddress! + written).initialize(from: scratch.baseAddress!, count: n)
+                    written += n
+                }
+            }
+            if let r = resampler {
+                written += r.flush(into: UnsafeMutableBufferPointer(rebasing: o[written...]))
+            }
+            precondition(written == total, "WAV decode produced \(written) samples, expected \(total)")
+        }
+        if let failure { throw failure }
+        return AudioClip(samples: out, sourceSampleRate: f.sampleRate,
                          sourceChannels: f.channels, sourceFormat: "wav \(layout.encoding)")
     }
 
@@ -33,6 +70,10 @@ enum WAVReader {
         guard AudioDecoder.startsWith(b, "WAVE", at: 8) else { throw .unknownContainer(name: name) }
         var format: Format?
         var data: (offset: Int, count: Int)?
+        let isRF64 = AudioDecoder.startsWith(b, "RF64")
+        let riffSize = u32(b, 4)
+        let riffUnknown = riffSize == 0 || riffSize == 0xFFFF_FFFF
+        var rf64DataSize: UInt64?
         var offset = 12
         while offset + 8 <= b.count {
             let id = String(decoding: UnsafeRawBufferPointer(rebasing: b[offset..<offset + 4]), as: UTF8.self)
@@ -51,10 +92,20 @@ enum WAVReader {
                     f.tag = u16(b, body + 24)               // first two bytes of the SubFormat GUID
                 }
                 format = f
+            } else if id == "ds64", isRF64, size >= 24, body + 24 <= b.count {
+                // RF64 (EBU Tech 3306): 64-bit RIFF size, then the 64-bit data size.
+                rf64DataSize = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: body + 8, as: UInt64.self))
             } else if id == "data" {
                 let available = b.count - body
-                // 0 and 0xFFFFFFFF are placeholders written by streaming recorders (and RF64).
-                if size == 0 || size == 0xFFFF_FFFF {
+                if isRF64, size == 0xFFFF_FFFF, let big = rf64DataSize {
+                    guard big <= UInt64(available) else {
+                        throw .truncatedData(name: name, declaredBytes: Int(clamping: big), availableBytes: available)
+                    }
+                    data = (body, Int(big))
+                } else if size == 0xFFFF_FFFF || size == 0, riffUnknown {
+                    // A streaming recorder could not seek back to fill in the sizes: it left both the
+                    // RIFF and the data size as placeholders (0 or 0xFFFFFFFF), so the data runs to
+                    // the end of the file. A placeholder beside a real RIFF size is not that case.
                     data = (body, available)
                 } else if size > available {
                     throw .truncatedData(name: name, declaredBytes: size, availableBytes: available)

@@ -28,14 +28,7 @@ public final class WAVStream {
 
     /// Opens `path`; throws `AudioError` when it is not a readable WAV file of a supported encoding.
     public init(path: String) throws(AudioError) {
-        do { file = try MappedFile(path: path, hint: .sequential) } catch {
-            switch error {
-            case let .open(_, code, _) where code == ENOENT: throw .fileNotFound(path: path)
-            case let .open(_, code, _), let .stat(_, code, _), let .mmap(_, code, _): throw .unreadable(path: path, errno: code)
-            case .notRegularFile: throw .unreadable(path: path, errno: EISDIR)
-            case .tooLarge: throw .unreadable(path: path, errno: EFBIG)
-            }
-        }
+        do { file = try MappedFile(path: path, hint: .sequential) } catch { throw AudioError(error, path: path) }
         self.path = path
         let bytes = file.bytes
         guard bytes.count >= 12, AudioDecoder.startsWith(bytes, "RIFF") || AudioDecoder.startsWith(bytes, "RIFX")

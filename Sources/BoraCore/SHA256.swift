@@ -93,19 +93,30 @@ public struct SHA256: Sendable {
         }
     }
 
-    /// The hex digest of the file at `path`, read in 4 MiB chunks.
-    public static func hexDigest(ofFile path: String) throws(MappedFileError) -> String {
-        let fd = posixOpen(path, O_RDONLY | O_CLOEXEC)
+    /// The hex digest of the file at `path` — all of it, or its first `prefix` bytes — read in
+    /// 4 MiB chunks. Regular files only (symbolic links are followed): the file is opened with
+    /// `O_NONBLOCK`, so a FIFO cannot block the open, and anything but a regular file (FIFO, device,
+    /// socket, directory) is `MappedFileError.notRegularFile` before a byte is read — `/dev/zero`
+    /// would otherwise be hashed forever.
+    public static func hexDigest(ofFile path: String, prefix: Int = Int.max) throws(MappedFileError) -> String {
+        let fd = posixOpen(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let code = errno
             throw .open(path: path, errno: code, message: MappedFile.errorText(code))
         }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            throw .stat(path: path, errno: code, message: MappedFile.errorText(code))
+        }
+        guard UInt32(info.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG) else { throw .notRegularFile(path: path) }
         var hasher = SHA256()
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
         defer { chunk.deallocate() }
-        while true {
-            let n = read(fd, chunk.baseAddress, chunk.count)
+        var left = prefix
+        while left > 0 {
+            let n = read(fd, chunk.baseAddress, min(chunk.count, left))
             if n < 0 {
                 if errno == EINTR { continue }
                 let code = errno
@@ -113,6 +124,7 @@ public struct SHA256: Sendable {
             }
             if n == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+            left -= n
         }
         return hasher.finalizeHex()
     }

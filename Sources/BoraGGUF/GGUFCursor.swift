@@ -5,6 +5,8 @@ struct GGUFCursor {
     let base: UnsafeRawPointer
     let end: Int
     private(set) var offset: Int = 0
+    /// String and nested-array elements still allowed in metadata arrays (`GGUFFile.maxMetadataArrayElements`).
+    var arrayElementBudget = GGUFFile.maxMetadataArrayElements
 
     init(base: UnsafeRawPointer, count: Int) {
         self.base = base
@@ -32,12 +34,16 @@ struct GGUFCursor {
         return value
     }
 
-    /// Reads a 64-bit count and refuses it unless `count × minimumElementSize` bytes remain.
-    mutating func readCount(_ what: StaticString, minimumElementSize: Int) throws(GGUFError) -> Int {
+    /// Reads a 64-bit count and refuses it unless `count × minimumElementSize` bytes remain and
+    /// it is at most `limit` (Bora's bound on parse work and memory: `GGUFError.limitExceeded`).
+    mutating func readCount(_ what: StaticString, minimumElementSize: Int, limit: Int = Int.max) throws(GGUFError) -> Int {
         let at = offset
         let count = try read(UInt64.self, what)
         guard count <= UInt64(remaining / max(minimumElementSize, 1)) else {
             throw .countTooLarge(what: what.description, count: count, at: at)
+        }
+        guard count <= UInt64(limit) else {
+            throw .limitExceeded(what: what.description, count: count, limit: limit, at: at)
         }
         return Int(count)
     }
@@ -99,7 +105,16 @@ struct GGUFCursor {
     mutating func readArray(storage: GGUFStorage, depth: Int) throws(GGUFError) -> GGUFArray {
         guard depth <= GGUFFile.maxArrayDepth else { throw .nestingTooDeep(at: offset) }
         let type = try readValueType("array element type")
+        let countAt = offset
         let count = try readCount("array element count", minimumElementSize: type.minimumSize)
+        if type == .string || type == .array {
+            guard count <= arrayElementBudget else {
+                throw .limitExceeded(what: "metadata array length (strings and arrays, all arrays together)",
+                                     count: UInt64(count) + UInt64(GGUFFile.maxMetadataArrayElements - arrayElementBudget),
+                                     limit: GGUFFile.maxMetadataArrayElements, at: countAt)
+            }
+            arrayElementBudget -= count
+        }
         switch type {
         case .string:
             var offsets = [Int]()

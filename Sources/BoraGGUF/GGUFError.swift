@@ -17,6 +17,9 @@ public enum GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
     case truncated(at: Int, needed: Int, what: String)
     /// A count or length is larger than the remaining bytes could possibly hold.
     case countTooLarge(what: String, count: UInt64, at: Int)
+    /// A count within the file's size but over one of Bora's parse limits (`GGUFFile.maxTensorCount`,
+    /// `maxMetadataCount`, `maxMetadataArrayElements`), which bound the work and memory of parsing.
+    case limitExceeded(what: String, count: UInt64, limit: Int, at: Int)
     /// A metadata value type id outside 0...12.
     case unknownValueType(UInt32, at: Int)
     /// Arrays nested more than `GGUFFile.maxArrayDepth` deep.
@@ -59,6 +62,8 @@ public enum GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
             return "GGUF \(what) at byte \(at) needs \(needed) bytes past the end of the file; \(Self.refetch)"
         case let .countTooLarge(what, count, at):
             return "GGUF \(what) at byte \(at) is \(count), more than the file can hold; \(Self.refetch)"
+        case let .limitExceeded(what, count, limit, at):
+            return "GGUF \(what) at byte \(at) is \(count), over Bora's limit of \(limit); this is not a model Bora can load (a corrupt or hostile file), re-fetch or re-convert it"
         case let .unknownValueType(type, at):
             return "unknown GGUF metadata value type \(type) at byte \(at); \(Self.refetch)"
         case let .nestingTooDeep(at):

@@ -12,6 +12,19 @@ import BoraCore
 public final class GGUFFile: Sendable {
     /// Arrays nested deeper than this are rejected (`GGUFError.nestingTooDeep`).
     public static let maxArrayDepth = 8
+    /// Most metadata entries a file may declare (real models have tens; each costs a dictionary
+    /// entry at parse time). More is `GGUFError.limitExceeded`, thrown before anything is reserved.
+    public static let maxMetadataCount = 1 << 16
+    /// Most tensors a file may declare (real models: hundreds to a few thousand; each costs a
+    /// parsed record of ~100 bytes). More is `GGUFError.limitExceeded`.
+    public static let maxTensorCount = 1 << 18
+    /// Most string and nested-array elements all metadata arrays of one file may hold together,
+    /// 2^23 = 8,388,608 (a 262k-token vocabulary with its merges uses under a million). Parsing
+    /// records an offset per string (8 bytes) and a value per nested array, so this bounds the
+    /// work and memory of parsing metadata (≤ 64 MiB of string offsets) whatever the file's size:
+    /// a file of 268 million empty strings is refused at the array's count, before any string is
+    /// read. Arrays of numbers and bools are views into the file and do not count.
+    public static let maxMetadataArrayElements = 1 << 23
     /// Tensor data alignment when `general.alignment` is absent.
     public static let defaultAlignment = 32
     /// "GGUF" read as a little-endian UInt32.
@@ -77,8 +90,8 @@ public final class GGUFFile: Sendable {
         self.version = version
         // Minimum encodings: tensor info = name length 8 + n_dims 4 + type 4 + offset 8;
         // key/value = key length 8 + type 4 + smallest value 1.
-        let tensorCount = try cursor.readCount("tensor count", minimumElementSize: 24)
-        let kvCount = try cursor.readCount("metadata count", minimumElementSize: 13)
+        let tensorCount = try cursor.readCount("tensor count", minimumElementSize: 24, limit: Self.maxTensorCount)
+        let kvCount = try cursor.readCount("metadata count", minimumElementSize: 13, limit: Self.maxMetadataCount)
 
         // Metadata.
         var metadata = [String: GGUFValue](minimumCapacity: kvCount)
@@ -128,6 +141,27 @@ public final class GGUFFile: Sendable {
             tensors.append(try info.validated(alignment: alignment, dataOffset: dataOffset, dataBytes: dataBytes, storage: storage))
         }
         self.tensors = tensors
+    }
+
+    /// Faults in the pages of `tensors` (adjacent ones merged into one range) through
+    /// `MappedFile.populate`: the loaders map without `.willNeed` (which would populate the whole
+    /// file, padding and unused tensors included) and prefault exactly the tensors they use.
+    /// A no-op for files parsed from a copied buffer.
+    public func prefault(_ tensors: [GGUFTensor]) {
+        guard let mapped = storage.mapped else { return }
+        let ranges = tensors.map { (dataOffset + $0.offset)..<(dataOffset + $0.offset + $0.byteCount) }
+            .sorted { $0.lowerBound < $1.lowerBound }
+        var current: Range<Int>?
+        let gap = 1 << 16   // merge across alignment padding and small unused tensors
+        for r in ranges {
+            if let c = current, r.lowerBound <= c.upperBound + gap {
+                current = c.lowerBound..<max(c.upperBound, r.upperBound)
+            } else {
+                if let c = current { mapped.populate(c) }
+                current = r
+            }
+        }
+        if let c = current { mapped.populate(c) }
     }
 
     /// The tensor called `name`, or nil.

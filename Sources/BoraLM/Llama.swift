@@ -76,6 +76,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// True while an `ExpertStore` has taken the experts out of the mapping (sessions must use it).
     let expertsUnmapped = Atomic<Bool>(false)
     private let converted: [UnsafeMutablePointer<Float>]
+    /// Every tensor the model reads (validated at init): what `prefaultWeights()` faults in.
+    public let usedTensors: [GGUFTensor]
 
     /// Validates every tensor the architecture needs (presence, shape, a type `kernels` can
     /// multiply) and builds views. Throws `LlamaError` naming the first problem. With `repack`
@@ -90,9 +92,11 @@ public final class LlamaModel: @unchecked Sendable {
         let repacked = RepackedWeights(kernels: kernels, capacity: RepackedWeights.capacity(for: matrices, kernels: kernels))
         self.repacked = repacked
 
+        var used: [GGUFTensor] = []
         func tensor(_ name: String, _ shape: [Int]) throws(LlamaError) -> GGUFTensor {
             guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
             guard t.shape == shape else { throw .wrongShape(tensor: name, expected: shape, found: t.shape) }
+            used.append(t)
             return t
         }
         func matrix(_ name: String, inputs: Int, outputs: Int) throws(LlamaError) -> TensorView {
@@ -192,7 +196,16 @@ public final class LlamaModel: @unchecked Sendable {
         self.layers = layers
         self.converted = converted
         self.convertedBytes = convertedBytes
+        self.usedTensors = used
         if repack { repackWeights() }
+    }
+
+    /// Faults in the file pages of `usedTensors` now (`GGUFFile.prefault`), so the first forward pass
+    /// takes no page faults, without reading padding or tensors the model does not use (a 2 GiB file
+    /// of which the model uses 74 MB costs 74 MB of RSS). Call before `repackWeights()`; a model
+    /// whose experts stay on storage (`ExpertStore`) should not call it.
+    public func prefaultWeights() {
+        file.prefault(usedTensors)
     }
 
     /// Copies every matrix the kernel set multiplies faster from an interleaved layout (2-D Q4_0

@@ -116,3 +116,17 @@ public struct LlamaConfig: Sendable, Equatable {
         vocabSize = embedding.shape[1]
     }
 }
+
+extension LlamaConfig {
+    /// The one-line message for a prompt of `promptTokens` plus `generate` new tokens that does not
+    /// fit a session made with `-c requested`: it names the limit that was hit and where it comes
+    /// from — `-c` itself, or the model's trained context (`llama.context_length` in the GGUF
+    /// metadata), which caps `-c` — and what to change.
+    public func contextOverflowMessage(promptTokens: Int, generate: Int, requested: Int) -> String {
+        let need = "prompt (\(promptTokens) tokens) + -n \(generate) = \(promptTokens + generate) tokens"
+        if requested > trainedContextLength {
+            return "\(need) exceed the model's context of \(trainedContextLength) tokens (llama.context_length in its GGUF metadata; -c \(requested) is capped to it); shorten the prompt or lower -n"
+        }
+        return "\(need) exceed the context (-c \(requested)); raise -c (the model allows up to \(trainedContextLength)) or lower -n"
+    }
+}

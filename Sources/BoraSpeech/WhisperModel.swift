@@ -52,6 +52,8 @@ public final class WhisperModel: @unchecked Sendable {
     /// Bytes copied at load (non-F32 vectors converted to F32).
     public let convertedBytes: Int
     private let converted: [UnsafeMutablePointer<Float>]
+    /// Every tensor the model reads (validated at init); `init(path:)` prefaults exactly these.
+    public let usedTensors: [GGUFTensor]
 
     /// Validates every tensor (presence, shape, a type `kernels` can multiply) and builds views.
     /// Throws `SpeechError` naming the first problem, or the tokenizer's error.
@@ -65,9 +67,11 @@ public final class WhisperModel: @unchecked Sendable {
         var converted: [UnsafeMutablePointer<Float>] = []
         var convertedBytes = 0
 
+        var used: [GGUFTensor] = []
         func tensor(_ name: String, _ shape: [Int]) throws(SpeechError) -> GGUFTensor {
             guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
             guard t.shape == shape else { throw .wrongShape(tensor: name, expected: shape, found: t.shape) }
+            used.append(t)
             return t
         }
         func floats(_ name: String, _ shape: [Int]) throws(SpeechError) -> UnsafePointer<Float> {
@@ -150,6 +154,7 @@ public final class WhisperModel: @unchecked Sendable {
         decoderLayers = dec
         decoderNorm = try norm("dec.norm", d)
         self.converted = converted
+        self.usedTensors = used
         self.convertedBytes = convertedBytes
     }
 
@@ -162,10 +167,11 @@ public final class WhisperModel: @unchecked Sendable {
     /// Loads a Whisper GGUF from `path` (mapped read-only) with the given kernel set.
     public convenience init(path: String, kernels: KernelSet) throws(SpeechError) {
         let file: GGUFFile
-        do { file = try GGUFFile(path: path, hint: .willNeed) } catch {
+        do { file = try GGUFFile(path: path) } catch {
             throw .badMetadata(key: "file", reason: "\(path): \(error.description)")
         }
         try self.init(file: file, kernels: kernels)
+        file.prefault(usedTensors)   // the tensors the model reads, never the rest of the file
     }
 
     /// Width of the feed-forward layers (4 × dim for every Whisper size).

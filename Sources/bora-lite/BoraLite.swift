@@ -76,9 +76,11 @@ func kernelSet() throws(Failure) -> KernelSet {
 func load(_ path: String, kernels: KernelSet, threads: Int, context: Int,
           maxBatch: Int = 32) throws(Failure) -> (GGUFFile, LlamaModel, Tokenizer, LlamaSession) {
     let file: GGUFFile
-    do { file = try GGUFFile(path: path, hint: .willNeed) } catch { throw Failure(message: error.description, code: 3) }
+    do { file = try GGUFFile(path: path) } catch { throw Failure(message: error.description, code: 3) }
     let model: LlamaModel
-    do { model = try LlamaModel(file: file, kernels: kernels) } catch { throw Failure(message: error.description, code: 3) }
+    do { model = try LlamaModel(file: file, kernels: kernels, repack: false) } catch { throw Failure(message: error.description, code: 3) }
+    model.prefaultWeights()   // only the tensors it uses, not the whole file
+    model.repackWeights()
     let tokenizer: Tokenizer
     do { tokenizer = try Tokenizer(gguf: file) } catch { throw Failure(message: error.description, code: 3) }
     let session: LlamaSession
@@ -166,7 +168,7 @@ func run(_ args: Arguments) throws(Failure) {
         let promptTokens = tokenizer.encode(text, addSpecial: true, parseSpecial: chat)
         guard !promptTokens.isEmpty else { throw Failure(message: "the prompt is empty after tokenization", code: 2) }
         guard promptTokens.count + n <= session.contextLength else {
-            throw Failure(message: "prompt (\(promptTokens.count) tokens) + -n \(n) exceed the context (-c \(session.contextLength)); raise -c or lower -n", code: 1)
+            throw Failure(message: model.config.contextOverflowMessage(promptTokens: promptTokens.count, generate: n, requested: context), code: 1)
         }
         var options = SamplingOptions()
         options.temperature = 0

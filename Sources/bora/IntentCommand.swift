@@ -24,6 +24,8 @@ struct IntentCommand: ParsableCommand {
         the file. Audio: WAV, Ogg Opus, raw s16le with --raw-rate; the speech span at most 30 s.
         """)
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var audioLimit: AudioLimitOptions
+    @OptionGroup var modelCheck: ModelCheckOptions
     @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
     @Option(help: "Whisper GGUF path or catalog name.") var model = "whisper-tiny.en"
     @Option(help: "0…1: higher accepts more (fewer misses, more false accepts).") var sensitivity: Float = 0.5
@@ -52,16 +54,16 @@ struct IntentCommand: ParsableCommand {
         let start = now()
         let limits = try contextLimits.limits
         let ctx = try Context.load(path: context, limits: limits)
-        let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
+        let session = try loadWhisperSession(model, threads: t, maxBeam: beam, verify: modelCheck.verifyModels)
         let compiled = try CompiledContext(context: ctx, tokenizer: try session.model.makeTokenizer(), limits: limits)
         let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
-        let segmenter = noTrim ? nil : try SpeechSegmenter(detector: try vad.makeDetector(model: vadModel))
+        let segmenter = noTrim ? nil : try SpeechSegmenter(detector: try vad.makeDetector(model: vadModel, check: modelCheck))
         recognizer.options.grammarLengthBonus = lengthBonus
         log.info("loaded \(model) and \(context) (\(compiled.automaton.stateCount) automaton states) in \(Int((now() - start) * 1000)) ms")
         var failures = FileFailures()
         for file in audio {
             do {
-                let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate)
+                let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate, limits: audioLimit.limits)
                 let t0 = now()
                 let span = try segmenter.map { try $0.speechSpan(samples: clip.samples) } ?? 0..<clip.samples.count
                 guard let span else {

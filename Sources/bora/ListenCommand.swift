@@ -70,6 +70,8 @@ struct ListenCommand: ParsableCommand {
     }
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var audioLimit: AudioLimitOptions
+    @OptionGroup var modelCheck: ModelCheckOptions
     @Option(help: "Context file (Rhino-style YAML, see Models/contexts/).") var context: String
     @Option(help: "Actions file (YAML, see Models/actions/).") var actions: String
     @Option(help: "Board defaults from Targets/NAME/target.json (or a path to one): ALSA device, threads, ASR model and VAD; explicit options win.") var target: String?
@@ -129,10 +131,10 @@ struct ListenCommand: ParsableCommand {
         let ctx = try Context.load(path: context, limits: limits)
         let actionsFile = try ActionsFile.load(path: actions)
         try actionsFile.validate(against: ctx)
-        let session = try loadWhisperSession(model, threads: t, maxBeam: beam)
+        let session = try loadWhisperSession(model, threads: t, maxBeam: beam, verify: modelCheck.verifyModels)
         let (sensitivity, beam) = (self.sensitivity, self.beam)
         let recognizer = try CommandRecognizer(session: session, context: ctx, sensitivity: sensitivity, beam: beam, limits: limits)
-        let detector = try vad.makeDetector(model: vadModel)
+        let detector = try vad.makeDetector(model: vadModel, check: modelCheck)
         var endpointOptions = Endpointer.Options()
         endpointOptions.endMs = endMs
         endpointOptions.maxUtteranceMs = 15_000
@@ -175,7 +177,7 @@ struct ListenCommand: ParsableCommand {
             if let stream = try? WAVStream(path: file) {
                 source = FileSource(stream: stream, pace: multiplier)   // flat memory for long recordings
             } else {
-                source = FileSource(samples: try AudioDecoder.load(path: file).samples, pace: multiplier)
+                source = FileSource(samples: try AudioDecoder.load(path: file, limits: audioLimit.limits).samples, pace: multiplier)
             }
         } else {
             var options = CaptureOptions()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BoraCore
 import BoraModels
 import Foundation
 
@@ -80,8 +81,8 @@ struct ModelsCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Recompute sha256 of fetched model files against the catalog and manifests.",
-            discussion: "Exits 1 when any file is missing or differs. Without names, verifies every fetched model (and reports unfetched ones).")
+            abstract: "Recompute sha256 of fetched model files against the catalog (and, for unpinned GGUFs, the manifests).",
+            discussion: "Exits 1 when any file is missing or differs, 3 when a path is not a regular file (FIFO, device: refused unread). Without names, verifies every fetched model (and reports unfetched ones).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Model names; default all.") var names: [String] = []
 
@@ -89,11 +90,12 @@ struct ModelsCommand: ParsableCommand {
             _ = global.bootstrapLogging()
             let (catalog, cache) = try ModelsCommand.load()
             let models = names.isEmpty ? catalog.models : try names.map { try catalog.model(named: $0) }
-            var failures = 0
+            var failures = 0, special = 0
             for m in models {
                 for check in cache.verify(m) {
                     if let problem = check.problem {
                         failures += 1
+                        if check.notRegularFile { special += 1 }
                         print("FAIL \(m.name): \(check.path): \(problem)")
                         if let e = check.expectedSHA256, let a = check.actualSHA256, e != a {
                             print("     expected \(e)\n     actual   \(a)")
@@ -102,6 +104,9 @@ struct ModelsCommand: ParsableCommand {
                         print("ok   \(m.name): \(check.path)")
                     }
                 }
+            }
+            if special > 0 {
+                throw ModelFileInputError(description: "\(special) model path(s) are not regular files (FIFO, device or a link to one) and were refused unread; \(failures) file(s) failed in all")
             }
             if failures > 0 {
                 throw BoraRuntimeError("\(failures) model file(s) failed verification")
@@ -122,4 +127,9 @@ func runProcess(_ path: String, _ arguments: [String]) throws -> Int32 {
     try p.run()
     p.waitUntilExit()
     return p.terminationStatus
+}
+
+/// A model path that is not a regular file (exit code 3).
+struct ModelFileInputError: BoraInputError {
+    let description: String
 }

@@ -18,6 +18,7 @@ struct RunCommand: ParsableCommand {
         (load, prompt and decode tokens/s, time to first token, peak RSS, heap allocations per decoded token).
         """)
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var modelCheck: ModelCheckOptions
     @Argument(help: "GGUF path or catalog model name.") var model: String
     @Option(name: .shortAndLong, help: "Prompt text.") var prompt: String
     @Option(name: .short, help: "Tokens to generate (stops earlier at end-of-sequence).") var n = 128
@@ -60,7 +61,7 @@ struct RunCommand: ParsableCommand {
         let start = now()
         let kernels: KernelSet
         do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
-        let path = try resolveModelPath(model)
+        let path = try modelCheck.resolve(model)
         var phase = now()
         func lap(_ what: String) {
             let t = now()
@@ -108,7 +109,7 @@ struct RunCommand: ParsableCommand {
         let promptTokens = loaded.encodePrompt(text, parseSpecial: chat)
         guard !promptTokens.isEmpty else { throw ValidationError("the prompt is empty after tokenization") }
         guard promptTokens.count + n <= session.contextLength else {
-            throw BoraRuntimeError("prompt (\(promptTokens.count) tokens) + -n \(n) exceed the context (-c \(session.contextLength)); raise -c or lower -n")
+            throw BoraRuntimeError(llama.config.contextOverflowMessage(promptTokens: promptTokens.count, generate: n, requested: c))
         }
 
         var options = SamplingOptions()
@@ -206,8 +207,8 @@ struct RunCommand: ParsableCommand {
 }
 
 /// A llama-family model loaded the way `bora run` loads it (and `bora bench moe` measures it):
-/// mapped — pre-faulted, unless an expert store keeps the experts on storage so that only pages
-/// the forward pass touches enter RSS — and validated; the tokenizer, after which its build
+/// mapped and validated, the tensors it uses pre-faulted (never the rest of the file) unless an
+/// expert store keeps the experts on storage so that only pages the forward pass touches enter RSS; the tokenizer, after which its build
 /// temporaries and the parsed GGUF header pages are handed back to the OS; the expert store.
 struct LoadedLanguageModel {
     let file: GGUFFile
@@ -218,10 +219,14 @@ struct LoadedLanguageModel {
     /// `lap` is called after each phase (for the debug log).
     /// `repack: false` leaves `model.repackWeights()` to the caller.
     init(path: String, kernels: KernelSet, experts: ExpertStoreOptions?, repack: Bool = true, lap: (String) -> Void = { _ in }) throws {
-        file = try GGUFFile(path: path, hint: experts == nil ? .willNeed : .random)
+        file = try GGUFFile(path: path, hint: experts == nil ? .normal : .random)
         lap("map + parse GGUF")
-        let model = try LlamaModel(file: file, kernels: kernels, repack: repack)
+        let model = try LlamaModel(file: file, kernels: kernels, repack: false)
         self.model = model
+        // Only the tensors the model reads are faulted in (not the whole file: padding or unused
+        // tensors never enter RSS); experts kept on storage are not.
+        if experts == nil { model.prefaultWeights() }
+        if repack { model.repackWeights() }
         lap("model views")
         tokenizer = try Tokenizer(gguf: file)
         releaseFreeHeap()

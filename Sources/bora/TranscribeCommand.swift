@@ -5,10 +5,12 @@ import BoraSpeech
 import Foundation
 
 /// Loads a Whisper model (catalog name or path) into a session, mapping errors for the CLI.
-func loadWhisperSession(_ nameOrPath: String, threads: Int?, maxBeam: Int) throws -> WhisperSession {
+/// With `verify`, the file is first checked against its catalog pin (`--verify-models`).
+func loadWhisperSession(_ nameOrPath: String, threads: Int?, maxBeam: Int, verify: Bool = false) throws -> WhisperSession {
     let kernels: KernelSet
     do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
     let path = try resolveModelPath(nameOrPath)
+    if verify { try quickCheck(nameOrPath: nameOrPath, path: path) }
     let model = try WhisperModel(path: path, kernels: kernels)
     let pool = ThreadPool(threads: threads ?? ThreadPool.defaultThreadCount)
     return WhisperSession(model: model, matmul: Matmul(kernels: kernels, pool: pool), maxBeam: maxBeam)
@@ -31,6 +33,8 @@ struct TranscribeCommand: ParsableCommand {
         the exit code is then 3.
         """)
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var audioLimit: AudioLimitOptions
+    @OptionGroup var modelCheck: ModelCheckOptions
     @Option(help: "Whisper GGUF path or catalog name.") var model = "whisper-tiny.en"
     @Option(help: "Beam width (1 = greedy).") var beam = 1
     @Flag(help: "Encode the full 30 s window (classic Whisper) instead of the utterance's length.") var fullWindow = false
@@ -53,7 +57,7 @@ struct TranscribeCommand: ParsableCommand {
     func run() throws {
         let log = global.bootstrapLogging()
         let start = now()
-        let session = try loadWhisperSession(model, threads: t, maxBeam: max(beam, 1))
+        let session = try loadWhisperSession(model, threads: t, maxBeam: max(beam, 1), verify: modelCheck.verifyModels)
         log.info("loaded \(model) in \(Int((now() - start) * 1000)) ms, kernels \(session.matmul.kernels.name), \(session.matmul.pool.threadCount) threads")
         var options = TranscribeOptions()
         options.beam = beam
@@ -64,10 +68,7 @@ struct TranscribeCommand: ParsableCommand {
         var failures = FileFailures()
         for file in audio {
             do {
-                let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate)
-                if clip.duration > 3600 {
-                    throw BoraRuntimeError("\(file): \(Int(clip.duration)) s of audio; Bora transcribes at most one hour per file, split it first")
-                }
+                let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate, limits: audioLimit.limits)
                 let t0 = now()
                 let transcript = try clip.samples.withUnsafeBufferPointer { buffer throws(SpeechError) in
                     try session.transcribe(buffer, options: options)

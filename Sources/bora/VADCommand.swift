@@ -7,14 +7,14 @@ import Foundation
 enum VADChoice: String, ExpressibleByArgument, CaseIterable {
     case silero, energy
 
-    /// The detector: Silero from `model` (catalog name or GGUF path; kernels from BORA_KERNELS),
-    /// or the model-free energy detector.
-    func makeDetector(model: String) throws -> any VoiceActivityDetector {
+    /// The detector: Silero from `model` (catalog name or GGUF path, resolved and, with
+    /// --verify-models, checked by `check`; kernels from BORA_KERNELS), or the model-free energy detector.
+    func makeDetector(model: String, check: ModelCheckOptions) throws -> any VoiceActivityDetector {
         switch self {
         case .silero:
             let kernels: KernelSet
             do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
-            return try SileroVAD(path: try resolveModelPath(model), kernels: kernels)
+            return try SileroVAD(path: try check.resolve(model), kernels: kernels)
         case .energy:
             return try EnergyVAD()
         }
@@ -35,6 +35,8 @@ struct VADCommand: ParsableCommand {
         """
     )
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var audioLimit: AudioLimitOptions
+    @OptionGroup var modelCheck: ModelCheckOptions
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Option(help: "Detector: silero or energy.") var vad: VADChoice = .silero
     @Option(help: "Silero model: catalog name or GGUF path.") var model = "silero-vad"
@@ -53,7 +55,7 @@ struct VADCommand: ParsableCommand {
 
     func run() throws {
         _ = global.bootstrapLogging()
-        let detector = try vad.makeDetector(model: model)
+        let detector = try vad.makeDetector(model: model, check: modelCheck)
         var options = Endpointer.Options()
         options.threshold = threshold
         options.startMs = startMs; options.endMs = endMs
@@ -64,7 +66,7 @@ struct VADCommand: ParsableCommand {
 
         var files: [[String: Any]] = []
         for path in audio {
-            let clip = try AudioDecoder.load(path: path, rawSampleRate: nil)
+            let clip = try AudioDecoder.load(path: path, rawSampleRate: nil, limits: audioLimit.limits)
             let segments = try segmenter.segments(samples: clip.samples)
             let durationMs = Double(clip.samples.count) / 16
             if json {

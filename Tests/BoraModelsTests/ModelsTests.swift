@@ -135,3 +135,92 @@ private let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         }
     }
 }
+
+// MARK: Catalog pins and regular files only (issue 29)
+
+/// A scratch cache with one model `m` whose GGUF is `gguf`, pinned in the catalog unless `pinned` is false.
+private func pinnedModel(_ tmp: URL, gguf: [UInt8], pinned: Bool = true) throws -> (ModelCache, CatalogModel, String) {
+    var whole = SHA256(); whole.update(gguf)
+    var head = SHA256(); head.update(Array(gguf.prefix(GGUFPin.headBytes)))
+    let pin = pinned ? #", "gguf_pin": {"sha256": "\#(whole.finalizeHex())", "bytes": \#(gguf.count), "head_sha256": "\#(head.finalizeHex())"}"# : ""
+    let json = #"{"models": [{"name": "m", "role": "vad", "architecture": "x", "license": "MIT", "derived_from": "m", "gguf": "m.gguf"\#(pin)}]}"#
+    let model = try Catalog(json: Data(json.utf8), path: "t.json").model(named: "m")
+    let dir = tmp.appendingPathComponent("m")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let path = dir.appendingPathComponent("m.gguf").path
+    try Data(gguf).write(to: URL(fileURLWithPath: path))
+    var h = SHA256(); h.update(gguf)
+    try Data(#"{"name": "m", "gguf": {"file": "m.gguf", "sha256": "\#(h.finalizeHex())"}}"#.utf8)
+        .write(to: dir.appendingPathComponent("manifest.json"))
+    return (ModelCache(environment: ["BORA_MODELS": tmp.path, "HOME": "/nonexistent"]), model, path)
+}
+
+private func scratch() -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("bora-pin-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+}
+
+@Test func shippedCatalogPinsEveryConvertedGGUF() throws {
+    let catalog = try Catalog(contentsOf: repoRoot.appendingPathComponent("Models/catalog.json").path)
+    for m in catalog.models where m.gguf != nil {
+        #expect(m.ggufPin != nil, "\(m.name): every conversion in the catalog is deterministic, so its GGUF is pinned")
+    }
+    #expect(try catalog.model(named: "silero-vad").ggufPin?.bytes == 1_240_192)
+}
+
+/// The fuzz finding: change the GGUF and its hash in the writable manifest → verify said ok.
+/// With a catalog pin the manifest is not consulted.
+@Test func verifyChecksTheCatalogPinNotTheManifest() throws {
+    let tmp = scratch()
+    defer { try? FileManager.default.removeItem(at: tmp) }
+    let (cache, model, path) = try pinnedModel(tmp, gguf: Array("GGUF good weights".utf8))
+    #expect(cache.verify(model).allSatisfy { $0.problem == nil })
+    let evil = Array("GGUF evil weights".utf8)
+    try Data(evil).write(to: URL(fileURLWithPath: path))
+    var h = SHA256(); h.update(evil)
+    try Data(#"{"name": "m", "gguf": {"file": "m.gguf", "sha256": "\#(h.finalizeHex())"}}"#.utf8)
+        .write(to: tmp.appendingPathComponent("m/manifest.json"))
+    let problems = cache.verify(model).compactMap(\.problem)
+    #expect(problems.count == 1 && problems[0].contains("catalog pin"))
+}
+
+/// The fuzz finding: verify hung on a FIFO (open blocks) and on a link to /dev/zero (endless read).
+@Test(arguments: ["fifo", "devzero"])
+func verifyRefusesNonRegularFilesUnread(_ kind: String) throws {
+    let tmp = scratch()
+    defer { try? FileManager.default.removeItem(at: tmp) }
+    let (cache, model, path) = try pinnedModel(tmp, gguf: Array("GGUF".utf8))
+    try FileManager.default.removeItem(atPath: path)
+    if kind == "fifo" { #expect(mkfifo(path, 0o600) == 0) } else { try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/zero") }
+    let t0 = Date()
+    let checks = cache.verify(model)
+    #expect(checks.count == 1 && checks[0].notRegularFile && checks[0].problem?.contains("not a regular file") == true)
+    #expect(throws: ModelCheckError.notRegularFile(model: "m", path: path)) { try cache.quickCheck(model, path: path) }
+    #expect(Date().timeIntervalSince(t0) < 2)
+}
+
+/// `--verify-models`: size and head hash against the pin.
+@Test func quickCheckCatchesSizeAndHeadChanges() throws {
+    let tmp = scratch()
+    defer { try? FileManager.default.removeItem(at: tmp) }
+    let good = (0..<(GGUFPin.headBytes + 1000)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+    let (cache, model, path) = try pinnedModel(tmp, gguf: good)
+    try cache.quickCheck(model, path: path)
+
+    var flipped = good; flipped[1000] ^= 1            // inside the head
+    try Data(flipped).write(to: URL(fileURLWithPath: path))
+    #expect(throws: ModelCheckError.headMismatch(model: "m", path: path, coveredBytes: GGUFPin.headBytes, wholeFile: false)) {
+        try cache.quickCheck(model, path: path)
+    }
+    try Data(good + [0]).write(to: URL(fileURLWithPath: path))   // padded
+    #expect(throws: ModelCheckError.sizeMismatch(model: "m", path: path, bytes: good.count + 1, pinned: good.count)) {
+        try cache.quickCheck(model, path: path)
+    }
+    flipped = good; flipped[GGUFPin.headBytes + 10] ^= 1   // past the head: the full check's job
+    try Data(flipped).write(to: URL(fileURLWithPath: path))
+    try cache.quickCheck(model, path: path)
+    #expect(cache.verify(model).contains { $0.problem != nil })
+
+    let unpinned = try pinnedModel(scratch().appendingPathComponent("u"), gguf: good, pinned: false)
+    defer { try? FileManager.default.removeItem(at: unpinned.0.modelsDir.isEmpty ? tmp : URL(fileURLWithPath: unpinned.0.modelsDir)) }
+    #expect(throws: ModelCheckError.unpinned(model: "m")) { try unpinned.0.quickCheck(unpinned.1, path: unpinned.2) }
+}
