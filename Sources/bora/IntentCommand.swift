@@ -15,7 +15,7 @@ struct IntentCommand: ParsableCommand {
         against what it would transcribe freely; a reading whose confidence reaches 0.4 × (1 − --sensitivity) \
         is "understood", anything else is "not understood" — nothing is guessed. As in `bora listen`, \
         the voice activity detector first finds where the speech is (first speech to last, with \
-        its pre- and post-roll) and only that span is recognized, so latency follows the spoken part, \
+        0.2 s more before and 0.4 s after) and only that span is recognized, so latency follows the spoken part, \
         not the file; a file without speech is "not understood (no speech)". --no-trim recognizes \
         the whole file. Prints one line per file ("FILE: intent {slots} (confidence)" or "not understood"), \
         or with --json one object per file: {"file","understood","intent","slots","confidence", \

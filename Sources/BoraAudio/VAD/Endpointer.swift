@@ -192,12 +192,16 @@ public final class SpeechSegmenter: @unchecked Sendable {
     }
 
     /// Where the speech of a recording is: from the start of its first segment to the end of its
-    /// last (pre- and post-roll included), or nil when it holds no speech. One command per file
-    /// (`bora intent`) is recognized in this span only, as `bora listen` hears it.
-    public func speechSpan(samples: [Float]) throws(VADError) -> Range<Int>? {
+    /// last, widened by `beforeMs` and `afterMs` (within the recording), or nil when it holds no
+    /// speech. One command per file (`bora intent`) is recognized in this span only. The margins
+    /// matter to Whisper: cut at the endpointer's own 96 ms post-roll, commands whose last sound
+    /// is soft ("return home", "unmute") were misheard and clean accuracy on tools/eval-intent's
+    /// corpus fell from 88.5 % (whole files) to 82.5 %; with 200/400 ms it is 90.0 %.
+    public func speechSpan(samples: [Float], beforeMs: Int = 200, afterMs: Int = 400) throws(VADError) -> Range<Int>? {
         let found = try segments(samples: samples)
         guard let first = found.first, let last = found.last else { return nil }
-        return first.startSample..<last.endSample
+        let rate = endpointer.options.sampleRate
+        return max(0, first.startSample - beforeMs * rate / 1000)..<min(samples.count, last.endSample + afterMs * rate / 1000)
     }
 
     /// Every speech segment of `samples` (16 kHz mono) from a fresh stream; the last partial
