@@ -12,13 +12,15 @@ struct IntentCommand: ParsableCommand {
         abstract: "Recognize spoken commands against a context grammar (speech-to-intent).",
         discussion: """
         The Whisper decoder searches only the sentences the context allows and scores the best one \
-        against what it would transcribe freely; a reading whose confidence reaches 0.4 × (1 − --sensitivity) \
+        against what it would transcribe freely: the confidence is the per-token likelihood ratio of the \
+        two, doubled when every word of the reading is in the free transcript ("agreement" 1) and cut \
+        to two thirds when none is (0). A reading whose confidence reaches 0.4 × (1 − --sensitivity) \
         is "understood", anything else is "not understood" — nothing is guessed. As in `bora listen`, \
         the voice activity detector first finds where the speech is (first speech to last, with \
         0.2 s more before and 0.4 s after) and only that span is recognized, so latency follows the spoken part, \
         not the file; a file without speech is "not understood (no speech)". --no-trim recognizes \
         the whole file. Prints one line per file ("FILE: intent {slots} (confidence)" or "not understood"), \
-        or with --json one object per file: {"file","understood","intent","slots","confidence", \
+        or with --json one object per file: {"file","understood","intent","slots","confidence","agreement", \
         "transcript","latency_ms","speech_ms","grammar_text","scores"} ("speech_ms": [start, end] of \
         the span recognized, null when no speech); latency includes the detector and excludes reading \
         the file. Audio: WAV, Ogg Opus, raw s16le with --raw-rate; the speech span at most 30 s.
@@ -83,10 +85,11 @@ struct IntentCommand: ParsableCommand {
                 if json {
                     try printJSON([
                         "file": file, "understood": r.understood, "intent": r.intent, "slots": r.slots,
-                        "confidence": rounded(Double(r.confidence), 3), "transcript": r.transcript,
-                        "latency_ms": rounded(latency * 1000), "grammar_text": r.grammarText,
+                        "confidence": rounded(Double(r.confidence), 3), "agreement": rounded(Double(r.agreement), 3),
+                        "transcript": r.transcript, "latency_ms": rounded(latency * 1000), "grammar_text": r.grammarText,
                         "speech_ms": [rounded(Double(span.lowerBound) / 16), rounded(Double(span.upperBound) / 16)],
                         "scores": [
+                            "likelihood_ratio": rounded(Double(r.scores.confidence), 3),
                             "log_prob": rounded(Double(r.scores.logProb), 3), "tokens": r.scores.tokenCount,
                             "free_log_prob": rounded(Double(r.scores.freeLogProb), 3), "free_tokens": r.scores.freeTokenCount,
                             "no_speech_prob": rounded(Double(r.scores.noSpeechProb), 4),
