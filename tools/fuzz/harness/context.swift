@@ -1,0 +1,22 @@
+// libFuzzer harness: the context parser (BoraIntent: Yams + the expression parser, slot/macro
+// checks with line/column errors) and `sentenceCount` (the canonical word graph, determinized and
+// counted, as `bora context check` does). The compiler with Whisper's tokenizer is the `compile`
+// harness. The input size is capped by tools/fuzz/fuzz (-max_len) because deep nesting and macro
+// doubling are known to exhaust the stack (issue 29, item 1).
+import BoraCore
+import BoraIntent
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let yaml = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    guard let context = try? Context.parse(yaml: yaml, name: "fuzz.yaml") else { return 0 }
+    var sink = context.expressionCount
+    let count = context.sentenceCount(maxStates: 20_000)
+    sink &+= Int(truncatingIfNeeded: count.count)
+    var rng = SplitMix64(seed: UInt64(size))
+    for _ in 0..<2 { sink &+= context.sample(using: &rng, varyForms: true).text.utf8.count }
+    blackHole(sink)
+    return 0
+}
+
+@inline(never) func blackHole(_ x: Int) { if x == 0x5eed_f00d { print("") } }
