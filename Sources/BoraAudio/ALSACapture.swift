@@ -206,11 +206,13 @@ public final class AudioCapture: @unchecked Sendable {
         thread = t
     }
 
-    /// Stops the capture thread and waits for it (at most about one period).
+    /// Stops the capture thread and waits for it (at most about one period). Called on the
+    /// capture thread itself (its reference was the last one, so `deinit` runs there), the thread
+    /// is detached instead: joining itself would fail and leak it.
     public func stop() {
         stopRequested.store(true, ordering: .relaxed)
         if let t = thread {
-            pthread_join(t, nil)
+            if pthread_equal(t, pthread_self()) != 0 { pthread_detach(t) } else { pthread_join(t, nil) }
             thread = nil
         }
     }

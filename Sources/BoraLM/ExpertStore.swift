@@ -121,7 +121,10 @@ public final class ExpertStore: @unchecked Sendable {
     public let slotCount: Int
     public let slotBytes: Int
     /// True when reads bypass the page cache with O_DIRECT.
-    public private(set) var usesDirectIO = false
+    public var usesDirectIO: Bool { directIOUsed.load(ordering: .relaxed) }
+    /// Set by whichever thread reads first (the I/O thread or a demand read); atomic, not a plain
+    /// flag (a data race under ThreadSanitizer, `tools/sanitize thread`).
+    private let directIOUsed = Atomic<Bool>(false)
 
     private let expertsPerLayer: Int
     private let layers: [ExpertWeights?]
@@ -453,7 +456,7 @@ public final class ExpertStore: @unchecked Sendable {
                 let got = pread(directFD, bounce, length, off_t(start))
                 if got >= fileOffset + count - start {
                     destination.copyMemory(from: bounce + (fileOffset - start), byteCount: count)
-                    usesDirectIO = true
+                    directIOUsed.store(true, ordering: .relaxed)
                     return
                 }
             }

@@ -2,8 +2,9 @@
 // fetched; $BORA_MODELS/$BORA_CACHE as everywhere): Context.parse, CompiledContext (word graph →
 // spellings → tokens → determinized, minimized TokenAutomaton), interpret(text:/tokens:) of sampled
 // sentences. Slow per input (a real context compiles in seconds under ASan), so it runs far fewer
-// inputs than `context`; the input size is capped by tools/fuzz/fuzz (-max_len) because deep nesting
-// and macro doubling are known to exhaust the stack (issue 29, item 1).
+// inputs than `context`. The grammar is held to small ContextLimits (5,000 words written out,
+// 20,000 states, 5 s), so a single input stays within libFuzzer's timeout under ASan; the limits
+// themselves, nesting and macro doubling included, are part of what is fuzzed (issue 29, item 1).
 import BoraCore
 import BoraGGUF
 import BoraIntent
@@ -21,6 +22,12 @@ let tokenizer: Tokenizer? = {
     return nil
 }()
 
+let limits: ContextLimits = {
+    var l = ContextLimits.standard
+    l.words = 5_000; l.states = 20_000; l.seconds = 5
+    return l
+}()
+
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInit(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
     _ = tokenizer
@@ -30,9 +37,9 @@ public func fuzzInit(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutableP
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let yaml = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    guard let context = try? Context.parse(yaml: yaml, name: "fuzz.yaml") else { return 0 }
+    guard let context = try? Context.parse(yaml: yaml, name: "fuzz.yaml", limits: limits) else { return 0 }
     var sink = context.expressionCount
-    if let tokenizer, let compiled = try? CompiledContext(context: context, tokenizer: tokenizer, maxStates: 20_000) {
+    if let tokenizer, let compiled = try? CompiledContext(context: context, tokenizer: tokenizer, limits: limits) {
         var rng = SplitMix64(seed: UInt64(size))
         for _ in 0..<3 {
             let s = context.sample(using: &rng, varyForms: true)

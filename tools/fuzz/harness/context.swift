@@ -1,15 +1,18 @@
 // libFuzzer harness: the context parser (BoraIntent: Yams + the expression parser, slot/macro
 // checks with line/column errors) and `sentenceCount` (the canonical word graph, determinized and
 // counted, as `bora context check` does). The compiler with Whisper's tokenizer is the `compile`
-// harness. The input size is capped by tools/fuzz/fuzz (-max_len) because deep nesting and macro
-// doubling are known to exhaust the stack (issue 29, item 1).
+// harness. The grammar is held to 20,000 words written out (ContextLimits) so that one input stays
+// within libFuzzer's timeout under ASan; nesting, macro chains and doubling are refused by the
+// limits (issue 29, item 1), which this harness fuzzes too.
 import BoraCore
 import BoraIntent
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let yaml = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    guard let context = try? Context.parse(yaml: yaml, name: "fuzz.yaml") else { return 0 }
+    var limits = ContextLimits.standard
+    limits.words = 20_000
+    guard let context = try? Context.parse(yaml: yaml, name: "fuzz.yaml", limits: limits) else { return 0 }
     var sink = context.expressionCount
     let count = context.sentenceCount(maxStates: 20_000)
     sink &+= Int(truncatingIfNeeded: count.count)
