@@ -54,6 +54,7 @@ public final class CommandRecognizer: UtteranceRecognizer, @unchecked Sendable {
         confirmation = IntentRecognizer(session: session,
                                         context: try CompiledContext(context: try ConfirmationContext.load(), tokenizer: tokenizer),
                                         sensitivity: sensitivity, beam: beam)
+        confirmation.penalizesDisagreement = false   // see IntentRecognizer.penalizesDisagreement
     }
 
     public func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> Recognition {

@@ -40,6 +40,11 @@ public final class IntentRecognizer: @unchecked Sendable {
     public let beam: Int
     public var sensitivity: Float
     public var options = TranscribeOptions()
+    /// When true (default), a reading that shares no word with the free transcript counts two
+    /// thirds of its likelihood ratio. The listen loop's yes/no grammar turns it off: its one-word
+    /// answers are what whisper-tiny.en garbles most ("confirm" heard as "can"), and it is only
+    /// listened to for a few seconds after a command that asked for it.
+    public var penalizesDisagreement = true
 
     /// Preconditions: 1 ≤ beam ≤ session.maxBeam, 0 ≤ sensitivity ≤ 1.
     public init(session: WhisperSession, context: CompiledContext, sensitivity: Float = 0.5, beam: Int = 3) {
@@ -60,7 +65,8 @@ public final class IntentRecognizer: @unchecked Sendable {
         guard r.scores.found else { return result }
         result.grammarText = trimmed(session.model.tokenizer.decode(r.tokens))
         result.agreement = Self.agreement(reading: result.grammarText, transcript: r.transcript)
-        result.confidence = Self.confidence(ratio: r.scores.confidence, agreement: result.agreement)
+        result.confidence = Self.confidence(ratio: r.scores.confidence, agreement: result.agreement,
+                                            penalizesDisagreement: penalizesDisagreement)
         if result.confidence >= threshold, let match = context.interpret(tokens: r.tokens) {
             result.understood = true
             result.intent = match.intent
@@ -86,13 +92,13 @@ extension IntentRecognizer {
 
     /// The confidence an utterance is judged by: `ratio` (the per-token likelihood ratio, 0…1)
     /// doubled when every word of the reading was heard (`agreement` 1), cut to two thirds when
-    /// none was (`agreement` 0), as is otherwise; capped at 1. At the default threshold 0.2 a
+    /// none was (`agreement` 0; unless `penalizesDisagreement` is false), as is otherwise; capped at 1. At the default threshold 0.2 a
     /// reading that shares no word with the transcript needs a ratio of 0.3 and one whose words
     /// were all heard 0.1. On 6,300 out-of-context recordings of people this took false accepts
     /// from 0.17 % to 0.05 %, and one-word commands spoken by people from 98.1 % to 98.7 % (see
     /// docs/measurements.md).
-    public static func confidence(ratio: Float, agreement: Float) -> Float {
-        let weight: Float = agreement >= 1 ? 2 : agreement <= 0 ? 2.0 / 3.0 : 1
+    public static func confidence(ratio: Float, agreement: Float, penalizesDisagreement: Bool = true) -> Float {
+        let weight: Float = agreement >= 1 ? 2 : agreement <= 0 && penalizesDisagreement ? 2.0 / 3.0 : 1
         return min(1, ratio * weight)
     }
 

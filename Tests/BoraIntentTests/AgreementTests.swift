@@ -32,5 +32,6 @@ struct AgreementTests {
         #expect(IntentRecognizer.confidence(ratio: 0.25, agreement: 0.5) == 0.25)
         #expect(IntentRecognizer.confidence(ratio: 0.7, agreement: 1) == 1)
         #expect(IntentRecognizer.confidence(ratio: 0, agreement: 1) == 0)
+        #expect(IntentRecognizer.confidence(ratio: 0.27, agreement: 0, penalizesDisagreement: false) == 0.27)
     }
 }
