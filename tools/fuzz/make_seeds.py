@@ -173,7 +173,7 @@ def audio_seeds(d):
     (d / "empty-data.wav").write_bytes(riff(1, 1, 16000, 16, 0))
     for rate_byte, name in [(0, "8k"), (2, "16k"), (5, "48k")]:
         samples = b"".join(struct.pack("<h", int(math.sin(i / 5) * 9000)) for i in range(300))
-        (d / f"raw-{name}.bin").write_bytes(bytes([0, rate_byte]) + samples)
+        (d / f"raw-{name}.s16le").write_bytes(bytes([0, rate_byte]) + samples)
     if shutil.which("opusenc"):
         with tempfile.TemporaryDirectory() as t:
             for rate, secs, extra in [(16000, 0.1, []), (48000, 0.06, ["--bitrate", "12"]), (8000, 0.2, ["--framesize", "60"])]:
