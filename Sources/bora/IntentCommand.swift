@@ -87,7 +87,7 @@ struct IntentCommand: ParsableCommand {
                         "file": file, "understood": r.understood, "intent": r.intent, "slots": r.slots,
                         "confidence": rounded(Double(r.confidence), 3), "agreement": rounded(Double(r.agreement), 3),
                         "transcript": r.transcript, "latency_ms": rounded(latency * 1000), "grammar_text": r.grammarText,
-                        "speech_ms": [rounded(Double(span.lowerBound) / 16), rounded(Double(span.upperBound) / 16)],
+                        "speech_ms": [span.lowerBound, span.upperBound].map { rounded(Double($0) * 1000 / Double(AudioClip.sampleRate)) },
                         "scores": [
                             "likelihood_ratio": rounded(Double(r.scores.confidence), 3),
                             "log_prob": rounded(Double(r.scores.logProb), 3), "tokens": r.scores.tokenCount,
