@@ -20,18 +20,22 @@ public enum KernelSetError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// The matrix kernels Bora runs with, chosen once at load.
+/// The one door from model code to numeric kernels, chosen once at load: every op the LLM, Whisper,
+/// the VAD and the sampler compute — matrix products, quantizers, norms, activations, softmaxes,
+/// rotary embedding, f16 conversion, argmax — is a method here.
 ///
-/// `reference` is the pure-Swift ground truth (`ReferenceKernels`); every other set is a table of
-/// C microkernels for one ISA (`scalar`, `avx2`, `avx512vnni`, `neon`, `dotprod`, `i8mm`). Hot loops
-/// call through the table and never test CPU features.
+/// `reference` is the pure-Swift ground truth (`ReferenceKernels` for the matrix kernels, `Ops` for
+/// the rest); every other set is a table of C kernels for one ISA (`scalar`, `avx2`, `avx512vnni`,
+/// `neon`, `dotprod`, `i8mm`; `bora_kernel_set`). `BORA_KERNELS` therefore means the same thing for
+/// every model. Hot loops call through the table and never test CPU features. The few ops with one
+/// definition in Swift only (`rmsNorm`, `add`, `ropeAngles`) run the same code in every set.
 // @unchecked: the C table is immutable after it is filled and lives for the process. The struct holds
 // nothing reference-counted, so copying it inside a parallel region costs no atomic operations.
 public struct KernelSet: @unchecked Sendable {
     /// The set's name as accepted by `BORA_KERNELS`.
     public var name: String { isNative ? String(cString: table.pointee.name) : "reference" }
     private let isNative: Bool
-    /// The C table: the native set's, or for "reference" the scalar set's (its LLM ops only).
+    /// The C table: the native set's, or for "reference" the scalar set's (never called).
     private let table: UnsafePointer<bora_kernel_set>
     private let gemms: UnsafePointer<bora_gemm_fn?>
     private let quantizers: UnsafePointer<bora_quantize_fn?>
@@ -71,7 +75,6 @@ public struct KernelSet: @unchecked Sendable {
     public static func named(_ name: String?) throws(KernelSetError) -> KernelSet {
         var rc: Int32 = 0
         if name == "reference" {
-            // The LLM ops have one definition (llama.cpp's order); the portable C code is it.
             return KernelSet(table: bora_kernel_set_table("scalar", &rc)!, native: false)
         }
         let table = name.map { bora_kernel_set_table($0, &rc) } ?? bora_kernel_set_table(nil, &rc)
@@ -141,26 +144,30 @@ public struct KernelSet: @unchecked Sendable {
         }
     }
 
-    // MARK: - LLM transformer ops (llama.cpp's floating-point order; identical bits in every set)
+    // MARK: - LLM transformer ops (llama.cpp's floating-point order; identical bits in every set, `Ops` included)
 
     /// `gate[i] = silu(gate[i]) · up[i]` for i < `count`, silu through llama.cpp's vector exp
     /// (`bora_swiglu_fn`). No allocation.
     @inline(__always)
     public func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        table.pointee.swiglu(gate, up, count)
+        if isNative { table.pointee.swiglu(gate, up, count) } else { Ops.swiGLU(gate, up, count: count) }
     }
 
     /// llama.cpp's rotary embedding (`bora_rope_fn`, same contract as `Ops.rope`): `heads` heads of
     /// `headDim` floats at `x`, pairs below `rotaryDim` rotated by `angles` (cos, sin per pair).
     @inline(__always)
     public func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, rotaryDim: Int, angles: UnsafePointer<Float>) {
-        table.pointee.rope(x, heads, headDim, rotaryDim, angles)
+        if isNative {
+            table.pointee.rope(x, heads, headDim, rotaryDim, angles)
+        } else {
+            Ops.rope(x, heads: heads, headDim: headDim, rotaryDim: rotaryDim, angles: angles)
+        }
     }
 
     /// In-place softmax of `count` floats as llama.cpp's CPU backend computes it (`bora_softmax_fn`).
     @inline(__always)
     public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        table.pointee.softmax(x, count)
+        if isNative { table.pointee.softmax(x, count) } else { Ops.softmax(x, count: count) }
     }
 
     /// `y[v·yStride + r] = Σ_{k<n} w[r·wStride + k] · x[v·xStride + k]` for r < `rows`, v < `vectors`,
@@ -175,13 +182,122 @@ public struct KernelSet: @unchecked Sendable {
                         x: UnsafePointer<Float>, xStride: Int = 0,
                         vectors: Int = 1, y: UnsafeMutablePointer<Float>, yStride: Int = 0, single: Bool) {
         precondition(segment % 32 == 0, "gemvF16 segments are whole multiples of 32 elements")
-        table.pointee.gemv_f16(rows, n, w, wStride, segment, segmentStride, x, xStride, vectors, y, yStride, single ? 1 : 0)
+        if isNative {
+            table.pointee.gemv_f16(rows, n, w, wStride, segment, segmentStride, x, xStride, vectors, y, yStride, single ? 1 : 0)
+        } else {
+            Ops.gemvF16(rows: rows, n: n, w: w, wStride: wStride, segment: segment, segmentStride: segmentStride, x: x, xStride: xStride,
+                        vectors: vectors, y: y, yStride: yStride, single: single)
+        }
     }
 
     /// As `gemvF16` with f32 weights (llama.cpp's F32 × F32 matmul orders; `bora_gemv_f32_fn`).
     @inline(__always)
     public func gemvF32(rows: Int, n: Int, w: UnsafePointer<Float>, wStride: Int, x: UnsafePointer<Float>,
                         y: UnsafeMutablePointer<Float>, single: Bool) {
-        table.pointee.gemv_f32(rows, n, w, wStride, 0, 0, x, 0, 1, y, 0, single ? 1 : 0)
+        if isNative {
+            table.pointee.gemv_f32(rows, n, w, wStride, 0, 0, x, 0, 1, y, 0, single ? 1 : 0)
+        } else {
+            Ops.gemvF32(rows: rows, n: n, w: w, wStride: wStride, segment: 0, segmentStride: 0, x: x, xStride: 0,
+                        vectors: 1, y: y, yStride: 0, single: single)
+        }
+    }
+
+    /// `rmsNorm` of one row (`Ops.rmsNorm`; one definition, every set).
+    @inline(__always)
+    public func rmsNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, count: Int, eps: Float) {
+        Ops.rmsNorm(out, x, weight: weight, count: count, eps: eps)
+    }
+
+    /// `rmsNorm` of `rows` consecutive rows (`Ops.rmsNorm(rows:)`; same bits as row by row).
+    @inline(__always)
+    public func rmsNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                        rows: Int, count: Int, eps: Float) {
+        Ops.rmsNorm(out, x, weight: weight, rows: rows, count: count, eps: eps)
+    }
+
+    /// x[i] += y[i] for i < `count` (one definition, every set).
+    @inline(__always)
+    public func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        Ops.add(x, y, count: count)
+    }
+
+    /// The rotary angles of one position (`Ops.ropeAngles`; one definition, every set).
+    @inline(__always)
+    public func ropeAngles(_ out: UnsafeMutablePointer<Float>, position: Float, thetaScale: Float, freqScale: Float, pairs: Int) {
+        Ops.ropeAngles(out, position: position, thetaScale: thetaScale, freqScale: freqScale, pairs: pairs)
+    }
+
+    /// out[i] = f16 bits of x[i], round to nearest even (`bora_to_f16_fn`). No allocation.
+    @inline(__always)
+    public func roundToHalf(_ out: UnsafeMutablePointer<UInt16>, _ x: UnsafePointer<Float>, count: Int) {
+        if isNative { table.pointee.f32_to_f16(x, out, count) } else { Ops.roundToHalf(out, x, count: count) }
+    }
+
+    /// out[i] = Float(f16(x[i])) (`bora_round_f16_fn`; out may be x). No allocation.
+    @inline(__always)
+    public func roundToFloatThroughHalf(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        if isNative { table.pointee.f32_round_f16(x, out, count) } else { Ops.roundToFloatThroughHalf(out, x, count: count) }
+    }
+
+    /// Rounds x to half precision in place.
+    @inline(__always)
+    public func roundThroughHalf(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        roundToFloatThroughHalf(x, x, count: count)
+    }
+
+    /// Starts pulling `count` cache lines, `stride` bytes apart from `p`, in for writing (a hint; the
+    /// reference set does nothing, and results never depend on it).
+    @inline(__always)
+    public func prefetchForWrite(_ p: UnsafeMutableRawPointer, stride: Int, count: Int) {
+        if isNative { bora_prefetch_write_strided(p, stride, count) }
+    }
+
+    // MARK: - Whisper math and argmax (kernels_math.c; twins in `Ops`)
+
+    /// out = (x − mean)/√(var + eps)·weight + bias over `count` floats (`bora_layer_norm_fn`; out may be x).
+    @inline(__always)
+    public func layerNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                          bias: UnsafePointer<Float>, count: Int, eps: Float) {
+        if isNative {
+            table.pointee.layer_norm(out, x, weight, bias, count, eps)
+        } else {
+            Ops.layerNorm(out, x, weight: weight, bias: bias, count: count, eps: eps)
+        }
+    }
+
+    /// Exact-erf GELU in place over `count` floats (`bora_gelu_fn`).
+    @inline(__always)
+    public func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        if isNative { table.pointee.gelu(x, count) } else { Ops.gelu(x, count: count) }
+    }
+
+    /// x[r·cols + i] += bias[i] for r < `rows`, then GELU when `gelu` (`bora_add_bias_gelu_fn`).
+    @inline(__always)
+    public func addBiasGELU(_ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int, gelu: Bool) {
+        if isNative {
+            table.pointee.add_bias_gelu(x, bias, rows, cols, gelu ? 1 : 0)
+        } else {
+            Ops.addBiasGELU(x, bias: bias, rows: rows, cols: cols, gelu: gelu)
+        }
+    }
+
+    /// Whisper's softmax: x = softmax(scale·x) in place over `count` > 0 floats with kernels_math.c's
+    /// exp (`bora_scaled_softmax_fn`; not llama.cpp's order — that is `softmax`).
+    @inline(__always)
+    public func scaledSoftmax(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
+        if isNative { table.pointee.scaled_softmax(x, count, scale) } else { Ops.scaledSoftmax(x, count: count, scale: scale) }
+    }
+
+    /// log Σ exp(x[i]) over `count` floats; −inf for none or all −inf (`bora_logsumexp_fn`).
+    @inline(__always)
+    public func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        isNative ? table.pointee.logsumexp(x, count) : Ops.logSumExp(x, count: count)
+    }
+
+    /// The first index of the largest of `count` floats, as a scalar scan finds it (NaNs never win
+    /// unless first); 0 when `count` is 0 (`bora_argmax_fn`).
+    @inline(__always)
+    public func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int {
+        isNative ? table.pointee.argmax(x, count) : Ops.argmax(x, count: count)
     }
 }

@@ -1,5 +1,4 @@
 import BoraCore
-import CBoraKernels
 #if hasFeature(Embedded)
 import CBoraLibc
 #elseif canImport(Glibc)
@@ -206,7 +205,7 @@ public final class LlamaSession {
         }
         // the rotary angles of each new position, shared by every layer
         for b in 0..<batch {
-            Ops.ropeAngles(ropeAngles + b * c.ropeDim, position: Float(position + b), thetaScale: ropeThetaScale,
+            matmul.kernels.ropeAngles(ropeAngles + b * c.ropeDim, position: Float(position + b), thetaScale: ropeThetaScale,
                            freqScale: c.ropeFrequencyScale, pairs: c.ropeDim / 2)
         }
         // Index loop: `enumerated()` iterators allocate in unoptimized builds.
@@ -215,7 +214,7 @@ public final class LlamaSession {
             let keys = keyCache + l * contextLength * kvDim
             let values = valueCache + l * kvDim * valueBlocks * valueBlock
             // attention
-            Ops.rmsNorm(xn, x, weight: layer.attentionNorm, rows: batch, count: dim, eps: c.rmsEps)
+            matmul.kernels.rmsNorm(xn, x, weight: layer.attentionNorm, rows: batch, count: dim, eps: c.rmsEps)
             outputs[0] = MatmulOutput(y: q, weight: layer.query)
             outputs[1] = MatmulOutput(y: newKeys, weight: layer.key)
             outputs[2] = MatmulOutput(y: newValues, weight: layer.value)
@@ -224,11 +223,11 @@ public final class LlamaSession {
                 // cache last saw this layer a whole forward pass ago): start fetching them while
                 // the Q/K/V matmul runs, instead of waiting for them one store at a time (≈ 5 µs per layer).
                 for h in 0..<c.kvHeadCount {
-                    bora_prefetch_write_strided(values + valueIndex(head: h, dim: 0, position: position), valueBlock * 2, c.headDim)
+                    matmul.kernels.prefetchForWrite(values + valueIndex(head: h, dim: 0, position: position), stride: valueBlock * 2, count: c.headDim)
                 }
                 for line in stride(from: 0, to: c.headDim * 2, by: 64) {
-                    bora_prefetch_write_strided(UnsafeMutableRawPointer(keys + position * c.headDim) + line,
-                                                contextLength * c.headDim * 2, c.kvHeadCount)
+                    matmul.kernels.prefetchForWrite(UnsafeMutableRawPointer(keys + position * c.headDim) + line,
+                                                    stride: contextLength * c.headDim * 2, count: c.kvHeadCount)
                 }
             }
             matmul.multiply(UnsafeBufferPointer(start: outputs, count: 3), x: xn, vectors: batch, scratch: scratch)
@@ -240,22 +239,22 @@ public final class LlamaSession {
                 // are one contiguous stream for the scores GEMV), V transposed so the
                 // probability-weighted sum is one F16 GEMV per head.
                 for h in 0..<c.kvHeadCount {
-                    Ops.roundToHalf(keys + (h * contextLength + position + b) * c.headDim, newKeys + b * kvDim + h * c.headDim,
+                    matmul.kernels.roundToHalf(keys + (h * contextLength + position + b) * c.headDim, newKeys + b * kvDim + h * c.headDim,
                                     count: c.headDim)
                 }
-                Ops.roundToHalf(halfRow, newValues + b * kvDim, count: kvDim)
+                matmul.kernels.roundToHalf(halfRow, newValues + b * kvDim, count: kvDim)
                 for h in 0..<c.kvHeadCount {
                     let column = values + valueIndex(head: h, dim: 0, position: position + b)
                     for d in 0..<c.headDim { column[d * valueBlock] = halfRow[h * c.headDim + d] }
                 }
                 // Q meets the f16 keys at f16 precision, as in llama.cpp (f16 products are exact in f32).
-                Ops.roundThroughHalf(q + b * qd, count: qd)
+                matmul.kernels.roundThroughHalf(q + b * qd, count: qd)
             }
             attend(keys: keys, values: values, batch: batch)
             matmul.multiply(projected, weight: layer.attentionOutput, x: attention, vectors: batch, scratch: scratch)
-            Ops.add(x, projected, count: batch * dim)
+            matmul.kernels.add(x, projected, count: batch * dim)
             // feed-forward
-            Ops.rmsNorm(xn, x, weight: layer.ffnNorm, rows: batch, count: dim, eps: c.rmsEps)
+            matmul.kernels.rmsNorm(xn, x, weight: layer.ffnNorm, rows: batch, count: dim, eps: c.rmsEps)
             switch layer.ffn {
             case let .dense(gateWeight, upWeight, downWeight):
                 outputs[0] = MatmulOutput(y: gate, weight: gateWeight)
@@ -266,16 +265,16 @@ public final class LlamaSession {
             case let .experts(weights):
                 mixtureOfExperts(layer: l, weights, batch: batch)
             }
-            Ops.add(x, projected, count: batch * dim)
+            matmul.kernels.add(x, projected, count: batch * dim)
         }
         position += batch
         if let logitRows {
             // every position's logits, in sub-batches that fit the scratch
-            Ops.rmsNorm(xn, x, weight: model.outputNorm, rows: batch, count: dim, eps: c.rmsEps)
+            matmul.kernels.rmsNorm(xn, x, weight: model.outputNorm, rows: batch, count: dim, eps: c.rmsEps)
             matmul.multiply(logitRows, weight: model.output, x: xn, vectors: batch, scratch: scratch)
             if lastOnly { logits.update(from: logitRows + (batch - 1) * c.vocabSize, count: c.vocabSize) }
         } else if lastOnly {
-            Ops.rmsNorm(xn, x + (batch - 1) * dim, weight: model.outputNorm, count: dim, eps: c.rmsEps)
+            matmul.kernels.rmsNorm(xn, x + (batch - 1) * dim, weight: model.outputNorm, count: dim, eps: c.rmsEps)
             matmul.multiply(logits, weight: model.output, x: xn, vectors: 1, scratch: scratch)
         }
     }
@@ -366,7 +365,7 @@ public final class LlamaSession {
         let minimum = experts!.options.prefetchMinProbability ?? 2 / Float(e)
         for b in 0..<batch {
             let logits = guessLogits + b * e
-            Ops.softmax(logits, count: e)
+            matmul.kernels.softmax(logits, count: e)
             for _ in 0..<k {
                 var best = -1
                 for i in 0..<e where (best < 0 || logits[i] > logits[best]) && logits[i] >= 0 { best = i }
@@ -526,6 +525,6 @@ private struct AttentionJob {
     func probabilities(scores row: UnsafeMutablePointer<Float>, into weights: UnsafeMutablePointer<Float>, count n: Int) {
         for t in 0..<n { row[t] *= scale }
         kernels.softmax(row, count: n)
-        Ops.roundToFloatThroughHalf(weights, row, count: n)
+        kernels.roundToFloatThroughHalf(weights, row, count: n)
     }
 }

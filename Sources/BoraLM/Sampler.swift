@@ -1,4 +1,3 @@
-import CBoraKernels
 import BoraCore
 #if hasFeature(Embedded)
 import CBoraLibc
@@ -36,9 +35,13 @@ public final class Sampler {
     private let ids: UnsafeMutablePointer<Int32>
     private let values: UnsafeMutablePointer<Float>
 
-    public init(options: SamplingOptions, vocabSize: Int) {
+    /// The kernel set whose argmax the sampler uses (the model's).
+    public let kernels: KernelSet
+
+    public init(options: SamplingOptions, vocabSize: Int, kernels: KernelSet) {
         precondition(vocabSize > 0)
         self.options = options
+        self.kernels = kernels
         self.vocabSize = vocabSize
         rng = SplitMix64(seed: options.seed)
         ids = .allocate(capacity: vocabSize)
@@ -53,7 +56,7 @@ public final class Sampler {
         let o = options
         let penalized = o.repetitionPenalty != 1 && !history.isEmpty
         // greedy without a penalty reads the logits as they are
-        if o.temperature <= 0 && !penalized { return Int32(bora_argmax_f32(logits, vocabSize)) }
+        if o.temperature <= 0 && !penalized { return Int32(kernels.argmax(logits, count: vocabSize)) }
         values.update(from: logits, count: vocabSize)
         if penalized {
             for t in history.suffix(o.repetitionWindow) where t >= 0 && Int(t) < vocabSize {
@@ -62,7 +65,7 @@ public final class Sampler {
                 if v == logits[Int(t)] { values[Int(t)] = v > 0 ? v / o.repetitionPenalty : v * o.repetitionPenalty }
             }
         }
-        let best = bora_argmax_f32(values, vocabSize)
+        let best = kernels.argmax(values, count: vocabSize)
         if o.temperature <= 0 { return Int32(best) }
 
         // Candidates: tokens within e^-40 of the best (the rest cannot survive any filter).

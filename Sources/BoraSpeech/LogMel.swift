@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import BoraCore
-import CBoraKernels
 
 /// A complex FFT of one fixed size (any product of 2, 3, 4 and 5), Stockham auto-sort, with
 /// every twiddle precomputed at init. `forward` allocates nothing.

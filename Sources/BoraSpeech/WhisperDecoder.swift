@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import BoraCore
-import CBoraKernels
 
 extension WhisperSession {
     /// Cross-attention keys, transposed (dim × positions), of decoder layer `l`, computed once per window.
@@ -49,7 +48,7 @@ extension WhisperSession {
         for b in 0..<beams {
             let row = emb.data + Int(stepTokens[b]) * emb.rowBytes
             ReferenceKernels.dequantize(emb.type, row, dx + b * d, count: d)
-            Ops.add(dx + b * d, model.decoderPositions + position * d, count: d)
+            matmul.kernels.add(dx + b * d, model.decoderPositions + position * d, count: d)
         }
         let hd = d / model.config.textHeads, heads = model.config.textHeads
         let scale = 1 / Float(hd).squareRoot()
@@ -66,7 +65,7 @@ extension WhisperSession {
                 for h in 0..<heads {
                     matmul.kernels.gemm(.f32, n: hd, w: UnsafeRawPointer(kc + h * hd), wRowBytes: d * 4, rows: 0..<keys,
                                         a: UnsafeRawPointer(dq + b * d + h * hd), aRowBytes: d * 4, vectors: 1, y: s, ldy: keys)
-                    bora_softmax_f32(s, keys, scale)
+                    matmul.kernels.scaledSoftmax(s, count: keys, scale: scale)
                     let out = dattn + b * d + h * hd
                     out.update(repeating: 0, count: hd)
                     for j in 0..<keys {
@@ -76,17 +75,17 @@ extension WhisperSession {
                 }
             }
             linear(layer.output, input: dattn, vectors: beams, output: dh, gelu: false)
-            Ops.add(dx, dh, count: beams * d)
+            matmul.kernels.add(dx, dh, count: beams * d)
             layerNorm(dh, dx, layer.crossNorm, rows: beams)
             linear(layer.crossQuery, input: dh, vectors: beams, output: dq, gelu: false)
             attention(queries: dq, queryCount: beams, keysT: crossKeysT(l), values: crossValues(l),
                       keyCount: positions, output: dattn)
             linear(layer.crossOutput, input: dattn, vectors: beams, output: dh, gelu: false)
-            Ops.add(dx, dh, count: beams * d)
+            matmul.kernels.add(dx, dh, count: beams * d)
             layerNorm(dh, dx, layer.ffnNorm, rows: beams)
             linear(layer.up, input: dh, vectors: beams, output: dhidden, gelu: true)
             linear(layer.down, input: dhidden, vectors: beams, output: dattn, gelu: false)
-            Ops.add(dx, dattn, count: beams * d)
+            matmul.kernels.add(dx, dattn, count: beams * d)
         }
         layerNorm(dh, dx, model.decoderNorm, rows: beams)
         matmul.multiply(logits, weight: emb, x: dh, vectors: beams, scratch: scratch)
@@ -124,7 +123,7 @@ extension WhisperSession {
             stepTokens[0] = prompt[i]
             decodeStep(beams: 1, position: i, positions: positions)
             if i == 0, let ns = model.config.noSpeech, Int(ns) < vocab {
-                noSpeechProb = exp(logits[Int(ns)] - bora_logsumexp_f32(logits, vocab))
+                noSpeechProb = exp(logits[Int(ns)] - matmul.kernels.logSumExp(logits, count: vocab))
             }
         }
         promptLogits.update(from: logits, count: vocab)
@@ -142,7 +141,7 @@ extension WhisperSession {
             suppress(beam: 0, firstStep: step == 0)
             var best = 0, bestValue = -Float.infinity
             for t in 0..<vocab where logits[t] > bestValue { bestValue = logits[t]; best = t }
-            sumLogProb += bestValue - bora_logsumexp_f32(logits, vocab)
+            sumLogProb += bestValue - matmul.kernels.logSumExp(logits, count: vocab)
             if Int32(best) == eot { break }
             output[outputCount] = Int32(best); outputCount += 1
             if cutRepeats, let cut = repeatCut(output, count: outputCount) { outputCount = cut; break }
@@ -222,7 +221,7 @@ extension WhisperSession {
             for b in 0..<live {
                 suppress(beam: b, firstStep: step == 0)
                 let row = logits + b * vocab
-                let lse = bora_logsumexp_f32(row, vocab)
+                let lse = matmul.kernels.logSumExp(row, count: vocab)
                 let base = count
                 var kept = 0
                 let previous = hypScore[cur * maxBeam + b]

@@ -1,5 +1,4 @@
 import BoraCore
-import CBoraKernels
 
 /// Options of one transcription.
 public struct TranscribeOptions: Sendable, Equatable {
@@ -225,7 +224,7 @@ public final class WhisperSession: @unchecked Sendable {
         // conv1 (stride 1) then conv2 (stride 2): kernel 3, padding 1, GELU; then positions.
         convolve(model.conv1, input: mel, channels: nMel, inputRows: frames, stride: 1, output: conv1Out, outputRows: frames)
         convolve(model.conv2, input: conv1Out, channels: d, inputRows: frames, stride: 2, output: x, outputRows: positions)
-        Ops.add(x, model.encoderPositions, count: positions * d)
+        matmul.kernels.add(x, model.encoderPositions, count: positions * d)
 
         let h = union, q = union + maxPositions * d, k = q + maxPositions * d, v = k + maxPositions * d
         let attn = v + maxPositions * d, kT = attn + maxPositions * d
@@ -236,7 +235,7 @@ public final class WhisperSession: @unchecked Sendable {
             transpose(k, rows: positions, cols: d, into: kT)
             attention(queries: q, queryCount: positions, keysT: kT, values: v, keyCount: positions, output: attn)
             linear(layer.output, input: attn, vectors: positions, output: h, gelu: false)
-            Ops.add(x, h, count: positions * d)
+            matmul.kernels.add(x, h, count: positions * d)
             layerNorm(h, x, layer.ffnNorm, rows: positions)
             feedForward(layer, input: h, vectors: positions, residual: x, out: attn)
         }
@@ -273,7 +272,7 @@ public final class WhisperSession: @unchecked Sendable {
 
     func layerNorm(_ out: UnsafeMutablePointer<Float>, _ input: UnsafeMutablePointer<Float>, _ norm: Norm, rows: Int) {
         for r in 0..<rows {
-            bora_layer_norm_f32(out + r * d, input + r * d, norm.weight, norm.bias, d, config.layerNormEps)
+            matmul.kernels.layerNorm(out + r * d, input + r * d, weight: norm.weight, bias: norm.bias, count: d, eps: config.layerNormEps)
         }
     }
 
@@ -281,9 +280,9 @@ public final class WhisperSession: @unchecked Sendable {
     func linear(_ l: Linear, input: UnsafePointer<Float>, vectors: Int, output: UnsafeMutablePointer<Float>, gelu: Bool) {
         matmul.multiply(output, weight: l.weight, x: input, vectors: vectors, scratch: scratch)
         if let b = l.bias {
-            bora_add_bias_gelu_f32(output, b, vectors, l.weight.rows, gelu ? 1 : 0)
+            matmul.kernels.addBiasGELU(output, bias: b, rows: vectors, cols: l.weight.rows, gelu: gelu)
         } else if gelu {
-            bora_gelu_f32(output, vectors * l.weight.rows)
+            matmul.kernels.gelu(output, count: vectors * l.weight.rows)
         }
     }
 
@@ -301,9 +300,9 @@ public final class WhisperSession: @unchecked Sendable {
             matmul.multiply(k, weight: b.weight, x: input, vectors: vectors, scratch: scratch)
             matmul.multiply(v, weight: c.weight, x: input, vectors: vectors, scratch: scratch)
         }
-        if let bias = a.bias { bora_add_bias_gelu_f32(q, bias, vectors, a.weight.rows, 0) }
-        if let bias = b.bias { bora_add_bias_gelu_f32(k, bias, vectors, b.weight.rows, 0) }
-        if let bias = c.bias { bora_add_bias_gelu_f32(v, bias, vectors, c.weight.rows, 0) }
+        if let bias = a.bias { matmul.kernels.addBiasGELU(q, bias: bias, rows: vectors, cols: a.weight.rows, gelu: false) }
+        if let bias = b.bias { matmul.kernels.addBiasGELU(k, bias: bias, rows: vectors, cols: b.weight.rows, gelu: false) }
+        if let bias = c.bias { matmul.kernels.addBiasGELU(v, bias: bias, rows: vectors, cols: c.weight.rows, gelu: false) }
     }
 
     /// residual += down(GELU(up(input))) in chunks of positions.
@@ -315,7 +314,7 @@ public final class WhisperSession: @unchecked Sendable {
             let n = min(chunk, vectors - p0)
             linear(layer.up, input: input + p0 * d, vectors: n, output: hidden, gelu: true)
             linear(layer.down, input: hidden, vectors: n, output: out, gelu: false)
-            Ops.add(residual + p0 * d, out, count: n * d)
+            matmul.kernels.add(residual + p0 * d, out, count: n * d)
             p0 += n
         }
     }
@@ -375,7 +374,7 @@ private let attentionBody: ParallelBody = { ctx, index, threads in
         let hd = job.headDim, dim = job.dim, kc = job.keyCount
         job.kernels.sgemm(m: n, n: kc, k: hd, a: job.queries + q0 * dim + h * hd, lda: dim,
                           b: job.keysT + h * hd * kc, ldb: kc, c: s, ldc: kc)
-        for i in 0..<n { bora_softmax_f32(s + i * kc, kc, job.scale) }
+        for i in 0..<n { job.kernels.scaledSoftmax(s + i * kc, count: kc, scale: job.scale) }
         job.kernels.sgemm(m: n, n: hd, k: kc, a: s, lda: kc, b: job.values + h * hd, ldb: dim,
                           c: job.output + q0 * dim + h * hd, ldc: dim)
         task += threads

@@ -65,6 +65,24 @@ static const char *const k_names[] = {"scalar", NULL};
 
 enum { SET_COUNT = sizeof k_sets / sizeof k_sets[0] };
 
+// The model-math entries every set shares (one definition each); the scalar set converts f16
+// without F16C.
+static void fill_shared(bora_kernel_set *out, int portable) {
+    out->layer_norm = bora_layer_norm_f32;
+    out->gelu = bora_gelu_f32;
+    out->add_bias_gelu = bora_add_bias_gelu_f32;
+    out->scaled_softmax = bora_softmax_f32;
+    out->logsumexp = bora_logsumexp_f32;
+    out->argmax = bora_argmax_f32;
+    out->f32_to_f16 = portable ? bora_f32_to_f16_array_portable : bora_f32_to_f16_array;
+    out->f32_round_f16 = portable ? bora_f32_round_f16_array_portable : bora_f32_round_f16_array;
+}
+
+static void fill(int i, bora_kernel_set *out) {
+    k_sets[i].fill(out);
+    fill_shared(out, i == 0);   // k_sets[0] is "scalar" on every architecture
+}
+
 // Bit i set when k_sets[i] runs here; computed once (racing first calls compute the same word).
 static int g_supported_mask = -1;
 
@@ -84,7 +102,7 @@ int bora_kernel_set_get(const char *name, bora_kernel_set *out) {
     if (name == NULL) {
         for (int i = SET_COUNT - 1; i >= 0; --i) {
             if (mask & (1 << i)) {
-                k_sets[i].fill(out);
+                fill(i, out);
                 return 0;
             }
         }
@@ -93,7 +111,7 @@ int bora_kernel_set_get(const char *name, bora_kernel_set *out) {
     for (int i = 0; i < SET_COUNT; ++i) {
         if (strcmp(name, k_sets[i].name) == 0) {
             if (!(mask & (1 << i))) return -2;
-            k_sets[i].fill(out);
+            fill(i, out);
             return 0;
         }
     }

@@ -74,3 +74,11 @@ void bora_f32_round_f16_array(const float *x, float *out, size_t n) {
 #endif
     for (; i < n; ++i) out[i] = bora_f16_to_f32(bora_f32_to_f16(x[i]));
 }
+
+void bora_f32_to_f16_array_portable(const float *x, bora_f16 *out, size_t n) {
+    for (size_t i = 0; i < n; ++i) out[i] = bora_f32_to_f16(x[i]);
+}
+
+void bora_f32_round_f16_array_portable(const float *x, float *out, size_t n) {
+    for (size_t i = 0; i < n; ++i) out[i] = bora_f16_to_f32(bora_f32_to_f16(x[i]));
+}

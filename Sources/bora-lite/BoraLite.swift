@@ -172,7 +172,7 @@ func run(_ args: Arguments) throws(Failure) {
         }
         var options = SamplingOptions()
         options.temperature = 0
-        let sampler = Sampler(options: options, vocabSize: model.config.vocabSize)
+        let sampler = Sampler(options: options, vocabSize: model.config.vocabSize, kernels: session.matmul.kernels)
         var decoder = TextStreamDecoder(tokenizer: tokenizer)
         var output = "", tokens: [Int32] = []
         let json = args.flags.contains("--json")

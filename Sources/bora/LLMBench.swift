@@ -50,7 +50,7 @@ struct LLMBench: ParsableCommand {
             let prompt = sequence(promptTokens, 13)
             // The cache both tests start from, filled once (llama-bench restores a saved state).
             if depth > 0 { _ = try session.evaluate(sequence(depth, 101)) }
-            let sampler = Sampler(options: .greedy, vocabSize: vocab)
+            let sampler = Sampler(options: .greedy, vocabSize: vocab, kernels: kernels)
             var generated = [Int32](repeating: 0, count: decodeTokens)
             let (promptStats, _) = measure(runs: runs) {
                 session.truncate(to: depth)

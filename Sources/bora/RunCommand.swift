@@ -115,7 +115,7 @@ struct RunCommand: ParsableCommand {
         var options = SamplingOptions()
         options.temperature = temp; options.seed = seed; options.topK = topK; options.topP = topP
         options.minP = minP; options.repetitionPenalty = repeatPenalty
-        let sampler = Sampler(options: options, vocabSize: llama.config.vocabSize)
+        let sampler = Sampler(options: options, vocabSize: llama.config.vocabSize, kernels: session.matmul.kernels)
         var history = [Int32](repeating: 0, count: promptTokens.count + n)
         for (i, tok) in promptTokens.enumerated() { history[i] = tok }
         var decoder = TextStreamDecoder(tokenizer: tokenizer)

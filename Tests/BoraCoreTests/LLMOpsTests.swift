@@ -8,8 +8,9 @@ import Foundation
 import Testing
 @testable import BoraCore
 
+/// Every set this CPU runs, "reference" (the Swift twins in `Ops`) included.
 private func sets() throws -> [KernelSet] {
-    KernelSet.availableNames.dropFirst().compactMap { try? KernelSet.named($0) }
+    KernelSet.availableNames.compactMap { try? KernelSet.named($0) }
 }
 
 private let lengths = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 200, 255, 256, 1536]
@@ -140,7 +141,18 @@ func halfArraysMatchScalarConversion() {
             rounded.withUnsafeMutableBufferPointer { Ops.roundToFloatThroughHalf($0.baseAddress!, xp.baseAddress!, count: count) }
         }
         var inPlace = x
-        inPlace.withUnsafeMutableBufferPointer { Ops.roundThroughHalf($0.baseAddress!, count: count) }
+        inPlace.withUnsafeMutableBufferPointer { Ops.roundToFloatThroughHalf($0.baseAddress!, $0.baseAddress!, count: count) }
+        for set in try! sets() {
+            var h = [UInt16](repeating: 0xABCD, count: count), r = [Float](repeating: 7, count: count), p = x
+            x.withUnsafeBufferPointer { xp in
+                h.withUnsafeMutableBufferPointer { set.roundToHalf($0.baseAddress!, xp.baseAddress!, count: count) }
+                r.withUnsafeMutableBufferPointer { set.roundToFloatThroughHalf($0.baseAddress!, xp.baseAddress!, count: count) }
+            }
+            p.withUnsafeMutableBufferPointer { set.roundThroughHalf($0.baseAddress!, count: count) }
+            #expect(h == halves, "\(set.name) roundToHalf count=\(count)")
+            #expect(r.map(\.bitPattern) == rounded.map(\.bitPattern) && p.map(\.bitPattern) == rounded.map(\.bitPattern),
+                    "\(set.name) roundToFloatThroughHalf count=\(count)")
+        }
         for i in 0..<count {
             let want = FloatBits.f32ToF16(x[i])
             #expect(halves[i] == want, "\(x[i]) (0x\(String(x[i].bitPattern, radix: 16))) -> 0x\(String(halves[i], radix: 16)), want 0x\(String(want, radix: 16))")
@@ -168,6 +180,9 @@ func argmaxMatchesScalarScan() {
             if trial == 0 { x = [Float](repeating: -.infinity, count: n) }
             let got = x.withUnsafeBufferPointer { bora_argmax_f32($0.baseAddress!, n) }
             #expect(Int(got) == scan(x), "\(x)")
+            for set in try! sets() {
+                #expect(x.withUnsafeBufferPointer { set.argmax($0.baseAddress!, count: n) } == scan(x), "\(set.name) \(x)")
+            }
         }
     }
     let big = (0..<49_152).map { _ in Float.random(in: -10...10, using: &rng) }

@@ -190,7 +190,7 @@ struct LlamaCppAgreementTests {
         let reference: GreedyReference = try load("greedy_q4_1.json")
         let (session, tokenizer) = try session(path)
         session.splitAttentionFrom = splitAttentionFrom
-        let sampler = Sampler(options: .greedy, vocabSize: session.model.config.vocabSize)
+        let sampler = Sampler(options: .greedy, vocabSize: session.model.config.vocabSize, kernels: session.matmul.kernels)
         for prompt in reference.prompts {
             session.reset()
             #expect(tokenizer.encode(prompt.prompt, addSpecial: true, parseSpecial: prompt.parse_special) == prompt.prompt_ids)

@@ -1,9 +1,12 @@
 import Foundation
 import Testing
 @testable import BoraLM
+import BoraCore
+
+private let kernels = try! KernelSet.named(nil)
 
 private func sampleMany(_ options: SamplingOptions, _ logits: [Float], draws: Int) -> [Int] {
-    let sampler = Sampler(options: options, vocabSize: logits.count)
+    let sampler = Sampler(options: options, vocabSize: logits.count, kernels: kernels)
     var counts = [Int](repeating: 0, count: logits.count)
     logits.withUnsafeBufferPointer { l in
         for _ in 0..<draws { counts[Int(sampler.sample(l.baseAddress!))] += 1 }
@@ -28,7 +31,7 @@ struct SamplerTests {
     @Test func sameSeedSameSequenceDifferentSeedDifferent() {
         func sequence(_ seed: UInt64) -> [Int32] {
             var o = SamplingOptions(); o.seed = seed; o.topK = 0; o.topP = 1; o.minP = 0; o.temperature = 1
-            let s = Sampler(options: o, vocabSize: logits.count)
+            let s = Sampler(options: o, vocabSize: logits.count, kernels: kernels)
             return logits.withUnsafeBufferPointer { l in (0..<64).map { _ in s.sample(l.baseAddress!) } }
         }
         #expect(sequence(7) == sequence(7))
@@ -64,7 +67,7 @@ struct SamplerTests {
 
     @Test func repetitionPenaltyDemotesSeenTokens() {
         var o = SamplingOptions.greedy; o.repetitionPenalty = 1.1
-        let s = Sampler(options: o, vocabSize: logits.count)
+        let s = Sampler(options: o, vocabSize: logits.count, kernels: kernels)
         let history: [Int32] = [1, 1, 4]
         let pick = logits.withUnsafeBufferPointer { l in history.withUnsafeBufferPointer { s.sample(l.baseAddress!, history: $0) } }
         #expect(pick == 3)  // 3.0 / 1.1 ≈ 2.73 < 2.9 (applied once, not per occurrence)

@@ -216,7 +216,7 @@ func decodeDoesNotAllocate() throws {
     let model = try LlamaModel(file: gguf, kernels: kernels)
     let matmul = Matmul(kernels: kernels, pool: ThreadPool(threads: 2))
     let session = try LlamaSession(model: model, matmul: matmul, contextLength: 64)
-    let sampler = Sampler(options: .greedy, vocabSize: model.config.vocabSize)
+    let sampler = Sampler(options: .greedy, vocabSize: model.config.vocabSize, kernels: session.matmul.kernels)
     var token: Int32 = 5
     try withUnsafeMutablePointer(to: &token) { tp in
         let one = UnsafeBufferPointer(start: UnsafePointer(tp), count: 1)

@@ -106,6 +106,21 @@ typedef void (*bora_rope_fn)(float *x, size_t heads, size_t head_dim, size_t rot
 typedef void (*bora_gemv_f32_fn)(size_t rows, size_t n, const float *w, size_t w_stride, size_t seg, size_t seg_stride,
                                  const float *x, size_t x_stride, size_t nv, float *y, size_t y_stride, int single);
 
+/// Model math outside the matrix products (one definition each, kernels_math.c and f16.c; every C set
+/// points at the same functions except where noted, and the "reference" Swift set has twins in Ops).
+/// Contracts as the functions of the same names below: bora_layer_norm_f32, bora_gelu_f32,
+/// bora_add_bias_gelu_f32, bora_softmax_f32 (Whisper's scaled softmax), bora_logsumexp_f32,
+/// bora_argmax_f32, bora_f32_to_f16_array and bora_f32_round_f16_array (the scalar set converts
+/// without F16C; same bits).
+typedef void (*bora_layer_norm_fn)(float *out, const float *x, const float *weight, const float *bias, size_t n, float eps);
+typedef void (*bora_gelu_fn)(float *x, size_t n);
+typedef void (*bora_add_bias_gelu_fn)(float *x, const float *bias, size_t rows, size_t cols, int gelu);
+typedef void (*bora_scaled_softmax_fn)(float *x, size_t n, float scale);
+typedef float (*bora_logsumexp_fn)(const float *x, size_t n);
+typedef size_t (*bora_argmax_fn)(const float *x, size_t n);
+typedef void (*bora_to_f16_fn)(const float *x, bora_f16 *out, size_t n);
+typedef void (*bora_round_f16_fn)(const float *x, float *out, size_t n);
+
 /// Weights repacked 8 rows at a time ("x8", see bora_repack_x8) for sets that gain from it: the
 /// contract of bora_gemm_fn for rows [r0, r1), with `packed` the repacked copy of `w`'s first
 /// 8·⌊rows/8⌋ rows, or NULL. Groups of 8 rows (r a multiple of 8) inside [r0, r1) read `packed`;
@@ -139,6 +154,14 @@ typedef struct bora_kernel_set {
     bora_gemv_f16_fn gemv_f16;                      // LLM attention against the f16 KV cache
     bora_gemv_f32_fn gemv_f32;                      // LLM f32 matrices (MoE router)
     bora_gemm_packed_fn gemm_x8[BORA_TYPE_COUNT];   // by weight type, on x8-repacked weights; NULL: the set keeps GGUF's layout
+    bora_layer_norm_fn layer_norm;                  // Whisper: layer norm
+    bora_gelu_fn gelu;                              // Whisper: exact-erf GELU
+    bora_add_bias_gelu_fn add_bias_gelu;            // Whisper: bias (+ GELU) per row
+    bora_scaled_softmax_fn scaled_softmax;          // Whisper attention: softmax(scale·x)
+    bora_logsumexp_fn logsumexp;                    // Whisper decoder log-probabilities
+    bora_argmax_fn argmax;                          // greedy sampling, beam search
+    bora_to_f16_fn f32_to_f16;                      // LLM f16 KV cache
+    bora_round_f16_fn f32_round_f16;                // LLM: values rounded through f16
 } bora_kernel_set;
 
 /// llama.cpp's vector exp approximation for one float (the lanes of bora_swiglu_fn/bora_softmax_fn).
@@ -166,6 +189,9 @@ bora_f16 bora_f32_to_f16(float f);
 void bora_f32_to_f16_array(const float *x, bora_f16 *out, size_t n);
 /// out[i] = f32(f16(x[i])) for i < n (out may be x): rounds to half precision.
 void bora_f32_round_f16_array(const float *x, float *out, size_t n);
+/// The two conversions above without F16C (the scalar set's; same bits).
+void bora_f32_to_f16_array_portable(const float *x, bora_f16 *out, size_t n);
+void bora_f32_round_f16_array_portable(const float *x, float *out, size_t n);
 
 /// Elementwise math for transformer blocks (kernels_math.c), vectorized for the baseline ISA.
 /// bora_gelu_f32: x[i] = 0.5 x (1 + erf(x / sqrt 2)) in place (exact-erf GELU, |err| < 5e-6 for |x| ≤ 6).
