@@ -1,5 +1,6 @@
 import BoraAudio
 import BoraCore
+import BoraIntent
 import Foundation
 import Synchronization
 
@@ -336,11 +337,14 @@ public enum AuditDecision: String, Sendable, CaseIterable {
 public struct AuditRecord: Sendable, Equatable {
     public var time: String
     public var id: String
-    public var transcript: String
-    public var understood: Bool
-    public var intent: String
-    public var slots: [String: String]
-    public var confidence: Float
+    /// The recognizer's result for this utterance, as the policy saw it. For a `confirmed` record
+    /// its intent and slots are replaced by those of the command being confirmed.
+    public var recognition: IntentResult
+    public var transcript: String { get { recognition.transcript } set { recognition.transcript = newValue } }
+    public var understood: Bool { recognition.understood }
+    public var intent: String { get { recognition.intent } set { recognition.intent = newValue } }
+    public var slots: [String: String] { get { recognition.slots } set { recognition.slots = newValue } }
+    public var confidence: Float { recognition.confidence }
     /// See `AuditDecision` and `ListenLoop`.
     public var decision: AuditDecision
     /// `Decision.reason`, or the error text.
@@ -361,7 +365,7 @@ public struct AuditRecord: Sendable, Equatable {
     /// Audit work before the action started (clip encoded and written, write-ahead record), ms:
     /// in the `executing` record up to its own append, in the outcome including it.
     public var auditMs: Double?
-    /// Recognition time (mel + encoder + decoder), ms.
+    /// Recognition time (mel + encoder + decoder), ms; 0 for records no recognition produced.
     public var recognizeMs: Double
     /// End of speech detected (endpoint) → action started (or decision made when nothing runs), ms.
     public var latencyMs: Double
@@ -380,12 +384,11 @@ public struct AuditRecord: Sendable, Equatable {
     /// utterance whose action awaited confirmation.
     public var confirms: String?
 
-    public init(time: String, id: String, recognition: Recognition, decision: AuditDecision, reason: String,
+    public init(time: String, id: String, recognition: IntentResult, decision: AuditDecision, reason: String,
                 startMs: Double, audioMs: Double, latencyMs: Double) {
-        self.time = time; self.id = id; transcript = recognition.transcript; understood = recognition.understood
-        intent = recognition.intent; slots = recognition.slots; confidence = recognition.confidence
+        self.time = time; self.id = id; self.recognition = recognition
         self.decision = decision; self.reason = reason; self.startMs = startMs; self.audioMs = audioMs
-        recognizeMs = recognition.recognizeMs; self.latencyMs = latencyMs
+        recognizeMs = recognition.recognizeMilliseconds; self.latencyMs = latencyMs
     }
 
     public var json: [String: Any] {

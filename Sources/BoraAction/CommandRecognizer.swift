@@ -12,7 +12,7 @@ public enum UtteranceGrammar: Sendable, Equatable {
 public protocol UtteranceRecognizer: AnyObject {
     /// Recognizes 16 kHz mono `samples` against `grammar`. With `.confirmation`, an understood
     /// result has intent `ConfirmationContext.confirmIntent` or `.cancelIntent`.
-    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> Recognition
+    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> IntentResult
 }
 
 /// The built-in confirmation context: "confirm" (yes, affirmative, go ahead, do it) or "cancel"
@@ -57,7 +57,7 @@ public final class CommandRecognizer: UtteranceRecognizer, @unchecked Sendable {
         confirmation.penalizesDisagreement = false   // see IntentRecognizer.penalizesDisagreement
     }
 
-    public func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> Recognition {
-        Recognition(try (grammar == .commands ? commands : confirmation).recognize(samples))
+    public func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> IntentResult {
+        try (grammar == .commands ? commands : confirmation).recognize(samples)
     }
 }

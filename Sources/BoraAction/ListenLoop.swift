@@ -183,7 +183,7 @@ public final class ListenLoop: @unchecked Sendable {
     private struct Pending {
         let id: String
         let entry: ActionEntry
-        let recognition: Recognition
+        let recognition: IntentResult
         let deadline: Int   // absolute sample position
     }
 
@@ -285,6 +285,8 @@ public final class ListenLoop: @unchecked Sendable {
         }
     }
 
+    /// One utterance, in the order it happens: copy it out of the history ring, recognize it,
+    /// decide (`decide`), write its clip, then either finish its record or run its action (`run`).
     private func handle(_ segment: SpeechSegment) {
         let endpointAt = monotonicSeconds()
         sequence += 1
@@ -297,50 +299,14 @@ public final class ListenLoop: @unchecked Sendable {
         // An answer must start before the deadline; speech that starts later is a new command.
         if let p = pending, segment.startSample > p.deadline { expire(p, reason: "timeout") }
 
-        var recognition: Recognition
+        var recognition = IntentResult(understood: false, intent: "", confidence: 0)
         var failure: String?
         do { recognition = try recognizer.recognizeUtterance(audio, grammar: pending == nil ? .commands : .confirmation) } catch {
             failure = "\(error)"
-            recognition = Recognition(understood: false, intent: "", confidence: 0)
         }
         var record = AuditRecord(time: time, id: id, recognition: recognition, decision: .error, reason: failure ?? "",
                                  startMs: segment.startMs, audioMs: Double(count) * 1000 / 16000, latencyMs: 0)
-        var toRun: (entry: ActionEntry, recognition: Recognition)?
-        if failure != nil {
-            // recorded as an error; a pending confirmation keeps waiting
-        } else if let p = pending {
-            record.confirms = p.id
-            record.describe(p.entry)
-            if recognition.understood && recognition.intent == ConfirmationContext.confirmIntent {
-                pending = nil
-                record.intent = p.recognition.intent; record.slots = p.recognition.slots
-                record.decision = .confirmed; record.reason = "confirmed"
-                toRun = (p.entry, p.recognition)
-                outcome.withLock { $0.confirmed += 1 }
-            } else if recognition.understood && recognition.intent == ConfirmationContext.cancelIntent {
-                pending = nil
-                record.decision = .expired; record.reason = "cancelled"
-                outcome.withLock { $0.expired += 1 }
-            } else {
-                record.decision = .notUnderstood; record.reason = "awaiting confirmation of \(p.id): say confirm or cancel"
-            }
-        } else {
-            let decision = policy.decide(recognition, now: monotonicSeconds())
-            record.decision = decision.auditDecision; record.reason = decision.reason
-            if let entry = decision.entry { record.describe(entry) }
-            if case let .run(entry) = decision {
-                if entry.confirm {
-                    pending = Pending(id: id, entry: entry, recognition: recognition,
-                                      deadline: position + Int(entry.confirmTimeoutSeconds * 16000))
-                    record.decision = .awaitingConfirm
-                    record.reason = String(format: "say confirm or cancel within %g s", entry.confirmTimeoutSeconds)
-                    if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: recognition.slots) }
-                    outcome.withLock { $0.awaitingConfirm += 1 }
-                } else {
-                    toRun = (entry, recognition)
-                }
-            }
-        }
+        let toRun = failure == nil ? decide(&record, id: id) : nil   // a failure is recorded as an error; a pending confirmation keeps waiting
         let auditStart = monotonicSeconds()
         if let audit {
             do {
@@ -360,7 +326,51 @@ public final class ListenLoop: @unchecked Sendable {
             finish(record)
             return
         }
-        let event = actionEvent(id: id, time: time, recognition: command)
+        run(entry, command: command, record: record, endpointAt: endpointAt, auditStart: auditStart)
+    }
+
+    /// The decision for one recognized utterance, written into `record`: an answer to a pending
+    /// confirmation, or the policy's decision for a new command. Returns the entry to run and the
+    /// recognition whose slots it runs with (the confirmed command's for a confirmation), if any.
+    private func decide(_ record: inout AuditRecord, id: String) -> (entry: ActionEntry, command: IntentResult)? {
+        let recognition = record.recognition
+        if let p = pending {
+            record.confirms = p.id
+            record.describe(p.entry)
+            if recognition.understood && recognition.intent == ConfirmationContext.confirmIntent {
+                pending = nil
+                record.intent = p.recognition.intent; record.slots = p.recognition.slots
+                record.decision = .confirmed; record.reason = "confirmed"
+                outcome.withLock { $0.confirmed += 1 }
+                return (p.entry, p.recognition)
+            } else if recognition.understood && recognition.intent == ConfirmationContext.cancelIntent {
+                pending = nil
+                record.decision = .expired; record.reason = "cancelled"
+                outcome.withLock { $0.expired += 1 }
+            } else {
+                record.decision = .notUnderstood; record.reason = "awaiting confirmation of \(p.id): say confirm or cancel"
+            }
+            return nil
+        }
+        let decision = policy.decide(recognition, now: monotonicSeconds())
+        record.decision = decision.auditDecision; record.reason = decision.reason
+        if let entry = decision.entry { record.describe(entry) }
+        guard case let .run(entry) = decision else { return nil }
+        guard entry.confirm else { return (entry, recognition) }
+        pending = Pending(id: id, entry: entry, recognition: recognition,
+                          deadline: position + Int(entry.confirmTimeoutSeconds * 16000))
+        record.decision = .awaitingConfirm
+        record.reason = String(format: "say confirm or cancel within %g s", entry.confirmTimeoutSeconds)
+        if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: recognition.slots) }
+        outcome.withLock { $0.awaitingConfirm += 1 }
+        return nil
+    }
+
+    /// Runs `entry` for `command`: the write-ahead `executing` record first (no record on disk, no
+    /// action), then the exec/emit/socket target; an exec's outcome is recorded when it exits.
+    private func run(_ entry: ActionEntry, command: IntentResult, record initial: AuditRecord, endpointAt: Double, auditStart: Double) {
+        var record = initial
+        let event = actionEvent(id: record.id, time: record.time, recognition: command)
         switch entry.target {
         case let .exec(argv): record.argv = Dispatcher.substitute(argv, slots: command.slots)
         case .emitJSON, .socket: record.payload = event
@@ -460,7 +470,7 @@ public final class ListenLoop: @unchecked Sendable {
         }
     }
 
-    private func actionEvent(id: String, time: String, recognition: Recognition) -> String {
+    private func actionEvent(id: String, time: String, recognition: IntentResult) -> String {
         let o: [String: Any] = ["event": "action", "id": id, "time": time, "intent": recognition.intent,
                                 "slots": recognition.slots, "confidence": Double(recognition.confidence),
                                 "transcript": recognition.transcript]

@@ -1,28 +1,5 @@
 import BoraIntent
 
-/// One recognized utterance as the policy sees it (a copy of `IntentResult`'s fields, so
-/// policies can be driven without a model).
-public struct Recognition: Sendable, Equatable {
-    public var understood: Bool
-    public var intent: String
-    public var slots: [String: String]
-    public var confidence: Float
-    public var transcript: String
-    /// Time spent recognizing (mel + encoder + decoder), ms.
-    public var recognizeMs: Double
-
-    public init(understood: Bool, intent: String, slots: [String: String] = [:], confidence: Float,
-                transcript: String = "", recognizeMs: Double = 0) {
-        self.understood = understood; self.intent = intent; self.slots = slots
-        self.confidence = confidence; self.transcript = transcript; self.recognizeMs = recognizeMs
-    }
-
-    public init(_ r: IntentResult) {
-        self.init(understood: r.understood, intent: r.intent, slots: r.slots, confidence: r.confidence,
-                  transcript: r.transcript, recognizeMs: r.melMilliseconds + r.encodeMilliseconds + r.decodeMilliseconds)
-    }
-}
-
 /// What the policy decided for one utterance. Only `.run` lets anything happen.
 public enum Decision: Sendable, Equatable {
     /// Run `entry` (or, in a dry run, record that it would have run).
@@ -87,9 +64,9 @@ public struct Policy: Sendable {
     /// Replaces the actions (SIGHUP reload); cooldown clocks are dropped.
     public mutating func replace(actions: ActionsFile) { self.actions = actions; lastRun = [:] }
 
-    /// Decides for one recognition at monotonic time `now` (seconds). A `.run` decision starts
-    /// that entry's cooldown.
-    public mutating func decide(_ result: Recognition, now: Double) -> Decision {
+    /// Decides for one recognition (the recognizer's `IntentResult`, as it flows on to the audit
+    /// record) at monotonic time `now` (seconds). A `.run` decision starts that entry's cooldown.
+    public mutating func decide(_ result: IntentResult, now: Double) -> Decision {
         guard result.understood else { return .notUnderstood }
         let candidates = actions.entries.indices.filter { actions.entries[$0].intent == result.intent }
         guard !candidates.isEmpty else { return .noAction }

@@ -22,6 +22,19 @@ public struct IntentResult: Sendable, Equatable {
     /// The recognizer's raw scores (log-probabilities, token counts, end-of-text and no-speech probabilities).
     public var scores: RecognitionScores
     public var melMilliseconds: Double, encodeMilliseconds: Double, decodeMilliseconds: Double
+
+    /// Time spent recognizing: mel + encoder + decoder, ms.
+    public var recognizeMilliseconds: Double { melMilliseconds + encodeMilliseconds + decodeMilliseconds }
+
+    /// A result as the recognizer returns it; every field past `confidence` defaults to "nothing
+    /// measured", so policies and the voice loop can be driven without a model.
+    public init(understood: Bool, intent: String, slots: [String: String] = [:], confidence: Float, agreement: Float = 0,
+                transcript: String = "", grammarText: String = "", scores: RecognitionScores = .none,
+                melMilliseconds: Double = 0, encodeMilliseconds: Double = 0, decodeMilliseconds: Double = 0) {
+        self.understood = understood; self.intent = intent; self.slots = slots; self.confidence = confidence
+        self.agreement = agreement; self.transcript = transcript; self.grammarText = grammarText; self.scores = scores
+        self.melMilliseconds = melMilliseconds; self.encodeMilliseconds = encodeMilliseconds; self.decodeMilliseconds = decodeMilliseconds
+    }
 }
 
 /// Speech-to-intent: a Whisper session constrained by one compiled context. The decoder searches

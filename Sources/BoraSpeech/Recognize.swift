@@ -26,6 +26,11 @@ public struct RecognitionScores: Sendable, Equatable {
     /// Probability of the no-speech token at the start of the transcript.
     public var noSpeechProb: Float
     public var encoderPositions: Int
+
+    /// No recognition ran: nothing found, zero probabilities and counts.
+    public static let none = RecognitionScores(found: false, logProb: -.infinity, freeLogProb: -.infinity, tokenCount: 0,
+                                               freeTokenCount: 0, confidence: 0, endLogProb: -.infinity, noSpeechProb: 0,
+                                               encoderPositions: 0)
 }
 
 /// A constrained recognition with its token sequences.

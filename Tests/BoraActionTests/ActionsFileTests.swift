@@ -176,8 +176,8 @@ func testContext() throws -> Context {
         exec: ["/usr/bin/off"]
     """)
 
-    func rec(_ intent: String, _ slots: [String: String], _ confidence: Float, understood: Bool = true) -> Recognition {
-        Recognition(understood: understood, intent: intent, slots: slots, confidence: confidence)
+    func rec(_ intent: String, _ slots: [String: String], _ confidence: Float, understood: Bool = true) -> IntentResult {
+        IntentResult(understood: understood, intent: intent, slots: slots, confidence: confidence)
     }
 
     @Test func decisions() {

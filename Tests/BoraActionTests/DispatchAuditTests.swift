@@ -1,5 +1,6 @@
 import BoraAudio
 import BoraCore
+import BoraIntent
 import CBoraAllocCount
 import Foundation
 import Testing
@@ -77,8 +78,8 @@ func argvScript(in dir: String, out: String) throws -> String {
         let samples = (0..<8000).map { Float(sin(Double($0) * 0.1) * 0.3) }
         let clip = try samples.withUnsafeBufferPointer { try log.writeClip(id: "u1", samples: $0) }
         var r = AuditRecord(time: AuditLog.timestamp(), id: "u1",
-                            recognition: Recognition(understood: true, intent: "lights", slots: ["state": "on"], confidence: 0.8765,
-                                                     transcript: "turn on the lights", recognizeMs: 120),
+                            recognition: IntentResult(understood: true, intent: "lights", slots: ["state": "on"], confidence: 0.8765,
+                                                     transcript: "turn on the lights", decodeMilliseconds: 120),
                             decision: .executed, reason: "matched", startMs: 1000, audioMs: 500, latencyMs: 130)
         r.action = "lights@2"; r.actionKind = "exec"; r.argv = ["x", "on"]; r.exitCode = 0; r.clip = clip.path; r.clipSHA256 = clip.sha256
         try log.append(record: r)
@@ -106,11 +107,11 @@ func argvScript(in dir: String, out: String) throws -> String {
 /// A recognizer that reads the utterance length: > 0.8 s is "lights on", shorter is not understood.
 final class LengthRecognizer: UtteranceRecognizer {
     var calls = 0
-    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> Recognition {
+    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> IntentResult {
         calls += 1
         let long = samples.count > 12800
-        return Recognition(understood: long, intent: long ? "lights" : "", slots: long ? ["state": "on", "car": "3; rm -rf /"] : [:],
-                           confidence: long ? 0.9 : 0.01, transcript: "len \(samples.count)", recognizeMs: 1)
+        return IntentResult(understood: long, intent: long ? "lights" : "", slots: long ? ["state": "on", "car": "3; rm -rf /"] : [:],
+                           confidence: long ? 0.9 : 0.01, transcript: "len \(samples.count)", decodeMilliseconds: 1)
     }
 }
 
@@ -128,23 +129,23 @@ func bursts(_ lengths: [Double], gap: Double = 1) -> [Float] {
 
 /// Plays back a script of recognitions in order, recording the grammar of every call.
 final class ScriptedRecognizer: UtteranceRecognizer {
-    var script: [Recognition]
+    var script: [IntentResult]
     var grammars: [UtteranceGrammar] = []
-    init(_ script: [Recognition]) { self.script = script }
-    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> Recognition {
+    init(_ script: [IntentResult]) { self.script = script }
+    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> IntentResult {
         grammars.append(grammar)
-        return script.isEmpty ? Recognition(understood: false, intent: "", confidence: 0) : script.removeFirst()
+        return script.isEmpty ? IntentResult(understood: false, intent: "", confidence: 0) : script.removeFirst()
     }
 }
 
-let lightsOn = Recognition(understood: true, intent: "lights", slots: ["state": "on", "car": "$(reboot)"], confidence: 0.9, transcript: "lights on")
-let saidConfirm = Recognition(understood: true, intent: ConfirmationContext.confirmIntent, confidence: 0.95, transcript: "Confirm.")
-let saidCancel = Recognition(understood: true, intent: ConfirmationContext.cancelIntent, confidence: 0.95, transcript: "Cancel.")
-let mumble = Recognition(understood: false, intent: "", confidence: 0.01, transcript: "hmm")
+let lightsOn = IntentResult(understood: true, intent: "lights", slots: ["state": "on", "car": "$(reboot)"], confidence: 0.9, transcript: "lights on")
+let saidConfirm = IntentResult(understood: true, intent: ConfirmationContext.confirmIntent, confidence: 0.95, transcript: "Confirm.")
+let saidCancel = IntentResult(understood: true, intent: ConfirmationContext.cancelIntent, confidence: 0.95, transcript: "Cancel.")
+let mumble = IntentResult(understood: false, intent: "", confidence: 0.01, transcript: "hmm")
 
 /// Runs `samples` through a loop with one confirm-required exec entry; returns the argv lines the
 /// action wrote, the audit records, the summary and the recognizer.
-func runConfirmLoop(_ samples: [Float], _ script: [Recognition], timeout: Double = 8,
+func runConfirmLoop(_ samples: [Float], _ script: [IntentResult], timeout: Double = 8,
                     reload: ((ScriptedRecognizer) -> ListenReload?)? = nil) throws -> (argv: String?, records: [[String: Any]], summary: ListenSummary, recognizer: ScriptedRecognizer) {
     let dir = tempDir()
     let out = dir + "/argv.txt"
