@@ -1,3 +1,4 @@
+import BoraAudio
 import BoraIntent
 import BoraSpeech
 
@@ -10,9 +11,18 @@ public enum UtteranceGrammar: Sendable, Equatable {
 
 /// Speech to intent for one utterance (the loop's view of the recognizer, replaceable in tests).
 public protocol UtteranceRecognizer: AnyObject {
-    /// Recognizes 16 kHz mono `samples` against `grammar`. With `.confirmation`, an understood
+    /// The rate, Hz, of the samples `recognizeUtterance` takes (its speech model's). The loop
+    /// refuses to run when it differs from its segmenter's.
+    var sampleRate: Int { get }
+    /// Recognizes mono `samples` at `sampleRate` against `grammar`. With `.confirmation`, an understood
     /// result has intent `ConfirmationContext.confirmIntent` or `.cancelIntent`.
     func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> IntentResult
+}
+
+extension UtteranceRecognizer {
+    /// Default for recognizers without a model of their own (test doubles): the rate BoraAudio
+    /// delivers, `AudioClip.sampleRate`.
+    public var sampleRate: Int { AudioClip.sampleRate }
 }
 
 /// The built-in confirmation context: "confirm" (yes, affirmative, go ahead, do it) or "cancel"
@@ -56,6 +66,9 @@ public final class CommandRecognizer: UtteranceRecognizer, @unchecked Sendable {
                                         sensitivity: sensitivity, beam: beam)
         confirmation.penalizesDisagreement = false   // see IntentRecognizer.penalizesDisagreement
     }
+
+    /// The Whisper model's rate (both grammars share one session).
+    public var sampleRate: Int { commands.sampleRate }
 
     public func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> IntentResult {
         try (grammar == .commands ? commands : confirmation).recognize(samples)

@@ -4,13 +4,15 @@ import BoraIntent
 import Foundation
 import Synchronization
 
-/// A stream of 16 kHz mono samples: an ALSA capture or a file fed at real-time pace.
+/// A stream of mono samples at `sampleRate`: an ALSA capture or a file fed at real-time pace.
 public protocol SampleSource: AnyObject {
+    /// The rate, Hz, of the samples `read` gives (`AudioClip.sampleRate` for BoraAudio's sources).
+    var sampleRate: Int { get }
     /// Copies up to `output.count` samples, waiting at most `timeoutMs` for some; 0 = none yet.
     func read(into output: UnsafeMutableBufferPointer<Float>, timeoutMs: Int) throws -> Int
     /// True when no more samples will come.
     var isFinished: Bool { get }
-    /// 16 kHz samples lost because the consumer fell behind (0 for sources that wait for it).
+    /// Samples lost because the consumer fell behind (0 for sources that wait for it).
     var droppedSamples: Int { get }
 }
 
@@ -26,19 +28,21 @@ public final class FileSource: SampleSource {
     private enum Backing { case samples([Float]), stream(WAVStream) }
     private let backing: Backing
     public let pace: Double?
+    public let sampleRate: Int
     private var position = 0
     private var startTime: Double?
 
+    /// `samples` are at `sampleRate` (default `AudioClip.sampleRate`, what `AudioDecoder` gives).
     /// Precondition: `pace` is nil or > 0.
-    public init(samples: [Float], pace: Double?) {
+    public init(samples: [Float], pace: Double?, sampleRate: Int = AudioClip.sampleRate) {
         precondition(pace.map { $0 > 0 } ?? true)
-        backing = .samples(samples); self.pace = pace
+        backing = .samples(samples); self.pace = pace; self.sampleRate = sampleRate
     }
 
     /// Streams a WAV file. Precondition: `pace` is nil or > 0.
     public init(stream: WAVStream, pace: Double?) {
         precondition(pace.map { $0 > 0 } ?? true)
-        backing = .stream(stream); self.pace = pace
+        backing = .stream(stream); self.pace = pace; sampleRate = stream.sampleRate
     }
 
     /// `realtime` true is `pace` 1, false is unpaced.
@@ -57,7 +61,7 @@ public final class FileSource: SampleSource {
         if let pace {
             let start = startTime ?? monotonicSeconds()
             startTime = start
-            let rate = 16000 * pace
+            let rate = Double(sampleRate) * pace
             var due = Int((monotonicSeconds() - start) * rate) - position
             if due <= 0 {
                 // Sleep until one output buffer is due (bounded by the timeout).
@@ -89,8 +93,11 @@ public struct ListenSummary: Sendable {
     public var actionsRun = 0
     /// Actions that waited for a spoken answer, were confirmed, or expired (cancel, timeout, reload, stop).
     public var awaitingConfirm = 0, confirmed = 0, expired = 0
+    /// Samples pushed through the loop, at `sampleRate`.
     public var samples = 0
-    /// 16 kHz samples the source lost because the loop fell behind (capture ring overflow).
+    /// The rate of the audio, Hz (the segmenter's).
+    public var sampleRate = AudioClip.sampleRate
+    /// Samples the source lost because the loop fell behind (capture ring overflow).
     public var droppedSamples = 0
     /// Endpoint → action started, ms, for every utterance that ran an action.
     public var actionLatenciesMs: [Double] = []
@@ -188,6 +195,7 @@ public final class ListenLoop: @unchecked Sendable {
     }
 
     private let frameSamples: Int
+    private let sampleRate: Int   // the segmenter's (its detector's)
     private let history: UnsafeMutableBufferPointer<Float>   // ring indexed by absolute sample position
     private let utterance: UnsafeMutableBufferPointer<Float>
     private let readBuffer: UnsafeMutableBufferPointer<Float>
@@ -210,6 +218,7 @@ public final class ListenLoop: @unchecked Sendable {
         self.stdoutLine = stdoutLine
         self.statusLine = statusLine
         frameSamples = segmenter.detector.frameSamples
+        sampleRate = segmenter.sampleRate
         let o = segmenter.endpointer.options
         let historySamples = (o.maxUtteranceMs + o.preRollMs + o.startMs + 2000) * o.sampleRate / 1000
         history = .allocate(capacity: historySamples); history.initialize(repeating: 0)
@@ -224,8 +233,12 @@ public final class ListenLoop: @unchecked Sendable {
 
     deinit { history.deallocate(); utterance.deallocate(); readBuffer.deallocate(); frame.deallocate() }
 
-    /// Runs until the source ends or a stop is requested; returns counts and latencies.
+    /// Runs until the source ends or a stop is requested; returns counts and latencies. Throws
+    /// `VADError.wrongSampleRate` before reading when the source's or the recognizer's rate is
+    /// not the segmenter's.
     public func run(source: any SampleSource) throws -> ListenSummary {
+        try segmenter.check(sampleRate: source.sampleRate, of: "the audio source")
+        try segmenter.check(sampleRate: recognizer.sampleRate, of: "the speech model's audio")
         segmenter.reset()
         var filled = 0            // samples in `frame`
         var stopAt: Double?       // a stop was requested at this time
@@ -268,7 +281,7 @@ public final class ListenLoop: @unchecked Sendable {
             if shouldStop() { interruptActions.store(true, ordering: .relaxed) }
         }
         let dropped = source.droppedSamples
-        return outcome.withLock { s in s.samples = position; s.droppedSamples = dropped; return s }
+        return outcome.withLock { s in s.samples = position; s.sampleRate = sampleRate; s.droppedSamples = dropped; return s }
     }
 
     /// One frame: into the history ring, through the detector and endpointer. Allocates nothing
@@ -305,7 +318,7 @@ public final class ListenLoop: @unchecked Sendable {
             failure = "\(error)"
         }
         var record = AuditRecord(time: time, id: id, recognition: recognition, decision: .error, reason: failure ?? "",
-                                 startMs: segment.startMs, audioMs: Double(count) * 1000 / 16000, latencyMs: 0)
+                                 startMs: segment.startMs, audioMs: Double(count) * 1000 / Double(sampleRate), latencyMs: 0)
         let toRun = failure == nil ? decide(&record, id: id) : nil   // a failure is recorded as an error; a pending confirmation keeps waiting
         let auditStart = monotonicSeconds()
         if let audit {
@@ -358,7 +371,7 @@ public final class ListenLoop: @unchecked Sendable {
         guard case let .run(entry) = decision else { return nil }
         guard entry.confirm else { return (entry, recognition) }
         pending = Pending(id: id, entry: entry, recognition: recognition,
-                          deadline: position + Int(entry.confirmTimeoutSeconds * 16000))
+                          deadline: position + Int(entry.confirmTimeoutSeconds * Double(sampleRate)))
         record.decision = .awaitingConfirm
         record.reason = String(format: "say confirm or cancel within %g s", entry.confirmTimeoutSeconds)
         if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: recognition.slots) }
@@ -446,7 +459,7 @@ public final class ListenLoop: @unchecked Sendable {
     private func expire(_ p: Pending, reason: String) {
         pending = nil
         var record = AuditRecord(time: AuditLog.timestamp(), id: p.id, recognition: p.recognition, decision: .expired,
-                                 reason: reason, startMs: Double(position) * 1000 / 16000, audioMs: 0, latencyMs: 0)
+                                 reason: reason, startMs: Double(position) * 1000 / Double(sampleRate), audioMs: 0, latencyMs: 0)
         record.recognizeMs = 0
         record.confirms = p.id
         record.describe(p.entry)

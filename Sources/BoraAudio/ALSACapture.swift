@@ -83,7 +83,10 @@ public struct CaptureStats: Sendable {
 /// device that disappears ends capture with `AudioError.deviceGone`, thrown by `read` once the
 /// audio before it has been consumed.
 public final class AudioCapture: @unchecked Sendable {
+    /// What the device agreed to (its own rate is `format.sampleRate`).
     public let format: CaptureFormat
+    /// The rate of the samples `read` returns (`AudioClip.sampleRate`), whatever the device's.
+    public let sampleRate = AudioClip.sampleRate
     public let ring: SampleRing
     private let options: CaptureOptions
     private let maxFrames: Int
@@ -169,11 +172,11 @@ public final class AudioCapture: @unchecked Sendable {
         let frames = format.periodFrames
         raw = .allocate(byteCount: frames * format.channels * sampleFormat.bytesPerSample, alignment: 16)
         mono = .allocate(capacity: frames)
-        resampler = format.sampleRate == AudioClip.sampleRate ? nil
-            : try Resampler(inputRate: format.sampleRate, outputRate: AudioClip.sampleRate, maxBlockFrames: frames)
+        resampler = format.sampleRate == sampleRate ? nil
+            : try Resampler(inputRate: format.sampleRate, outputRate: sampleRate, maxBlockFrames: frames)
         convertedCapacity = resampler.map { max($0.maxOutputFrames(forInput: frames), $0.maxOutputFrames(forInput: $0.halfTaps)) } ?? frames
         converted = .allocate(capacity: convertedCapacity)
-        ring = SampleRing(capacity: Int(options.ringSeconds * Double(AudioClip.sampleRate)))
+        ring = SampleRing(capacity: Int(options.ringSeconds * Double(sampleRate)))
         wake = .allocate(capacity: 1)
         sem_init(wake, 0, 0)
         ok = true

@@ -12,7 +12,12 @@ public struct AudioClip: Sendable {
     public let sourceChannels: Int
     /// The container and encoding, e.g. "wav s16", "wav f32", "raw s16le", "ogg opus".
     public let sourceFormat: String
-    /// The sample rate of `samples` (always 16000).
+    /// The rate of `samples`, and of every sample BoraAudio delivers (decoders, `AudioCapture`,
+    /// `WAVStream`): 16 kHz. The one place the audio side names the rate; everything downstream
+    /// takes it as a value (`SampleSource.sampleRate`, `VoiceActivityDetector.sampleRate`, the
+    /// models' `config.sampleRate`). The models declare their own rate in their GGUF, and their
+    /// loaders (`SileroConfig`, `WhisperConfig`) refuse a rate other than this one, since
+    /// nothing converts audio to another rate for them.
     public static let sampleRate = 16000
 
     /// Seconds of audio in `samples`.

@@ -3,13 +3,17 @@ import COpus
 import Glibc
 #endif
 
-/// Ogg Opus reading (RFC 7845) through libogg's framing and libopus decoding at 16 kHz:
+/// Ogg Opus reading (RFC 7845) through libogg's framing and libopus decoding at
+/// `AudioClip.sampleRate` (16 kHz, one of the rates libopus decodes to):
 /// the first Opus logical stream is decoded, pre-skip is dropped and the end is trimmed by
 /// the last page's granule position; channels are averaged to mono; output gain is applied.
 enum OggOpusReader {
-    static let rate = 16000
-    /// 48 kHz granule units per 16 kHz sample.
-    static let granuleRatio = 48000 / rate
+    static let rate = AudioClip.sampleRate
+    /// The rate of Ogg Opus granule positions and pre-skip, fixed by RFC 7845 whatever the
+    /// encoder's or decoder's rate.
+    static let granuleRate = 48000
+    /// Granule units per decoded sample (3 at 16 kHz).
+    static let granuleRatio = granuleRate / rate
 
     struct Head {
         var channels: Int
@@ -137,7 +141,7 @@ enum OggOpusReader {
             let g = Float(pow(10, Double(h.gainQ8) / (20 * 256)))
             for i in samples.indices { samples[i] *= g }
         }
-        return AudioClip(samples: samples, sourceSampleRate: h.inputRate > 0 ? h.inputRate : 48000,
+        return AudioClip(samples: samples, sourceSampleRate: h.inputRate > 0 ? h.inputRate : granuleRate,
                          sourceChannels: h.channels, sourceFormat: "ogg opus")
     }
 
@@ -205,7 +209,7 @@ enum OggOpusReader {
     }
 }
 
-/// Writes 16 kHz mono Float32 to an Ogg Opus file (RFC 7845) that `opusdec` and other players
+/// Writes mono Float32 at `AudioClip.sampleRate` (16 kHz) to an Ogg Opus file (RFC 7845) that `opusdec` and other players
 /// read: 20 ms frames, pre-skip = the encoder's lookahead, the end trimmed by the final granule
 /// position so the decoded length equals the input length. Written atomically (temp + rename).
 public struct OpusFileWriter: Sendable {
@@ -219,18 +223,22 @@ public struct OpusFileWriter: Sendable {
         self.complexity = complexity
     }
 
-    static let frameSamples = 320   // 20 ms at 16 kHz
+    /// The encoder's rate: the rate of the samples it is given.
+    static let rate = AudioClip.sampleRate
+    /// RFC 7845 granule units (48 kHz) per input sample.
+    static let granuleRatio = OggOpusReader.granuleRate / rate
+    static let frameSamples = rate / 50   // 20 ms
 
-    /// Encodes `samples` (16 kHz mono, nominal [-1, 1]) into `path` (mode 0644, atomically).
+    /// Encodes `samples` (mono at `AudioClip.sampleRate`, nominal [-1, 1]) into `path` (mode 0644, atomically).
     public func write(_ samples: UnsafeBufferPointer<Float>, to path: String) throws(AudioError) {
         let bytes = try encode(samples)
         try FileIO.writeAtomically(path) { (w) throws(AudioError) in try w.write(bytes) }
     }
 
-    /// Encodes `samples` (16 kHz mono, nominal [-1, 1]) into the bytes of an Ogg Opus file.
+    /// Encodes `samples` (mono at `AudioClip.sampleRate`, nominal [-1, 1]) into the bytes of an Ogg Opus file.
     public func encode(_ samples: UnsafeBufferPointer<Float>) throws(AudioError) -> [UInt8] {
         var err: Int32 = 0
-        guard let enc = opus_encoder_create(16000, 1, OPUS_APPLICATION_AUDIO, &err), err == OPUS_OK else {
+        guard let enc = opus_encoder_create(Int32(Self.rate), 1, OPUS_APPLICATION_AUDIO, &err), err == OPUS_OK else {
             throw .opusEncoder(call: "opus_encoder_create", code: err)
         }
         defer { opus_encoder_destroy(enc) }
@@ -241,7 +249,7 @@ public struct OpusFileWriter: Sendable {
         var lookahead: Int32 = 0
         rc = bora_opus_get_lookahead(enc, &lookahead)
         if rc != OPUS_OK { throw .opusEncoder(call: "OPUS_GET_LOOKAHEAD", code: rc) }
-        let preSkip = Int(lookahead) * 3
+        let preSkip = Int(lookahead) * Self.granuleRatio
 
         var os = ogg_stream_state()
         ogg_stream_init(&os, Int32.random(in: 1...Int32.max))
@@ -249,7 +257,7 @@ public struct OpusFileWriter: Sendable {
 
         var head = Array("OpusHead".utf8) + [1, 1]
         withUnsafeBytes(of: UInt16(preSkip).littleEndian) { head += $0 }
-        withUnsafeBytes(of: UInt32(16000).littleEndian) { head += $0 }
+        withUnsafeBytes(of: UInt32(Self.rate).littleEndian) { head += $0 }
         head += [0, 0, 0]                                   // output gain 0, mapping family 0
         let vendor = Array("Bora (\(String(cString: opus_get_version_string())))".utf8)
         var tags = Array("OpusTags".utf8)
@@ -285,7 +293,7 @@ public struct OpusFileWriter: Sendable {
                 let n = opus_encode_float(enc, frame, Int32(Self.frameSamples), &packet, Int32(packet.count))
                 if n < 0 { throw .opusEncoder(call: "opus_encode_float", code: n) }
                 let last = k == frameCount - 1
-                let granule = last ? Int64(preSkip + samples.count * 3) : Int64((k + 1) * Self.frameSamples * 3)
+                let granule = last ? Int64(preSkip + samples.count * Self.granuleRatio) : Int64((k + 1) * Self.frameSamples * Self.granuleRatio)
                 try packet.withUnsafeMutableBytes { b in
                     Result { () throws(AudioError) in
                         try submit(UnsafeMutableRawBufferPointer(rebasing: b[0..<Int(n)]), bos: false, eos: last,

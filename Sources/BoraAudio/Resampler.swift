@@ -35,8 +35,9 @@ public final class Resampler {
     private var totalIn = 0
     private var totalOut = 0
 
+    /// `outputRate` defaults to `AudioClip.sampleRate`, the rate BoraAudio delivers.
     /// - Throws: `AudioError.badSampleRate` unless both rates are within 1000…768000 Hz.
-    public init(inputRate: Int, outputRate: Int = 16000, maxBlockFrames: Int = 4096) throws(AudioError) {
+    public init(inputRate: Int, outputRate: Int = AudioClip.sampleRate, maxBlockFrames: Int = 4096) throws(AudioError) {
         for rate in [inputRate, outputRate] where !(1000...768_000).contains(rate) {
             throw .badSampleRate(name: "resampler", rate: rate)
         }

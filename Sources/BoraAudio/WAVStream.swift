@@ -13,7 +13,9 @@ public final class WAVStream {
     public let path: String
     public let sourceSampleRate: Int
     public let sourceChannels: Int
-    /// 16 kHz samples the whole file gives.
+    /// The rate of the samples `read` returns (`AudioClip.sampleRate`).
+    public let sampleRate = AudioClip.sampleRate
+    /// Samples (at `sampleRate`) the whole file gives.
     public let totalSamples: Int
 
     private let file: MappedFile
@@ -38,10 +40,10 @@ public final class WAVStream {
         layout = try WAVReader.parse(bytes, name: path)
         sourceSampleRate = layout.format.sampleRate
         sourceChannels = layout.format.channels
-        resampler = sourceSampleRate == AudioClip.sampleRate ? nil
-            : try Resampler(inputRate: sourceSampleRate, outputRate: AudioClip.sampleRate, maxBlockFrames: 4096)
+        resampler = sourceSampleRate == sampleRate ? nil
+            : try Resampler(inputRate: sourceSampleRate, outputRate: sampleRate, maxBlockFrames: 4096)
         totalSamples = resampler == nil ? layout.frames
-            : (layout.frames * AudioClip.sampleRate + sourceSampleRate - 1) / sourceSampleRate
+            : (layout.frames * sampleRate + sourceSampleRate - 1) / sourceSampleRate
         mono = .allocate(capacity: chunkFrames)
         let room = max(chunkFrames, resampler?.maxOutputFrames(forInput: chunkFrames) ?? 0) + 4096
         pending = .allocate(capacity: room)

@@ -68,7 +68,10 @@ public final class IntentRecognizer: @unchecked Sendable {
     /// Confidence a reading needs to count as understood.
     public var threshold: Float { 0.4 * (1 - sensitivity) }
 
-    /// Recognizes one utterance (16 kHz mono, ≤ 30 s). Throws `SpeechError` for unusable audio.
+    /// The rate, Hz, of the audio `recognize` takes: the Whisper model's (`config.sampleRate`).
+    public var sampleRate: Int { session.model.config.sampleRate }
+
+    /// Recognizes one utterance (mono at `sampleRate`, ≤ 30 s). Throws `SpeechError` for unusable audio.
     public func recognize(_ samples: UnsafeBufferPointer<Float>) throws(SpeechError) -> IntentResult {
         let r = try session.recognize(samples, automaton: context.automaton, beam: beam, options: options)
         var result = IntentResult(understood: false, intent: "", slots: [:], confidence: 0, agreement: 0,

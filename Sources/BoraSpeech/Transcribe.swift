@@ -39,7 +39,7 @@ public func trimmed(_ text: String) -> String {
 }
 
 extension WhisperSession {
-    /// Transcribes 16 kHz mono samples of any length: 30 s windows one after another, as
+    /// Transcribes mono samples at `model.config.sampleRate` (16 kHz) of any length: 30 s windows one after another, as
     /// faster-whisper does without timestamps (the log-mel floor uses the whole signal's maximum).
     /// Throws `SpeechError.audioTooShort` for fewer than one hop of samples and
     /// `.invalidSamples` for NaN/infinite samples.

@@ -1,3 +1,4 @@
+import BoraAudio
 import BoraCore
 import BoraGGUF
 
@@ -14,6 +15,9 @@ public enum SpeechError: BoraInputError, Equatable {
     case audioTooShort(samples: Int)
     case audioTooLong(seconds: Double, maximum: Double)
     case invalidSamples(index: Int)
+    /// The model declares a sample rate (`whisper.sample_rate`) other than the one BoraAudio
+    /// delivers (`supported`, `AudioClip.sampleRate`); the model is refused at load.
+    case unsupportedSampleRate(declared: Int, supported: Int)
 
     public var description: String {
         switch self {
@@ -37,6 +41,8 @@ public enum SpeechError: BoraInputError, Equatable {
             return "audio is \(Int(seconds.rounded())) s long; a command must fit in \(Int(maximum)) s — split it, or use bora transcribe for long audio"
         case let .invalidSamples(index):
             return "audio sample \(index) is NaN or infinite; the input file is corrupt"
+        case let .unsupportedSampleRate(declared, supported):
+            return "Whisper model declares whisper.sample_rate \(declared) Hz, but Bora's audio is \(supported) Hz; use a \(supported) Hz model (tools/whisper/convert.py)"
         }
     }
 }
@@ -57,6 +63,10 @@ public struct WhisperConfig: Sendable, Equatable {
     public let textHeads: Int
     public let textLayers: Int
     public let layerNormEps: Float
+    /// The rate, Hz, of the audio the model takes: `whisper.sample_rate`. A GGUF without the key
+    /// (written before the converter recorded it) is taken as 16000 (`AudioClip.sampleRate`),
+    /// the rate of every Whisper checkpoint. Any other declared rate is refused
+    /// (`SpeechError.unsupportedSampleRate`): BoraAudio delivers `AudioClip.sampleRate` only.
     public let sampleRate: Int
     public let fftSize: Int
     public let hopLength: Int
@@ -118,7 +128,10 @@ public struct WhisperConfig: Sendable, Equatable {
         textDim = try int("whisper.text.embedding_length")
         textHeads = try int("whisper.text.head_count")
         textLayers = try int("whisper.text.block_count")
-        sampleRate = try int("whisper.sample_rate")
+        sampleRate = gguf.metadata["whisper.sample_rate"] == nil ? AudioClip.sampleRate : try int("whisper.sample_rate")
+        guard sampleRate == AudioClip.sampleRate else {
+            throw .unsupportedSampleRate(declared: sampleRate, supported: AudioClip.sampleRate)
+        }
         fftSize = try int("whisper.n_fft")
         hopLength = try int("whisper.hop_length")
         chunkSeconds = try int("whisper.chunk_length")

@@ -68,7 +68,7 @@ struct RecordCommand: ParsableCommand {
         let f = capture.format
         log.info("capture: \(f.device) \(f.sampleFormat.rawValue) \(f.sampleRate) Hz × \(f.channels), period \(f.periodFrames) frames, buffer \(f.bufferFrames)")
         var samples: [Float] = []
-        samples.reserveCapacity(Int(seconds * 16000) + 1024)
+        samples.reserveCapacity(Int(seconds * Double(capture.sampleRate)) + 1024)
         var buffer = [Float](repeating: 0, count: 4096)
         var latenciesMs: [Double] = []
         try runtimeIfDevice { () throws(AudioError) in
@@ -86,7 +86,7 @@ struct RecordCommand: ParsableCommand {
         if output.lowercased().hasSuffix(".wav") {
             try runtimeIfDevice { () throws(AudioError) in
                 try samples.withUnsafeBufferPointer { b in
-                    Result { () throws(AudioError) in try WAVWriter.write(b, sampleRate: 16000, to: output, format: .s16) }
+                    Result { () throws(AudioError) in try WAVWriter.write(b, sampleRate: capture.sampleRate, to: output, format: .s16) }
                 }.get()
             }
         } else {
@@ -96,7 +96,7 @@ struct RecordCommand: ParsableCommand {
                 }.get()
             }
         }
-        var line = "recorded \(samples.count) samples (\(String(format: "%.2f", Double(samples.count) / 16000)) s) from \(f.device) "
+        var line = "recorded \(samples.count) samples (\(String(format: "%.2f", Double(samples.count) / Double(capture.sampleRate))) s) from \(f.device) "
             + "[\(f.sampleFormat.rawValue) \(f.sampleRate) Hz × \(f.channels)] to \(output); overruns \(stats.overruns), dropped \(stats.droppedSamples)"
         if !latenciesMs.isEmpty {
             latenciesMs.sort()

@@ -196,7 +196,7 @@ struct ListenCommand: ParsableCommand {
         }
         let summary = try loop.run(source: source)
         capture?.stop()
-        var line = "bora listen: \(summary.utterances) utterance\(summary.utterances == 1 ? "" : "s"), \(summary.actionsRun) action\(summary.actionsRun == 1 ? "" : "s") run, \(String(format: "%.1f", Double(summary.samples) / 16000)) s of audio"
+        var line = "bora listen: \(summary.utterances) utterance\(summary.utterances == 1 ? "" : "s"), \(summary.actionsRun) action\(summary.actionsRun == 1 ? "" : "s") run, \(String(format: "%.1f", Double(summary.samples) / Double(summary.sampleRate))) s of audio"
         let lat = summary.actionLatenciesMs.sorted()
         if !lat.isEmpty {
             let p = { (q: Double) in lat[min(lat.count - 1, Int((Double(lat.count - 1) * q).rounded()))] }
@@ -214,7 +214,7 @@ struct ListenCommand: ParsableCommand {
         if json {
             var o: [String: Any] = ["event": "summary", "utterances": summary.utterances, "actions_run": summary.actionsRun,
                                     "awaiting_confirm": summary.awaitingConfirm, "confirmed": summary.confirmed,
-                                    "expired": summary.expired, "audio_s": Double(summary.samples) / 16000,
+                                    "expired": summary.expired, "audio_s": Double(summary.samples) / Double(summary.sampleRate),
                                     "dropped_samples": summary.droppedSamples, "overruns": overruns,
                                     "audit_errors": summary.auditErrors, "actions_refused": summary.actionsRefused]
             if !lat.isEmpty { o["action_latency_ms"] = ["p50": lat[lat.count / 2], "max": lat.last!] }

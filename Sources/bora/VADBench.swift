@@ -77,13 +77,14 @@ struct VADBench: ParsableCommand {
         return (TimingStats(samples), Double(bora_alloc_count_allocations()) / Double(frames * runs), frames)
     }
 
-    /// Seeded noise (−40 dBFS) with 200–800 Hz tone bursts every other second.
+    /// Seeded noise (−40 dBFS) with 200–800 Hz tone bursts every other second, at `AudioClip.sampleRate`.
     static func syntheticAudio(seconds: Int) -> [Float] {
         var state: UInt64 = 0x5EED
-        return (0..<seconds * 16000).map { i in
+        let rate = AudioClip.sampleRate
+        return (0..<seconds * rate).map { i in
             state = state &* 6364136223846793005 &+ 1442695040888963407
             var x = (Float(state >> 40) / Float(1 << 24) - 0.5) * 0.035
-            if (i / 16000) % 2 == 1 { x += 0.3 * sinf(2 * .pi * Float(200 + 150 * (i / 16000 % 5)) * Float(i) / 16000) }
+            if (i / rate) % 2 == 1 { x += 0.3 * sinf(2 * .pi * Float(200 + 150 * (i / rate % 5)) * Float(i) / Float(rate)) }
             return x
         }
     }

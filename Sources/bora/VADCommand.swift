@@ -68,7 +68,7 @@ struct VADCommand: ParsableCommand {
         for path in audio {
             let clip = try AudioDecoder.load(path: path, rawSampleRate: nil, limits: audioLimit.limits)
             let segments = try segmenter.segments(samples: clip.samples)
-            let durationMs = Double(clip.samples.count) / 16
+            let durationMs = Double(clip.samples.count) * 1000 / Double(AudioClip.sampleRate)
             if json {
                 files.append(["file": path, "duration_ms": durationMs, "detector": vad.rawValue,
                               "segments": segments.map { s -> [String: Any] in

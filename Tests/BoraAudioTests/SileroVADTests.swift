@@ -122,3 +122,40 @@ struct SileroReference: Decodable {
     #expect(bora_alloc_count_supported() != 0)
     #expect(bora_alloc_count_allocations() == 0)
 }
+
+/// The rate a Silero GGUF declares is the model's: a 16 kHz file loads, a file without the key
+/// (an older converter's) is taken as 16 kHz, any other rate is refused with a one-line error.
+@Test func sileroChecksItsDeclaredSampleRate() throws {
+    guard let path = sileroModelPath() else { return }
+    let kernels = try KernelSet.named(nil)
+    let file = try GGUFFile(path: path)
+    #expect(try SileroVAD(file: file, kernels: kernels).sampleRate == AudioClip.sampleRate)
+    func withRate(_ rate: GGUFValue?) throws -> GGUFFile {
+        var w = GGUFWriter()
+        for key in file.metadataKeys where !key.hasPrefix("GGUF.") && key != "silero-vad.sample_rate" { w.set(key, file.metadata[key]!) }
+        if let rate { w.set("silero-vad.sample_rate", rate) }
+        for t in file.tensors { w.addTensor(t) }
+        return try GGUFFile(bytes: w.serialize())
+    }
+    let legacy = try SileroVAD(file: try withRate(nil), kernels: kernels)
+    #expect(legacy.sampleRate == 16000 && legacy.config.sampleRate == 16000)
+    #expect(throws: VADError.unsupportedSampleRate(declared: 8000, supported: 16000)) {
+        _ = try SileroVAD(file: try withRate(.uint32(8000)), kernels: kernels)
+    }
+    let message = VADError.unsupportedSampleRate(declared: 8000, supported: 16000).description
+    #expect(!message.contains("\n") && message.contains("8000") && message.contains("16000"))
+}
+
+/// The segmenter runs at its detector's rate and refuses audio or a model at another.
+@Test func segmenterTakesTheDetectorsSampleRate() throws {
+    var energy = EnergyVAD.Options()
+    energy.sampleRate = 8000
+    var options = Endpointer.Options()
+    options.sampleRate = 16000
+    let segmenter = try SpeechSegmenter(detector: try EnergyVAD(options: energy), options: options)
+    #expect(segmenter.sampleRate == 8000 && segmenter.endpointer.options.sampleRate == 8000)
+    try segmenter.check(sampleRate: 8000)
+    #expect(throws: VADError.wrongSampleRate(expected: 8000, found: 16000, what: "the audio")) {
+        try segmenter.check(sampleRate: 16000)
+    }
+}

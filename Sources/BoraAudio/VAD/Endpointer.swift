@@ -1,5 +1,5 @@
 /// A detected stretch of speech in a stream, in samples from the start of the stream
-/// (16 kHz unless the endpointer was configured otherwise).
+/// (at `sampleRate`, the endpointer's: the detector's rate under a `SpeechSegmenter`).
 public struct SpeechSegment: Sendable, Equatable, CustomStringConvertible {
     /// First sample, including the pre-roll before the frames that triggered the start.
     public var startSample: Int
@@ -37,7 +37,9 @@ public enum EndpointEvent: Sendable, Equatable {
 /// history to recover the pre-roll when `.speechStarted` arrives.
 public struct Endpointer: Sendable {
     public struct Options: Sendable, Equatable {
-        public var sampleRate = 16000
+        /// The audio's rate, Hz (times in ms are converted with it). `SpeechSegmenter` replaces
+        /// it, like `frameSamples`, with its detector's.
+        public var sampleRate = AudioClip.sampleRate
         public var frameSamples = 512
         /// Probability at or above which a frame counts as speech.
         public var threshold: Float = 0.5
@@ -166,7 +168,9 @@ public struct Endpointer: Sendable {
 }
 
 /// A detector plus an endpointer over one stream, frame by frame (`process`, no allocation) or
-/// for a whole file (`segments(samples:)`).
+/// for a whole file (`segments(samples:)`). The endpointer runs at the detector's frame length
+/// and sample rate (`options.frameSamples` and `options.sampleRate` are replaced by them), so
+/// audio given to it must be at `sampleRate`.
 public final class SpeechSegmenter: @unchecked Sendable {
     public let detector: any VoiceActivityDetector
     public private(set) var endpointer: Endpointer
@@ -175,12 +179,23 @@ public final class SpeechSegmenter: @unchecked Sendable {
     public init(detector: any VoiceActivityDetector, options: Endpointer.Options = Endpointer.Options()) throws(VADError) {
         var o = options
         o.frameSamples = detector.frameSamples
+        o.sampleRate = detector.sampleRate
         self.detector = detector
         endpointer = try Endpointer(options: o)
         tail = .allocate(capacity: detector.frameSamples)
     }
 
     deinit { tail.deallocate() }
+
+    /// The rate, Hz, of the audio the segmenter takes: its detector's.
+    public var sampleRate: Int { detector.sampleRate }
+
+    /// Throws `VADError.wrongSampleRate` unless `rate` is this segmenter's `sampleRate`: the rate
+    /// of audio about to be given to it, or of a model its segments will be given to (`what`
+    /// names it in the message).
+    public func check(sampleRate rate: Int, of what: String = "the audio") throws(VADError) {
+        guard rate == sampleRate else { throw .wrongSampleRate(expected: sampleRate, found: rate, what: what) }
+    }
 
     /// Starts a new stream (detector state and endpointer).
     public func reset() { detector.reset(); endpointer.reset() }
@@ -204,7 +219,7 @@ public final class SpeechSegmenter: @unchecked Sendable {
         return max(0, first.startSample - beforeMs * rate / 1000)..<min(samples.count, last.endSample + afterMs * rate / 1000)
     }
 
-    /// Every speech segment of `samples` (16 kHz mono) from a fresh stream; the last partial
+    /// Every speech segment of `samples` (mono at `sampleRate`) from a fresh stream; the last partial
     /// frame is zero-padded. `probabilities`, when given, receives one value per frame.
     public func segments(samples: [Float], probabilities: ((Float) -> Void)? = nil) throws(VADError) -> [SpeechSegment] {
         reset()

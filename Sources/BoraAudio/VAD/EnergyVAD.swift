@@ -13,7 +13,8 @@ public final class EnergyVAD: VoiceActivityDetector, @unchecked Sendable {
     public struct Options: Sendable, Equatable {
         /// Samples per frame (512 = 32 ms at 16 kHz, the same grid as Silero).
         public var frameSamples = 512
-        public var sampleRate = 16000
+        /// The audio's rate (sets the floor's rise per frame); defaults to `AudioClip.sampleRate`.
+        public var sampleRate = AudioClip.sampleRate
         /// Level above the noise floor that gives probability 0.5.
         public var marginDb: Float = 10
         /// Width of the transition: +slopeDb gives 0.73, +2·slopeDb 0.88.
@@ -29,6 +30,7 @@ public final class EnergyVAD: VoiceActivityDetector, @unchecked Sendable {
 
     public let options: Options
     public var frameSamples: Int { options.frameSamples }
+    public var sampleRate: Int { options.sampleRate }
     /// The current noise-floor estimate, dBFS.
     public private(set) var noiseFloorDbfs: Float?
     private let risePerFrame: Float

@@ -9,6 +9,10 @@ import Darwin
 /// Hyper-parameters of a Silero VAD v6 model, read from the `silero-vad.*` GGUF metadata written
 /// by tools/vad/convert.py.
 public struct SileroConfig: Sendable, Equatable {
+    /// The rate, Hz, of the audio the model takes: `silero-vad.sample_rate`. A GGUF without the
+    /// key (written before the converter recorded it) is taken as 16000 (`AudioClip.sampleRate`),
+    /// the rate of the 16 kHz branch tools/vad/convert.py extracts. Any other declared rate is
+    /// refused (`VADError.unsupportedSampleRate`): BoraAudio delivers `AudioClip.sampleRate` only.
     public let sampleRate: Int
     /// New samples per frame (512 = 32 ms at 16 kHz).
     public let frameSamples: Int
@@ -46,7 +50,10 @@ public struct SileroConfig: Sendable, Equatable {
             }
             return a
         }
-        sampleRate = try int("sample_rate")
+        sampleRate = gguf.metadata["silero-vad.sample_rate"] == nil ? AudioClip.sampleRate : try int("sample_rate")
+        guard sampleRate == AudioClip.sampleRate else {
+            throw .unsupportedSampleRate(declared: sampleRate, supported: AudioClip.sampleRate)
+        }
         frameSamples = try int("frame_samples")
         contextSamples = try int("context_samples")
         filterLength = try int("stft.filter_length")
@@ -86,7 +93,7 @@ struct SileroConv {
     let bias: UnsafePointer<Float>    // (outChannels)
 }
 
-/// Silero VAD v6 (16 kHz) on the tensor core. Frames are 512 new samples; the model sees them
+/// Silero VAD v6 (at the rate its GGUF declares: 16 kHz) on the tensor core. Frames are 512 new samples; the model sees them
 /// with the previous frame's last 64 samples prepended and carries an LSTM state across frames,
 /// as the package's `OnnxWrapper` does. One instance is one audio stream (not thread-safe).
 ///
@@ -97,6 +104,8 @@ public final class SileroVAD: VoiceActivityDetector, @unchecked Sendable {
     public let config: SileroConfig
     public let file: GGUFFile
     public var frameSamples: Int { config.frameSamples }
+    /// The rate its GGUF declares (`config.sampleRate`).
+    public var sampleRate: Int { config.sampleRate }
     let kernels: KernelSet
 
     private let stftBasis: UnsafePointer<Float>  // (2·bins rows of filterLength)
