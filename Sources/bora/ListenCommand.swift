@@ -20,15 +20,7 @@ private func installListenSignalHandlers() {
 
 /// Writes one line to stdout in a single `write` (lines from several threads never interleave).
 @Sendable private func writeLine(_ fd: Int32, _ line: String) {
-    let bytes = Array((line + "\n").utf8)
-    bytes.withUnsafeBytes { raw in
-        var off = 0
-        while off < raw.count {
-            let n = write(fd, raw.baseAddress! + off, raw.count - off)
-            if n < 0 { if errno == EINTR { continue }; return }
-            off += n
-        }
-    }
+    try? writeAll(fd, Array((line + "\n").utf8))
 }
 
 /// `bora listen`: the always-on voice-to-action loop.

@@ -220,19 +220,18 @@ func spawnCapturing(_ path: String, _ arguments: [String]) throws -> (String, In
     let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
     posix_spawn_file_actions_destroy(&actions)
     close(fds[1])
-    guard rc == 0 else { close(fds[0]); throw BoraRuntimeError("cannot start \(path): \(String(cString: strerror(rc)))") }
+    guard rc == 0 else { close(fds[0]); throw BoraRuntimeError("cannot start \(path): \(errorText(rc))") }
     var output = Data()
     var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
-        let got = read(fds[0], &buffer, buffer.count)
-        if got < 0 && errno == EINTR { continue }
+        let got = retryingEINTR { read(fds[0], &buffer, buffer.count) }
         if got <= 0 { break }
         output.append(buffer, count: got)
     }
     close(fds[0])
     var status: Int32 = 0
     var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    _ = retryingEINTR { wait4(pid, &status, 0, &usage) }
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return (String(decoding: output, as: UTF8.self), usage.ru_maxrss * 1024, exit)
 }
