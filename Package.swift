@@ -34,24 +34,27 @@ let package = Package(
         .target(name: "BoraGGUF", dependencies: ["BoraCore"]),
         .target(name: "BoraModels", dependencies: ["BoraCore"]),
         .target(name: "BoraText", dependencies: ["BoraCore", "BoraGGUF"]),
-        .target(name: "BoraLM", dependencies: ["BoraCore", "BoraGGUF", "BoraText"]),
+        .target(name: "BoraLM", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "CBoraKernels"]),
         // System libraries: libopus + libogg (Ogg Opus files) and libasound (ALSA capture).
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev", "libogg-dev"])]),
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .target(name: "BoraAudio", dependencies: ["BoraCore", "BoraGGUF", "COpus", "CALSA"]),
-        .target(name: "BoraSpeech", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraAudio"]),
+        .target(name: "BoraSpeech", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "CBoraKernels"]),
         // Context grammars (Rhino-style YAML) → word graph → Whisper token automaton; intent results.
         // Voice-to-action: actions file, policy, dispatch (argv exec / JSON / socket), audit trail, listen loop.
         .target(name: "BoraAction", dependencies: ["BoraCore", "CBoraSpawn", "BoraAudio", "BoraSpeech", "BoraIntent",
                                                    .product(name: "Yams", package: "Yams")]),
-        .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraSpeech",
+        .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraText", "BoraSpeech",
                                                    .product(name: "Yams", package: "Yams")]),
+        // Benchmark plumbing for `bora bench` and `bora run --json`: timing statistics, allocation
+        // counting, process metrics, the LLM/VAD/kernel workloads, child processes (host only).
+        .target(name: "BoraBench", dependencies: ["BoraCore", "BoraGGUF", "BoraLM", "BoraAudio", "CBoraKernels", "CBoraAllocCount"]),
         // The front end that also builds as Embedded Swift for aarch64 (tools/arm/build).
         .executableTarget(name: "bora-lite", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraLM"]),
         .executableTarget(
             name: "bora",
             dependencies: [
-                "BoraCore", "BoraGGUF", "BoraModels", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "BoraIntent", "BoraAction", "CBoraAllocCount",
+                "BoraCore", "BoraGGUF", "BoraModels", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "BoraIntent", "BoraAction", "BoraBench", "CBoraAllocCount",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,9 +64,9 @@ let package = Package(
         .testTarget(name: "BoraModelsTests", dependencies: ["BoraModels", "BoraCore"]),
         .testTarget(name: "BoraTextTests", dependencies: ["BoraText", "BoraGGUF"]),
         .testTarget(name: "BoraAudioTests", dependencies: ["BoraAudio", "BoraCore", "BoraGGUF", "CBoraAllocCount"]),
-        .testTarget(name: "BoraSpeechTests", dependencies: ["BoraSpeech", "BoraAudio", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
+        .testTarget(name: "BoraSpeechTests", dependencies: ["BoraSpeech", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
         .testTarget(name: "BoraActionTests", dependencies: ["BoraAction", "BoraIntent", "BoraSpeech", "BoraAudio", "BoraCore", "CBoraAllocCount"]),
-        .testTarget(name: "BoraIntentTests", dependencies: ["BoraIntent", "BoraSpeech", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
+        .testTarget(name: "BoraIntentTests", dependencies: ["BoraIntent", "BoraSpeech", "BoraText", "BoraGGUF", "BoraCore"]),
         .testTarget(name: "BoraLMTests", dependencies: ["BoraLM", "BoraText", "BoraGGUF", "BoraCore", "CBoraAllocCount"]),
     ]
 )

@@ -82,3 +82,16 @@ public func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
     }
     if let failure { throw failure }
 }
+
+#if !canImport(Darwin)
+/// glibc's `malloc_trim` (not exported by the Glibc module): returns free heap pages to the OS.
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
+
+/// Gives freed heap memory back to the OS (glibc `malloc_trim(0)`; nothing elsewhere), after a
+/// build phase with many temporaries, so that resident memory reflects what is live.
+public func releaseFreeHeap() {
+    #if !canImport(Darwin)
+    _ = glibcMallocTrim(0)
+    #endif
+}
