@@ -86,7 +86,7 @@ public final class AuditLog: Sendable {
     private static func takeLock(_ directory: String) throws(AuditError) -> Int32 {
         let path = directory + "/lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AuditError(path: path, "cannot open the lock file (\(String(cString: strerror(errno)))); check permissions") }
+        guard fd >= 0 else { throw AuditError(path: path, "cannot open the lock file (\(errorText(errno))); check permissions") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let owner = readWholeFile(path).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?"
             close(fd)
@@ -117,13 +117,13 @@ public final class AuditLog: Sendable {
         // The newest whole record: audit.jsonl's last line, else the newest rotated file's.
         for name in logFiles(directory).reversed() {
             guard let bytes = readWholeFile(directory + "/" + name) else {
-                throw AuditError(path: directory + "/" + name, "cannot read (\(String(cString: strerror(errno)))); check permissions")
+                throw AuditError(path: directory + "/" + name, "cannot read (\(errorText(errno))); check permissions")
             }
             var end = bytes.count
             if name == "audit.jsonl" {
                 end = (bytes.lastIndex(of: 0x0A) ?? -1) + 1  // bytes after `end` are a partial line
                 if end < bytes.count && truncate(path, off_t(end)) != 0 {
-                    throw AuditError(path: path, "cannot cut the partial last record (\(String(cString: strerror(errno)))); check permissions")
+                    throw AuditError(path: path, "cannot cut the partial last record (\(errorText(errno))); check permissions")
                 }
                 size = end
             }
@@ -156,7 +156,7 @@ public final class AuditLog: Sendable {
         }
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, fileMode)
         guard fd >= 0 else {
-            throw AuditError(path: path, "cannot open for appending (\(String(cString: strerror(errno)))); check permissions")
+            throw AuditError(path: path, "cannot open for appending (\(errorText(errno))); check permissions")
         }
         if size == 0 {
             fchmod(fd, fileMode)
@@ -232,7 +232,7 @@ public final class AuditLog: Sendable {
         try lock.withLock { (state: inout State) throws(AuditError) -> Int in
             if state.dirty {
                 guard ftruncate(state.fd, off_t(state.size)) == 0 else {
-                    throw AuditError(path: logPath, "cannot cut a failed write (\(String(cString: strerror(errno))))")
+                    throw AuditError(path: logPath, "cannot cut a failed write (\(errorText(errno)))")
                 }
                 state.dirty = false
             }
@@ -251,21 +251,14 @@ public final class AuditLog: Sendable {
             let fd = state.fd
             /// Cuts what this append wrote; on failure the next append tries again first.
             func cutBack() { if ftruncate(fd, off_t(state.size)) != 0 { state.dirty = true } }
-            var off = 0
-            while off < line.count {
-                let n = line.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let e = errno
-                    cutBack()
-                    throw AuditError(path: logPath, "write failed (\(String(cString: strerror(e)))); check free space")
-                }
-                off += n
+            do throws(SystemError) { try writeAll(fd, line) } catch {
+                cutBack()
+                throw AuditError(path: logPath, "write failed (\(error)); check free space")
             }
             if fsync(fd) != 0 {
                 let e = errno
                 cutBack()
-                throw AuditError(path: logPath, "fsync failed (\(String(cString: strerror(e))))")
+                throw AuditError(path: logPath, "fsync failed (\(errorText(e)))")
             }
             if var seal = state.seal {
                 seal.key = AuditSeal.evolve(seal.key)
@@ -292,11 +285,11 @@ public final class AuditLog: Sendable {
         var rotated = stamp + ".jsonl", n = 1
         while FileManager.default.fileExists(atPath: rotated) { rotated = stamp + "-\(n).jsonl"; n += 1 }
         guard rename(logPath, rotated) == 0 else {
-            throw AuditError(path: logPath, "cannot rotate (\(String(cString: strerror(errno)))); check permissions")
+            throw AuditError(path: logPath, "cannot rotate (\(errorText(errno))); check permissions")
         }
         close(state.fd)
         let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, fileMode)
-        guard fd >= 0 else { throw AuditError(path: logPath, "cannot reopen after rotation (\(String(cString: strerror(errno))))") }
+        guard fd >= 0 else { throw AuditError(path: logPath, "cannot reopen after rotation (\(errorText(errno)))") }
         fchmod(fd, fileMode)
         if let group { fchown(fd, uid_t.max, group) }
         syncDirectory(directory)

@@ -107,7 +107,7 @@ public enum AuditSeal {
             let path = directory + "/" + stateFileName
             guard let bytes = readWholeFile(path) else {
                 if errno == ENOENT { return nil }
-                throw AuditError(path: path, "cannot read the sealing state (\(String(cString: strerror(errno)))); check permissions")
+                throw AuditError(path: path, "cannot read the sealing state (\(errorText(errno))); check permissions")
             }
             guard let state = parse(String(decoding: bytes, as: UTF8.self)) else {
                 throw AuditError(path: path, "the sealing state is malformed (edited or corrupted)")
@@ -140,7 +140,7 @@ public enum AuditSeal {
         var k0 = [UInt8](repeating: 0, count: 32)
         let got = random < 0 ? -1 : k0.withUnsafeMutableBytes { read(random, $0.baseAddress, 32) }
         if random >= 0 { close(random) }
-        guard got == 32 else { throw AuditError(path: "/dev/urandom", "cannot read random bytes for the key (\(String(cString: strerror(errno))))") }
+        guard got == 32 else { throw AuditError(path: "/dev/urandom", "cannot read random bytes for the key (\(errorText(errno)))") }
         try State(keyId: keyId(k0), nextSeq: 0, key: k0).write(directory: directory)
         return k0
     }
@@ -154,8 +154,8 @@ func readWholeFile(_ path: String) -> [UInt8]? {
     var out = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 { if errno == EINTR { continue }; return nil }
+        let n = chunk.withUnsafeMutableBytes { raw in retryingEINTR { read(fd, raw.baseAddress, raw.count) } }
+        if n < 0 { return nil }
         if n == 0 { return out }
         out.append(contentsOf: chunk[0..<n])
     }
@@ -196,7 +196,7 @@ func makeDirectory(_ path: String, mode: mode_t, group: gid_t? = nil) throws(Aud
             if let group { chown(path, uid_t.max, group) }
             return
         }
-        throw AuditError(path: path, "cannot create the audit directory (\(String(cString: strerror(errno)))); choose a writable --audit DIR")
+        throw AuditError(path: path, "cannot create the audit directory (\(errorText(errno))); choose a writable --audit DIR")
     }
-    throw AuditError(path: path, "cannot create the audit directory (\(String(cString: strerror(e)))); choose a writable --audit DIR")
+    throw AuditError(path: path, "cannot create the audit directory (\(errorText(e))); choose a writable --audit DIR")
 }

@@ -14,7 +14,7 @@ public struct DispatchError: Error, Sendable, Equatable, CustomStringConvertible
     public let errno: Int32
     public let detail: String
     public init(call: String, errno: Int32, detail: String) { self.call = call; self.errno = errno; self.detail = detail }
-    public var description: String { "\(call) \(detail): \(String(cString: strerror(errno)))" }
+    public var description: String { "\(call) \(detail): \(errorText(errno))" }
 }
 
 /// How an exec action ended.
@@ -254,7 +254,7 @@ public enum Dispatcher {
     static func drain(_ fd: Int32, into capture: inout OutputCapture, buffer: UnsafeMutableRawBufferPointer, maxReads: Int) -> Bool {
         var reads = 0
         while reads < maxReads {
-            let n = read(fd, buffer.baseAddress, buffer.count)
+            let n = retryingEINTR { read(fd, buffer.baseAddress, buffer.count) }
             if n > 0 {
                 capture.take(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 reads += 1
@@ -262,7 +262,6 @@ public enum Dispatcher {
             }
             if n == 0 { return false }
             let e = errno
-            if e == EINTR { continue }
             return e == EAGAIN || e == EWOULDBLOCK
         }
         return true
@@ -287,9 +286,9 @@ public enum Dispatcher {
         var idleMicroseconds: UInt32 = 1000
         let deadline = startedAt + timeoutSeconds
         while true {
-            let r = waitpid(pid, &status, WNOHANG)
+            let r = retryingEINTR { waitpid(pid, &status, WNOHANG) }
             if r == pid { reaped = true; break }
-            if r < 0 && errno != EINTR { break } // ECHILD: not ours to reap
+            if r < 0 { break } // ECHILD: not ours to reap
             let now = monotonicSeconds()
             if !timedOut && !interrupted {
                 if now >= deadline {
@@ -392,8 +391,8 @@ public enum Dispatcher {
             }
             var offset = 0
             while offset < payload.count {
-                let n = payload.withUnsafeBytes {
-                    Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                let n = payload.withUnsafeBytes { raw in
+                    retryingEINTR { Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
                 }
                 if n >= 0 {
                     if type == datagram && n != payload.count { throw DispatchError(call: "send", errno: EMSGSIZE, detail: path) }
@@ -401,7 +400,6 @@ public enum Dispatcher {
                     continue
                 }
                 let e = errno
-                if e == EINTR { continue }
                 guard e == EAGAIN || e == EWOULDBLOCK else { throw DispatchError(call: "send", errno: e, detail: path) }
                 guard waitWritable(fd, until: deadline) else { throw DispatchError(call: "send", errno: ETIMEDOUT, detail: notReading) }
             }

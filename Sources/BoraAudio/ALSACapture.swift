@@ -1,3 +1,4 @@
+import BoraCore
 import CALSA
 import Synchronization
 #if canImport(Glibc)
@@ -204,7 +205,7 @@ public final class AudioCapture: @unchecked Sendable {
         }, context)
         if rc != 0 {
             Unmanaged<AudioCapture>.fromOpaque(context).release()
-            throw .alsa(call: "pthread_create", device: format.device, code: -rc, message: errnoText(rc))
+            throw .alsa(call: "pthread_create", device: format.device, code: -rc, message: errorText(rc))
         }
         thread = t
     }
@@ -364,8 +365,4 @@ public final class AudioCapture: @unchecked Sendable {
 
 func alsaText(_ code: Int32) -> String { String(cString: snd_strerror(code)) }
 
-func monotonicNanos() -> Int {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
+func monotonicNanos() -> Int { Int(monotonicNanoseconds()) }

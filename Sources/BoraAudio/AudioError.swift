@@ -62,7 +62,7 @@ public enum AudioError: BoraInputError, Equatable {
         case .fileNotFound(let path):
             return "\(path): no such file; check the path"
         case .unreadable(let path, let e):
-            return "\(path): cannot read (\(errnoText(e))); check permissions"
+            return "\(path): cannot read (\(errorText(e))); check permissions"
         case .empty(let name):
             return "\(name): empty file (no audio bytes); record or convert the audio again"
         case .truncatedHeader(let name, let needed, let have):
@@ -92,7 +92,7 @@ public enum AudioError: BoraInputError, Equatable {
         case .opusEncoder(let call, let code):
             return "\(call) failed (\(opusText(code))); the Opus encoder rejected Bora's settings (a bug: report it)"
         case .writeFailed(let path, let e):
-            return "\(path): write failed (\(errnoText(e))); check free space and permissions"
+            return "\(path): write failed (\(errorText(e))); check free space and permissions"
         case .alsa(let call, let device, let code, let message):
             return "ALSA \(call) on '\(device)' failed: \(message) (\(code)); list devices with `bora devices`, or try plughw:CARD,DEV so ALSA converts"
         case .deviceNotFound(let device, let message):
@@ -107,7 +107,6 @@ public enum AudioError: BoraInputError, Equatable {
     }
 }
 
-func errnoText(_ e: Int32) -> String { String(cString: strerror(e)) }
 func opusText(_ code: Int32) -> String { String(cString: opus_strerror(code)) }
 
 extension AudioError {

@@ -1,3 +1,4 @@
+import BoraCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,11 +26,8 @@ enum FileIO {
         bytes.reserveCapacity(min(Int(st.st_size), maxBytes))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .unreadable(path: path, errno: errno)
-            }
+            let n = chunk.withUnsafeMutableBytes { raw in retryingEINTR { read(fd, raw.baseAddress, raw.count) } }
+            if n < 0 { throw .unreadable(path: path, errno: errno) }
             if n == 0 { break }
             if n > maxBytes - bytes.count {
                 throw .tooLarge(name: path, bytes: bytes.count + n, limitBytes: maxBytes, limitSeconds: limitSeconds)
@@ -56,15 +54,7 @@ enum FileIO {
 
         /// Writes all of `bytes`, retrying short writes and EINTR.
         func write(_ bytes: UnsafeRawBufferPointer) throws(AudioError) {
-            var done = 0
-            while done < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw .writeFailed(path: path, errno: errno)
-                }
-                done += n
-            }
+            do throws(SystemError) { try writeAll(fd, bytes) } catch { throw .writeFailed(path: path, errno: error.code) }
         }
 
         func write(_ bytes: [UInt8]) throws(AudioError) {

@@ -88,7 +88,7 @@ public final class MappedFile: @unchecked Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let code = errno
-            throw .stat(path: path, errno: code, message: Self.errorText(code))
+            throw .stat(path: path, errno: code, message: errorText(code))
         }
         guard UInt32(info.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG) else { throw .notRegularFile(path: path) }
         let size = Int64(info.st_size)
@@ -110,7 +110,7 @@ public final class MappedFile: @unchecked Sendable {
         let raw = mmap(nil, byteCount, PROT_READ, flags, fd, 0)
         guard let raw, raw != UnsafeMutableRawPointer(bitPattern: -1) else {  // MAP_FAILED
             let code = errno
-            throw .mmap(path: path, errno: code, message: Self.errorText(code))
+            throw .mmap(path: path, errno: code, message: errorText(code))
         }
         base = UnsafeRawPointer(raw)
         count = byteCount
@@ -173,17 +173,12 @@ public final class MappedFile: @unchecked Sendable {
 
     /// `open(path, O_RDONLY | O_CLOEXEC)`, retried on `EINTR`.
     private static func openReadOnly(_ path: String) throws(MappedFileError) -> Int32 {
-        while true {
-            let fd = posixOpen(path, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 { return fd }
+        let fd = retryingEINTR { posixOpen(path, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else {
             let code = errno
-            if code == EINTR { continue }
             throw .open(path: path, errno: code, message: errorText(code))
         }
+        return fd
     }
 
-    static func errorText(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "errno \(code)" }
-        return String(cString: text)
-    }
 }

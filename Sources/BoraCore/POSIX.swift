@@ -29,3 +29,69 @@ public func posixOpen(_ path: UnsafePointer<CChar>, _ flags: Int32, _ mode: UInt
 public func isMapFailed(_ pointer: UnsafeMutableRawPointer?) -> Bool {
     pointer == nil || pointer == UnsafeMutableRawPointer(bitPattern: -1)
 }
+
+/// A failed system call's errno. `description` is the C library's text for it (`errorText`).
+public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The errno value the call left.
+    public let code: Int32
+
+    public init(code: Int32) { self.code = code }
+
+    /// The calling thread's errno now, read right after the failed call.
+    public static var current: SystemError { SystemError(code: errno) }
+
+    public var description: String { errorText(code) }
+}
+
+/// strerror(3)'s text for `code` ("No such file or directory"), or "errno N" when there is none.
+public func errorText(_ code: Int32) -> String {
+    guard let text = strerror(code) else { return "errno \(code)" }
+    return String(cString: text)
+}
+
+/// Calls `call` again while it fails with EINTR (a negative result with errno EINTR, as read(2),
+/// write(2), open(2), poll(2), waitpid(2) … report an interrupted call), and returns the first
+/// other result. When that result is negative, errno still holds its cause.
+@inlinable
+public func retryingEINTR<T: SignedInteger>(_ call: () -> T) -> T {
+    while true {
+        let result = call()
+        if result < 0 && errno == EINTR { continue }
+        return result
+    }
+}
+
+/// Writes all of `bytes` to `fd`: a short write continues where it stopped and EINTR retries.
+/// Throws the errno of the first other failure; how much was written by then is unspecified
+/// (the caller cuts back or discards the file).
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+    guard let base = bytes.baseAddress else { return }
+    var done = 0
+    while done < bytes.count {
+        let n = retryingEINTR { write(fd, base + done, bytes.count - done) }
+        if n < 0 { throw .current }
+        done += n
+    }
+}
+
+/// `writeAll` of an array's bytes.
+public func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
+    var failure: SystemError?
+    bytes.withUnsafeBytes { raw in
+        do throws(SystemError) { try writeAll(fd, raw) } catch { failure = error }
+    }
+    if let failure { throw failure }
+}
+
+#if !canImport(Darwin)
+/// glibc's `malloc_trim` (not exported by the Glibc module): returns free heap pages to the OS.
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
+
+/// Gives freed heap memory back to the OS (glibc `malloc_trim(0)`; nothing elsewhere), after a
+/// build phase with many temporaries, so that resident memory reflects what is live.
+public func releaseFreeHeap() {
+    #if !canImport(Darwin)
+    _ = glibcMallocTrim(0)
+    #endif
+}

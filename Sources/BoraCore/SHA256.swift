@@ -102,13 +102,13 @@ public struct SHA256: Sendable {
         let fd = posixOpen(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let code = errno
-            throw .open(path: path, errno: code, message: MappedFile.errorText(code))
+            throw .open(path: path, errno: code, message: errorText(code))
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let code = errno
-            throw .stat(path: path, errno: code, message: MappedFile.errorText(code))
+            throw .stat(path: path, errno: code, message: errorText(code))
         }
         guard UInt32(info.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG) else { throw .notRegularFile(path: path) }
         var hasher = SHA256()
@@ -116,11 +116,10 @@ public struct SHA256: Sendable {
         defer { chunk.deallocate() }
         var left = prefix
         while left > 0 {
-            let n = read(fd, chunk.baseAddress, min(chunk.count, left))
+            let n = retryingEINTR { read(fd, chunk.baseAddress, min(chunk.count, left)) }
             if n < 0 {
-                if errno == EINTR { continue }
                 let code = errno
-                throw .open(path: path, errno: code, message: MappedFile.errorText(code))
+                throw .open(path: path, errno: code, message: errorText(code))
             }
             if n == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))

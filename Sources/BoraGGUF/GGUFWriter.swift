@@ -127,8 +127,7 @@ public struct GGUFWriter {
     /// Streams the file to `path` (via `path.tmp-<pid>` and `rename`).
     public func write(toPath path: String) throws(GGUFWriteError) {
         let tmp = "\(path).tmp-\(getpid())"
-        var fd: Int32 = -1
-        repeat { fd = posixOpen(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } while fd < 0 && errno == EINTR
+        let fd = retryingEINTR { posixOpen(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { throw Self.error("open", tmp) }
         var closed = false
         do throws(GGUFWriteError) {
@@ -189,22 +188,14 @@ public struct GGUFWriter {
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ path: String) throws(GGUFWriteError) {
-        guard var p = bytes.baseAddress else { return }
-        var left = bytes.count
-        while left > 0 {
-            let n = posixWrite(fd, p, left)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw error("write", path)
-            }
-            p += n
-            left -= n
+        do throws(SystemError) { try BoraCore.writeAll(fd, bytes) } catch {
+            throw GGUFWriteError(call: "write", path: path, errno: error.code, message: error.description)
         }
     }
 
     private static func error(_ call: String, _ path: String) -> GGUFWriteError {
         let code = errno
-        return GGUFWriteError(call: call, path: path, errno: code, message: strerror(code).map { String(cString: $0) } ?? "")
+        return GGUFWriteError(call: call, path: path, errno: code, message: errorText(code))
     }
 }
 
@@ -215,11 +206,6 @@ private func withRawBytes<R, E: Error>(_ bytes: [UInt8], _ body: (UnsafeRawBuffe
         do throws(E) { result = .success(try body(b)) } catch { result = .failure(error) }
     }
     return try result.get()
-}
-
-/// `write(2)`; a free function because `GGUFWriter.write(toPath:)` shadows the C name inside the type.
-private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, p, count)
 }
 
 private extension Array where Element == UInt8 {

@@ -173,7 +173,7 @@ public final class ExpertStore: @unchecked Sendable {
         layers = (0..<model.config.layerCount).map { model.experts(layer: $0) }
 
         let f = posixOpen(path, O_RDONLY | O_CLOEXEC)
-        guard f >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard f >= 0 else { throw .unreadable(path: path, reason: errorText(errno)) }
         fd = f
         directFD = options.directIO ? posixOpen(path, O_RDONLY | O_CLOEXEC | linuxODirect) : -1
         let page = 4096
@@ -319,7 +319,7 @@ public final class ExpertStore: @unchecked Sendable {
         if requested[s] { requested[s] = false } else { pins[s] += 1 }   // a request's pin carries over
         lastUse[s] = tick
         if state[s] != .ready {
-            let t0 = monotonicNanos()
+            let t0 = monotonicNanoseconds()
             if state[s] == .queued {
                 // Not started yet: read it here rather than wait for the I/O thread to be scheduled
                 // (two wake-ups per miss cost more than the read on a 2-core board). The queue
@@ -327,7 +327,7 @@ public final class ExpertStore: @unchecked Sendable {
                 fill(slot: s, bounce: callerBounce)
             }
             while state[s] != .ready { pthread_cond_wait(readDone, mutex) }
-            counters.stallNanos += monotonicNanos() - t0
+            counters.stallNanos += Int(monotonicNanoseconds() - t0)
         }
         pthread_mutex_unlock(mutex)
         return views(slot: s, layer: layer)
@@ -463,8 +463,7 @@ public final class ExpertStore: @unchecked Sendable {
         }
         var done = 0, failures = 0
         while done < count {
-            let got = pread(fd, destination + done, count - done, off_t(fileOffset + done))
-            if got < 0 && errno == EINTR { continue }
+            let got = retryingEINTR { pread(fd, destination + done, count - done, off_t(fileOffset + done)) }
             if got <= 0 {
                 failures += 1
                 if failures < 3 { usleep(1000); continue }
@@ -506,9 +505,4 @@ private let linuxODirect: Int32 = 0o200000
 private let linuxODirect: Int32 = 0o40000
 #endif
 
-private func monotonicNanos() -> Int {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
 

@@ -2,31 +2,18 @@ import BoraCore
 import BoraGGUF
 
 /// Why a model file cannot be run. Each description is one line saying what to do.
-public enum LlamaError: BoraInputError, Equatable {
-    case unsupportedArchitecture(String)
-    case missingMetadata(String)
-    case badMetadata(key: String, reason: String)
-    case missingTensor(String)
-    case wrongShape(tensor: String, expected: [Int], found: [Int])
-    case unsupportedTensorType(tensor: String, type: String, kernelSet: String)
+public enum LlamaError: BoraInputError, Equatable, ModelFormatReporting {
+    /// The file is not a llama model Bora can run (`.missingTensor(…)` and the other
+    /// `ModelFormatReporting` members make these).
+    case format(ModelFormatError)
     case contextTooLong(requested: Int, maximum: Int)
     case contextFull(position: Int, adding: Int, capacity: Int)
     case tokenOutOfRange(Int32, vocabularySize: Int)
 
     public var description: String {
         switch self {
-        case let .unsupportedArchitecture(arch):
-            return "model architecture '\(arch)' is not supported (Bora runs 'llama'); pick a llama-family GGUF"
-        case let .missingMetadata(key):
-            return "model metadata lacks '\(key)'; the GGUF is incomplete, re-convert it with a current llama.cpp"
-        case let .badMetadata(key, reason):
-            return "model metadata '\(key)' is invalid: \(reason); re-convert the model"
-        case let .missingTensor(name):
-            return "model lacks tensor '\(name)'; the GGUF is incomplete or not a llama model"
-        case let .wrongShape(tensor, expected, found):
-            return "tensor '\(tensor)' has shape \(found), expected \(expected) from the model's metadata; the GGUF is inconsistent"
-        case let .unsupportedTensorType(tensor, type, set):
-            return "tensor '\(tensor)' is \(type), which the \(set) kernels cannot multiply; re-quantize to Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q6_K, F16 or F32"
+        case let .format(error):
+            return error.description
         case let .contextTooLong(requested, maximum):
             return "context length \(requested) exceeds the model's trained maximum \(maximum); pass -c \(maximum) or less"
         case let .contextFull(position, adding, capacity):
@@ -35,6 +22,8 @@ public enum LlamaError: BoraInputError, Equatable {
             return "token id \(id) is outside the vocabulary (size \(size))"
         }
     }
+
+    public static var modelFamily: ModelFormatError.Family { .llama }
 }
 
 /// Hyper-parameters of a llama-architecture model, read from GGUF metadata (`llama.*` keys as

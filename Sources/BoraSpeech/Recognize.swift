@@ -1,3 +1,4 @@
+import BoraCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -32,12 +32,6 @@ public func trimmed(_ text: String) -> String {
     String(text.drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
 }
 
-@inline(__always) func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
 extension WhisperSession {
     /// Transcribes mono samples at `model.config.sampleRate` (16 kHz) of any length: 30 s windows one after another, as
     /// faster-whisper does without timestamps (the log-mel floor uses the whole signal's maximum).

@@ -4,13 +4,10 @@ import BoraGGUF
 
 /// Why a Whisper model or an utterance cannot be processed. Each description is one line that
 /// says what is wrong and what to do.
-public enum SpeechError: BoraInputError, Equatable {
-    case unsupportedArchitecture(String)
-    case missingMetadata(String)
-    case badMetadata(key: String, reason: String)
-    case missingTensor(String)
-    case wrongShape(tensor: String, expected: [Int], found: [Int])
-    case unsupportedTensorType(tensor: String, type: String, kernelSet: String)
+public enum SpeechError: BoraInputError, Equatable, ModelFormatReporting {
+    /// The file is not a Whisper model Bora can run (`.missingTensor(…)` and the other
+    /// `ModelFormatReporting` members make these).
+    case format(ModelFormatError)
     case beamTooWide(requested: Int, maximum: Int)
     case audioTooShort(samples: Int)
     case audioTooLong(seconds: Double, maximum: Double)
@@ -21,18 +18,8 @@ public enum SpeechError: BoraInputError, Equatable {
 
     public var description: String {
         switch self {
-        case let .unsupportedArchitecture(arch):
-            return "model architecture '\(arch)' is not a Whisper model; pass a GGUF made by tools/whisper/convert.py (e.g. --model whisper-tiny.en)"
-        case let .missingMetadata(key):
-            return "Whisper model metadata lacks '\(key)'; re-convert it with tools/whisper/convert.py"
-        case let .badMetadata(key, reason):
-            return "Whisper model metadata '\(key)' is invalid: \(reason); re-convert it with tools/whisper/convert.py"
-        case let .missingTensor(name):
-            return "Whisper model lacks tensor '\(name)'; the GGUF is incomplete, re-convert it with tools/whisper/convert.py"
-        case let .wrongShape(tensor, expected, found):
-            return "tensor '\(tensor)' has shape \(found), expected \(expected) from the model's metadata; re-convert the model"
-        case let .unsupportedTensorType(tensor, type, set):
-            return "tensor '\(tensor)' is \(type), which the \(set) kernels cannot use; convert with --type f16, q8_0 or q4_0"
+        case let .format(error):
+            return error.description
         case let .beamTooWide(requested, maximum):
             return "beam width \(requested) exceeds this session's maximum \(maximum); pass --beam \(maximum) or less"
         case let .audioTooShort(samples):
@@ -45,6 +32,8 @@ public enum SpeechError: BoraInputError, Equatable {
             return "Whisper model declares whisper.sample_rate \(declared) Hz, but Bora's audio is \(supported) Hz; use a \(supported) Hz model (tools/whisper/convert.py)"
         }
     }
+
+    public static var modelFamily: ModelFormatError.Family { .whisper }
 }
 
 /// Hyper-parameters and special tokens of a Whisper model, from the `whisper.*` GGUF metadata

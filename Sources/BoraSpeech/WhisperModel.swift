@@ -193,3 +193,14 @@ public final class WhisperModel: @unchecked Sendable {
         return total
     }
 }
+
+extension WhisperSession {
+    /// Loads the Whisper GGUF at `path` for `kernels` and reserves a session on a pool of
+    /// `threads` (default `ThreadPool.defaultThreadCount`) for beams up to `maxBeam`. Throws the
+    /// model's `SpeechError` (an unreadable file is `.format(.badMetadata(key: "file", …))`).
+    public convenience init(path: String, kernels: KernelSet, threads: Int? = nil, maxBeam: Int) throws(SpeechError) {
+        let model = try WhisperModel(path: path, kernels: kernels)
+        let pool = ThreadPool(threads: threads ?? ThreadPool.defaultThreadCount)
+        self.init(model: model, matmul: Matmul(kernels: kernels, pool: pool), maxBeam: maxBeam)
+    }
+}

@@ -24,13 +24,7 @@ import Glibc
 
 /// Writes `text` to a descriptor in whole (1 = stdout, 2 = stderr).
 func emit(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-        if n < 0 { if errno == EINTR { continue }; return }
-        done += n
-    }
+    try? writeAll(fd, Array(text.utf8))
 }
 
 

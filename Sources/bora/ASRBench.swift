@@ -1,5 +1,6 @@
 import ArgumentParser
 import BoraAudio
+import BoraBench
 import BoraCore
 import BoraSpeech
 import CBoraAllocCount

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BoraCore
 import CBoraAllocCount
-import CBoraKernels
+import BoraBench
 import Foundation
 
 /// `bora bench SUITE`: benchmarks as programs (never timing asserts in tests).
@@ -52,8 +52,7 @@ struct KernelsBench: ParsableCommand {
 
     func run() throws {
         _ = global.bootstrapLogging()
-        let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
+        let kernels = try kernelSetFromEnvironment()
         let threadCounts = try options.threadCounts()
         let runs = options.runs ?? (options.quick ? 5 : 15)
         let bandwidthBytes = (options.quick ? 256 : 512) << 20
@@ -63,25 +62,8 @@ struct KernelsBench: ParsableCommand {
 
         note("kernel set: \(kernels.name) · CPU: \(cpuModelName()) · runs: \(runs)")
         // 1. Read bandwidth.
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bandwidthBytes, alignment: 64)
-        defer { buffer.deallocate() }
-        memset(buffer, 1, bandwidthBytes)
-        var bandwidth: [Int: Double] = [:]
-        for t in threadCounts {
-            let pool = ThreadPool(threads: t)
-            var job = StreamJob(base: UnsafeRawPointer(buffer), bytes: bandwidthBytes, sink: 0)
-            let (stats, _) = measure(runs: runs) {
-                withUnsafeMutablePointer(to: &job) { ptr in
-                    pool.run({ ctx, i, n in
-                        let job = ctx!.assumingMemoryBound(to: StreamJob.self)
-                        let r = ThreadPool.split(job.pointee.bytes / 64, index: i, threads: n)
-                        let x = bora_stream_read(job.pointee.base + r.lowerBound * 64, r.count * 64)
-                        if x == 0x5eed { job.pointee.sink &+= 1 }
-                    }, context: ptr)
-                }
-            }
-            bandwidth[t] = Double(bandwidthBytes) / stats.median / 1e9
-            note(String(format: "read bandwidth, %d thread(s): %.1f GB/s", t, bandwidth[t]!))
+        let bandwidth = measureReadBandwidth(bytes: bandwidthBytes, threadCounts: threadCounts, runs: runs) { t, gbs in
+            note(String(format: "read bandwidth, %d thread(s): %.1f GB/s", t, gbs))
         }
         let bestBandwidth = bandwidth.values.max()!
 
@@ -169,42 +151,4 @@ struct KernelsBench: ParsableCommand {
             print("kernel set \(kernels.name); best read bandwidth \(String(format: "%.1f", bestBandwidth)) GB/s; peak RSS \(peakRSSBytes() >> 20) MiB; allocation counting \(bora_alloc_count_supported() != 0 ? "on" : "unavailable")")
         }
     }
-}
-
-private struct StreamJob {
-    let base: UnsafeRawPointer
-    let bytes: Int
-    var sink: UInt64
-}
-
-/// A weight matrix of random blocks whose f16 scale fields hold small finite values.
-private struct RandomWeights {
-    let view: TensorView
-    let storage: UnsafeMutableRawPointer
-
-    init(type: QuantType, cols: Int, rows: Int) {
-        let rowBytes = type.byteCount(elements: cols)!
-        let total = rowBytes * rows
-        storage = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 64)
-        var state: UInt64 = 0x9E3779B97F4A7C15
-        let words = storage.bindMemory(to: UInt64.self, capacity: total / 8)
-        for i in 0..<(total / 8) {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
-            words[i] = state
-        }
-        let scaleOffsets: [Int]
-        switch type {
-        case .q4_0, .q8_0: scaleOffsets = [0]
-        case .q4_1, .q4_K: scaleOffsets = [0, 2]
-        default: scaleOffsets = []
-        }
-        let blocks = total / type.bytesPerBlock
-        let raw = UnsafeMutableRawPointer(words)
-        for b in 0..<blocks {
-            for o in scaleOffsets { raw.storeBytes(of: UInt16(0x2000 + (b & 0xff)), toByteOffset: b * type.bytesPerBlock + o, as: UInt16.self) }
-        }
-        view = TensorView(type: type, data: UnsafeRawPointer(raw), cols: cols, rows: rows)
-    }
-
-    func free() { storage.deallocate() }
 }

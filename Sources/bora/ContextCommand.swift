@@ -1,3 +1,4 @@
+import BoraModels
 import ArgumentParser
 import BoraCore
 import BoraGGUF
@@ -44,7 +45,7 @@ struct ContextLimitOptions: ParsableArguments {
 
 /// Loads the Whisper tokenizer for compiling a context.
 func whisperTokenizer(_ model: String) throws -> Tokenizer {
-    let path = try resolveModelPath(model)
+    let path = try ModelLocator.resolve(model)
     return try Tokenizer(gguf: try GGUFFile(path: path))
 }
 

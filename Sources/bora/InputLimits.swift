@@ -1,5 +1,6 @@
 import ArgumentParser
 import BoraAudio
+import BoraCore
 import BoraModels
 import Foundation
 
@@ -25,18 +26,26 @@ struct ModelCheckOptions: ParsableArguments {
     @Flag(help: "Check each model file against the catalog pin before loading it: size and the sha256 of its first 4 MiB (≈ 20 ms; `bora models verify` hashes all of it).")
     var verifyModels = false
 
-    /// `resolveModelPath`, then (with --verify-models) `ModelCache.quickCheck` of the file.
-    func resolve(_ nameOrPath: String) throws -> String {
-        let path = try resolveModelPath(nameOrPath)
-        if verifyModels { try quickCheck(nameOrPath: nameOrPath, path: path) }
-        return path
-    }
+    /// `resolveModel(_:verify:)` with --verify-models.
+    func resolve(_ nameOrPath: String) throws -> String { try resolveModel(nameOrPath, verify: verifyModels) }
+}
+
+/// `ModelLocator.resolve`, then (with `verify`) `quickCheck` of the file.
+func resolveModel(_ nameOrPath: String, verify: Bool) throws -> String {
+    let path = try ModelLocator.resolve(nameOrPath)
+    if verify { try quickCheck(nameOrPath: nameOrPath, path: path) }
+    return path
+}
+
+/// `KernelSet.fromEnvironment()`; an unknown or unsupported `BORA_KERNELS` is a usage error (exit 2).
+func kernelSetFromEnvironment() throws -> KernelSet {
+    do { return try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
 }
 
 /// The fast load-time check of `path` against the catalog pin of `nameOrPath` — a catalog name, or a
 /// path whose file name is a catalog model's `gguf`. A path the catalog does not know is a usage error.
 func quickCheck(nameOrPath: String, path: String) throws {
-    let (catalog, cache) = try ModelsCommand.load()
+    let (catalog, cache) = try ModelLocator.load()
     let file = (path as NSString).lastPathComponent
     guard let model = catalog.models.first(where: { $0.name == nameOrPath }) ?? catalog.models.first(where: { $0.gguf == file }) else {
         throw ValidationError("--verify-models: \(nameOrPath) is not a catalog model (`bora models list`), so there is no pin to check it against")

@@ -53,7 +53,7 @@ struct IntentCommand: ParsableCommand {
 
     func run() throws {
         let log = global.bootstrapLogging()
-        let start = now()
+        let start = monotonicSeconds()
         let limits = try contextLimits.limits
         let ctx = try Context.load(path: context, limits: limits)
         let session = try loadWhisperSession(model, threads: t, maxBeam: beam, verify: modelCheck.verifyModels)
@@ -61,17 +61,17 @@ struct IntentCommand: ParsableCommand {
         let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
         let segmenter = noTrim ? nil : try SpeechSegmenter(detector: try vad.makeDetector(model: vadModel, check: modelCheck))
         recognizer.options.grammarLengthBonus = lengthBonus
-        log.info("loaded \(model) and \(context) (\(compiled.automaton.stateCount) automaton states) in \(Int((now() - start) * 1000)) ms")
+        log.info("loaded \(model) and \(context) (\(compiled.automaton.stateCount) automaton states) in \(Int((monotonicSeconds() - start) * 1000)) ms")
         var failures = FileFailures()
         for file in audio {
             do {
                 let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate, limits: audioLimit.limits)
-                let t0 = now()
+                let t0 = monotonicSeconds()
                 let span = try segmenter.map { try $0.speechSpan(samples: clip.samples) } ?? 0..<clip.samples.count
                 guard let span else {
                     if json {
                         try printJSON(["file": file, "understood": false, "intent": "", "slots": [String: String](),
-                                       "confidence": 0, "transcript": "", "latency_ms": rounded((now() - t0) * 1000),
+                                       "confidence": 0, "transcript": "", "latency_ms": rounded((monotonicSeconds() - t0) * 1000),
                                        "speech_ms": Double?.none as Any, "grammar_text": ""] as [String: Any])
                     } else {
                         print("\(audio.count > 1 ? "\(file): " : "")not understood (no speech)")
@@ -81,7 +81,7 @@ struct IntentCommand: ParsableCommand {
                 let r = try clip.samples.withUnsafeBufferPointer { all throws(SpeechError) in
                     try recognizer.recognize(UnsafeBufferPointer(rebasing: all[span]))
                 }
-                let latency = now() - t0
+                let latency = monotonicSeconds() - t0
                 if json {
                     try printJSON([
                         "file": file, "understood": r.understood, "intent": r.intent, "slots": r.slots,

@@ -20,15 +20,7 @@ private func installListenSignalHandlers() {
 
 /// Writes one line to stdout in a single `write` (lines from several threads never interleave).
 @Sendable private func writeLine(_ fd: Int32, _ line: String) {
-    let bytes = Array((line + "\n").utf8)
-    bytes.withUnsafeBytes { raw in
-        var off = 0
-        while off < raw.count {
-            let n = write(fd, raw.baseAddress! + off, raw.count - off)
-            if n < 0 { if errno == EINTR { continue }; return }
-            off += n
-        }
-    }
+    try? writeAll(fd, Array((line + "\n").utf8))
 }
 
 /// `bora listen`: the always-on voice-to-action loop.
@@ -107,7 +99,7 @@ struct ListenCommand: ParsableCommand {
 
     func run() throws {
         let log = global.bootstrapLogging()
-        let t0 = now()
+        let t0 = monotonicSeconds()
         let board = try target.map { try TargetConfig.load(name: $0) }
         let model = self.model ?? board?.asrModel ?? "whisper-tiny.en"
         let t = self.t ?? board?.threads
@@ -139,7 +131,7 @@ struct ListenCommand: ParsableCommand {
         endpointOptions.endMs = endMs
         endpointOptions.maxUtteranceMs = 15_000
         let segmenter = try SpeechSegmenter(detector: detector, options: endpointOptions)
-        log.info("loaded \(model), \(context), \(actions) (\(actionsFile.entries.count) actions) in \(Int((now() - t0) * 1000)) ms")
+        log.info("loaded \(model), \(context), \(actions) (\(actionsFile.entries.count) actions) in \(Int((monotonicSeconds() - t0) * 1000)) ms")
 
         let loop = ListenLoop(segmenter: segmenter, recognizer: recognizer, actions: actionsFile, audit: auditLog,
                               stdoutLine: { writeLine(1, $0) }, statusLine: { writeLine(2, $0) })

@@ -1,7 +1,9 @@
 import ArgumentParser
+import BoraBench
 import BoraCore
 import BoraGGUF
 import BoraLM
+import BoraModels
 import BoraText
 import Foundation
 
@@ -49,10 +51,9 @@ struct MoEBench: ParsableCommand {
     func run() throws {
         _ = global.bootstrapLogging()
         if child { return try runChild() }
-        let path = try resolveModelPath(model)
+        let path = try ModelLocator.resolve(model)
         let file = try GGUFFile(path: path, hint: .random)
-        let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
+        let kernels = try kernelSetFromEnvironment()
         let llama = try LlamaModel(file: file, kernels: kernels)
         guard llama.config.isMixtureOfExperts else { throw ValidationError("\(path) has no experts; bench moe needs a Mixture-of-Experts model (e.g. smollm2-moe)") }
         let percents = budgets.split(separator: ",").compactMap { Double($0) }
@@ -148,9 +149,8 @@ struct MoEBench: ParsableCommand {
     /// One case: load like `bora run` (tokenizer included), encode the text, evaluate its first 8
     /// tokens as the prompt, then decode the next `n` tokens one at a time; print JSON.
     private func runChild() throws {
-        let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
-        let path = try resolveModelPath(model)
+        let kernels = try kernelSetFromEnvironment()
+        let path = try ModelLocator.resolve(model)
         let options = childBudgetMb.map { mb in
             var o = ExpertStoreOptions(budgetBytes: Int(mb * 1_048_576))
             o.prefetch = !childNoPrefetch
@@ -171,9 +171,9 @@ struct MoEBench: ParsableCommand {
         var decodeSeconds = 0.0
         try tokens.withUnsafeBufferPointer { all in
             for i in 0..<steps {
-                let t0 = now()
+                let t0 = monotonicSeconds()
                 logits = try session.evaluate(UnsafeBufferPointer(rebasing: all[(promptCount + i)..<(promptCount + i + 1)]))
-                decodeSeconds += now() - t0
+                decodeSeconds += monotonicSeconds() - t0
                 hash.add(logits)
             }
         }
@@ -194,45 +194,4 @@ struct MoEBench: ParsableCommand {
     }
 
     private func fmt(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
-}
-
-/// Asks the kernel to drop `path`'s cached pages (clean pages of a file nobody maps go at once).
-func dropFromPageCache(_ path: String) {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return }
-    fdatasync(fd)
-    posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
-    close(fd)
-}
-
-/// Runs `path arguments` with stdout captured; returns stdout, the child's peak RSS in bytes
-/// (ru_maxrss) and its exit status.
-func spawnCapturing(_ path: String, _ arguments: [String]) throws -> (String, Int, Int32) {
-    var fds: [Int32] = [0, 0]
-    guard pipe(&fds) == 0 else { throw BoraRuntimeError("pipe failed") }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-    posix_spawn_file_actions_addclose(&actions, fds[0])
-    let argv = ([path] + arguments).map { strdup($0) } + [nil]
-    defer { for a in argv { free(a) } }
-    var pid = pid_t()
-    let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
-    posix_spawn_file_actions_destroy(&actions)
-    close(fds[1])
-    guard rc == 0 else { close(fds[0]); throw BoraRuntimeError("cannot start \(path): \(String(cString: strerror(rc)))") }
-    var output = Data()
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let got = read(fds[0], &buffer, buffer.count)
-        if got < 0 && errno == EINTR { continue }
-        if got <= 0 { break }
-        output.append(buffer, count: got)
-    }
-    close(fds[0])
-    var status: Int32 = 0
-    var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-    let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return (String(decoding: output, as: UTF8.self), usage.ru_maxrss * 1024, exit)
 }

@@ -13,10 +13,6 @@ struct ModelsCommand: ParsableCommand {
         defaultSubcommand: List.self
     )
 
-    static func load() throws -> (Catalog, ModelCache) {
-        (try Catalog(contentsOf: try Repository.catalogPath()), ModelCache())
-    }
-
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List catalog models and whether each is fetched.")
         @OptionGroup var global: GlobalOptions
@@ -24,7 +20,7 @@ struct ModelsCommand: ParsableCommand {
 
         func run() throws {
             _ = global.bootstrapLogging()
-            let (catalog, cache) = try ModelsCommand.load()
+            let (catalog, cache) = try ModelLocator.load()
             if !json {
                 print(pad("NAME", 30) + pad("ROLE", 14) + pad("ARCH", 12) + pad("SOURCE", 38) + "STATE")
             }
@@ -53,7 +49,7 @@ struct ModelsCommand: ParsableCommand {
 
         func run() throws {
             _ = global.bootstrapLogging()
-            let (catalog, _) = try ModelsCommand.load()
+            let (catalog, _) = try ModelLocator.load()
             for n in names { _ = try catalog.model(named: n) }
             let tool = try Repository.tool("models")
             let status = try runProcess(tool, ["fetch"] + names)
@@ -70,7 +66,7 @@ struct ModelsCommand: ParsableCommand {
 
         func run() throws {
             _ = global.bootstrapLogging()
-            let (catalog, cache) = try ModelsCommand.load()
+            let (catalog, cache) = try ModelLocator.load()
             let m = try catalog.model(named: name)
             print(cache.loadPath(m))
             if !cache.isFetched(m) {
@@ -88,7 +84,7 @@ struct ModelsCommand: ParsableCommand {
 
         func run() throws {
             _ = global.bootstrapLogging()
-            let (catalog, cache) = try ModelsCommand.load()
+            let (catalog, cache) = try ModelLocator.load()
             let models = names.isEmpty ? catalog.models : try names.map { try catalog.model(named: $0) }
             var failures = 0, special = 0
             for m in models {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BoraBench
 import BoraCore
 import BoraGGUF
 import BoraLM
@@ -58,13 +59,12 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let log = global.bootstrapLogging()
-        let start = now()
-        let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
+        let start = monotonicSeconds()
+        let kernels = try kernelSetFromEnvironment()
         let path = try modelCheck.resolve(model)
-        var phase = now()
+        var phase = monotonicSeconds()
         func lap(_ what: String) {
-            let t = now()
+            let t = monotonicSeconds()
             log.debug("\(what): \(String(format: "%.1f", (t - phase) * 1e3)) ms, RSS \(currentRSSBytes() >> 20) MiB (peak \(peakRSSBytes() >> 20))")
             phase = t
         }
@@ -89,7 +89,7 @@ struct RunCommand: ParsableCommand {
         let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
                                        contextLength: min(c, llama.config.trainedContextLength), experts: store)
         lap("session")
-        let loadSeconds = now() - start
+        let loadSeconds = monotonicSeconds() - start
         log.info("loaded \(path) in \(Int(loadSeconds * 1000)) ms, kernels \(kernels.name), \(threads) threads")
         func repack() {
             guard !llama.isRepacked else { return }
@@ -122,9 +122,9 @@ struct RunCommand: ParsableCommand {
         var output = ""
 
         if promptTokens.count >= llama.repackBreakEvenTokens { repack() }
-        let promptStart = now()
+        let promptStart = monotonicSeconds()
         var logits = try session.evaluate(promptTokens)
-        let promptSeconds = now() - promptStart
+        let promptSeconds = monotonicSeconds() - promptStart
         var logitsHash = LogitsHash(vocabularySize: llama.config.vocabSize)
         if hashLogits { logitsHash.add(logits) }
         store?.resetMetrics()   // per-token figures cover decoding
@@ -135,7 +135,7 @@ struct RunCommand: ParsableCommand {
         let stdout = FileHandle.standardOutput
         if !json { stdout.write(Data((chat ? prompt + "\n" : prompt).utf8)) }
         while generated < n {
-            var t0 = now()
+            var t0 = monotonicSeconds()
             bora_alloc_count_reset()
             bora_alloc_count_enable(1)
             let token = history.withUnsafeBufferPointer { h in
@@ -143,18 +143,18 @@ struct RunCommand: ParsableCommand {
             }
             bora_alloc_count_enable(0)
             decodeAllocations += bora_alloc_count_allocations()
-            if generated == 0 { firstTokenSeconds = processAgeSeconds() ?? (now() - start) }
+            if generated == 0 { firstTokenSeconds = processAgeSeconds() ?? (monotonicSeconds() - start) }
             if tokenizer.isEndOfGeneration(token) { break }
             history[promptTokens.count + generated] = token
             generated += 1
             let piece = decoder.append(token)
             if json { output += piece } else if !piece.isEmpty { stdout.write(Data(piece.utf8)) }
-            if generated == n { decodeSeconds += now() - t0; break }
+            if generated == n { decodeSeconds += monotonicSeconds() - t0; break }
             if !llama.isRepacked {
                 // the first token is out: repack now, outside the decode timing
-                decodeSeconds += now() - t0
+                decodeSeconds += monotonicSeconds() - t0
                 repack()
-                t0 = now()
+                t0 = monotonicSeconds()
             }
             bora_alloc_count_reset()
             bora_alloc_count_enable(1)
@@ -163,7 +163,7 @@ struct RunCommand: ParsableCommand {
             bora_alloc_count_enable(0)
             if hashLogits { logitsHash.add(logits) }
             decodeAllocations += bora_alloc_count_allocations()
-            decodeSeconds += now() - t0
+            decodeSeconds += monotonicSeconds() - t0
         }
         let tail = decoder.flush()
         if let errors = store?.metrics.readErrors, errors > 0 {
@@ -203,45 +203,5 @@ struct RunCommand: ParsableCommand {
             stdout.write(Data((tail + "\n").utf8))
             log.info("prompt \(promptTokens.count) tokens in \(Int(promptSeconds * 1000)) ms; \(generated) tokens at \(String(format: "%.1f", Double(generated) / max(decodeSeconds, 1e-9))) t/s")
         }
-    }
-}
-
-/// A llama-family model loaded the way `bora run` loads it (and `bora bench moe` measures it):
-/// mapped and validated, the tensors it uses pre-faulted (never the rest of the file) unless an
-/// expert store keeps the experts on storage so that only pages the forward pass touches enter RSS; the tokenizer, after which its build
-/// temporaries and the parsed GGUF header pages are handed back to the OS; the expert store.
-struct LoadedLanguageModel {
-    let file: GGUFFile
-    let model: LlamaModel
-    let tokenizer: Tokenizer
-    let store: ExpertStore?
-
-    /// `lap` is called after each phase (for the debug log).
-    /// `repack: false` leaves `model.repackWeights()` to the caller.
-    init(path: String, kernels: KernelSet, experts: ExpertStoreOptions?, repack: Bool = true, lap: (String) -> Void = { _ in }) throws {
-        file = try GGUFFile(path: path, hint: experts == nil ? .normal : .random)
-        lap("map + parse GGUF")
-        let model = try LlamaModel(file: file, kernels: kernels, repack: false)
-        self.model = model
-        // Only the tensors the model reads are faulted in (not the whole file: padding or unused
-        // tensors never enter RSS); experts kept on storage are not.
-        if experts == nil { model.prefaultWeights() }
-        if repack { model.repackWeights() }
-        lap("model views")
-        tokenizer = try Tokenizer(gguf: file)
-        releaseFreeHeap()
-        file.mappedFile?.releasePages(upTo: file.dataOffset)
-        lap("tokenizer")
-        // After the tokenizer: the store's own small allocations would otherwise sit among the
-        // tokenizer's temporaries and keep malloc_trim from returning them (≈ 1.4 MiB of RSS).
-        store = try experts.map { try ExpertStore(model: model, path: path, options: $0) }
-    }
-
-    /// The prompt's token ids (special tokens added as the model asks); the encoder's scratch is
-    /// handed back to the OS afterwards, as the tokenizer's build temporaries were.
-    func encodePrompt(_ text: String, parseSpecial: Bool = false) -> [Int32] {
-        let tokens = tokenizer.encode(text, addSpecial: true, parseSpecial: parseSpecial)
-        releaseFreeHeap()
-        return tokens
     }
 }

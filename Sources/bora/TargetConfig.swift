@@ -1,3 +1,4 @@
+import BoraModels
 import ArgumentParser
 import Foundation
 

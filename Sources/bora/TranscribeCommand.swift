@@ -1,19 +1,16 @@
+import BoraModels
 import ArgumentParser
 import BoraAudio
 import BoraCore
 import BoraSpeech
 import Foundation
 
-/// Loads a Whisper model (catalog name or path) into a session, mapping errors for the CLI.
-/// With `verify`, the file is first checked against its catalog pin (`--verify-models`).
+/// A Whisper session for a catalog name or path (`WhisperSession(path:…)`), with the CLI's error
+/// mapping: an unknown `BORA_KERNELS` is a usage error. With `verify`, the file is first checked
+/// against its catalog pin (`--verify-models`).
 func loadWhisperSession(_ nameOrPath: String, threads: Int?, maxBeam: Int, verify: Bool = false) throws -> WhisperSession {
-    let kernels: KernelSet
-    do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
-    let path = try resolveModelPath(nameOrPath)
-    if verify { try quickCheck(nameOrPath: nameOrPath, path: path) }
-    let model = try WhisperModel(path: path, kernels: kernels)
-    let pool = ThreadPool(threads: threads ?? ThreadPool.defaultThreadCount)
-    return WhisperSession(model: model, matmul: Matmul(kernels: kernels, pool: pool), maxBeam: maxBeam)
+    let kernels = try kernelSetFromEnvironment()
+    return try WhisperSession(path: try resolveModel(nameOrPath, verify: verify), kernels: kernels, threads: threads, maxBeam: maxBeam)
 }
 
 /// `bora transcribe AUDIO…`: speech to text with Whisper.
@@ -56,9 +53,9 @@ struct TranscribeCommand: ParsableCommand {
 
     func run() throws {
         let log = global.bootstrapLogging()
-        let start = now()
+        let start = monotonicSeconds()
         let session = try loadWhisperSession(model, threads: t, maxBeam: max(beam, 1), verify: modelCheck.verifyModels)
-        log.info("loaded \(model) in \(Int((now() - start) * 1000)) ms, kernels \(session.matmul.kernels.name), \(session.matmul.pool.threadCount) threads")
+        log.info("loaded \(model) in \(Int((monotonicSeconds() - start) * 1000)) ms, kernels \(session.matmul.kernels.name), \(session.matmul.pool.threadCount) threads")
         var options = TranscribeOptions()
         options.beam = beam
         options.fullWindow = fullWindow
@@ -69,11 +66,11 @@ struct TranscribeCommand: ParsableCommand {
         for file in audio {
             do {
                 let clip = try AudioDecoder.load(path: file, rawSampleRate: rawRate, limits: audioLimit.limits)
-                let t0 = now()
+                let t0 = monotonicSeconds()
                 let transcript = try clip.samples.withUnsafeBufferPointer { buffer throws(SpeechError) in
                     try session.transcribe(buffer, options: options)
                 }
-                let latency = now() - t0
+                let latency = monotonicSeconds() - t0
                 if json {
                     var object: [String: Any] = [
                         "file": file, "text": transcript.text, "latency_ms": rounded(latency * 1000),

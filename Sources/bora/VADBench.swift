@@ -1,5 +1,7 @@
+import BoraModels
 import ArgumentParser
 import BoraAudio
+import BoraBench
 import BoraCore
 import CBoraAllocCount
 import Foundation
@@ -23,16 +25,15 @@ struct VADBench: ParsableCommand {
     func run() throws {
         _ = global.bootstrapLogging()
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
-        let kernels: KernelSet
-        do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
-        let path = try resolveModelPath(model)
-        let t0 = now()
+        let kernels = try kernelSetFromEnvironment()
+        let path = try ModelLocator.resolve(model)
+        let t0 = monotonicSeconds()
         let silero = try SileroVAD(path: path, kernels: kernels)
-        let loadMs = (now() - t0) * 1e3
-        let audio = Self.syntheticAudio(seconds: 10)
+        let loadMs = (monotonicSeconds() - t0) * 1e3
+        let audio = syntheticVADAudio(seconds: 10)
         var rows: [[String: Any]] = []
         for (name, detector) in [("silero", silero as any VoiceActivityDetector), ("energy", try EnergyVAD())] {
-            let (stats, allocations, frames) = try Self.time(detector, audio: audio, runs: runs)
+            let (stats, allocations, frames) = try timeVAD(detector, audio: audio, runs: runs)
             let row: [String: Any] = [
                 "detector": name, "kernel_set": kernels.name, "threads": 1, "frames": frames,
                 "us_per_frame_median": stats.median * 1e6, "us_per_frame_p90": stats.p90 * 1e6,
@@ -51,41 +52,6 @@ struct VADBench: ParsableCommand {
                            "alloc_counting": bora_alloc_count_supported() != 0, "results": rows])
         } else {
             print(String(format: "model %@ loaded in %.1f ms", path, loadMs))
-        }
-    }
-
-    /// Per-frame timings over `runs` passes (one untimed warm-up pass first) and allocations per frame.
-    static func time(_ detector: any VoiceActivityDetector, audio: [Float], runs: Int) throws -> (TimingStats, Double, Int) {
-        let n = detector.frameSamples, frames = audio.count / n
-        var samples = [Double](repeating: 0, count: frames * runs)
-        var sink: Float = 0
-        try audio.withUnsafeBufferPointer { all in
-            for k in 0..<frames { sink += try detector.probability(frame: UnsafeBufferPointer(rebasing: all[k * n..<(k + 1) * n])) }
-            bora_alloc_count_reset()
-            bora_alloc_count_enable(1)
-            for r in 0..<runs {
-                detector.reset()
-                for k in 0..<frames {
-                    let t = now()
-                    sink += try detector.probability(frame: UnsafeBufferPointer(rebasing: all[k * n..<(k + 1) * n]))
-                    samples[r * frames + k] = now() - t
-                }
-            }
-            bora_alloc_count_enable(0)
-        }
-        if sink.isNaN { throw BoraRuntimeError("VAD produced NaN") }
-        return (TimingStats(samples), Double(bora_alloc_count_allocations()) / Double(frames * runs), frames)
-    }
-
-    /// Seeded noise (−40 dBFS) with 200–800 Hz tone bursts every other second, at `AudioClip.sampleRate`.
-    static func syntheticAudio(seconds: Int) -> [Float] {
-        var state: UInt64 = 0x5EED
-        let rate = AudioClip.sampleRate
-        return (0..<seconds * rate).map { i in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            var x = (Float(state >> 40) / Float(1 << 24) - 0.5) * 0.035
-            if (i / rate) % 2 == 1 { x += 0.3 * sinf(2 * .pi * Float(200 + 150 * (i / rate % 5)) * Float(i) / Float(rate)) }
-            return x
         }
     }
 }

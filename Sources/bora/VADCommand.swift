@@ -12,8 +12,7 @@ enum VADChoice: String, ExpressibleByArgument, CaseIterable {
     func makeDetector(model: String, check: ModelCheckOptions) throws -> any VoiceActivityDetector {
         switch self {
         case .silero:
-            let kernels: KernelSet
-            do { kernels = try KernelSet.fromEnvironment() } catch { throw ValidationError(error.description) }
+            let kernels = try kernelSetFromEnvironment()
             return try SileroVAD(path: try check.resolve(model), kernels: kernels)
         case .energy:
             return try EnergyVAD()

@@ -1,15 +1,14 @@
 import BoraCore
+import BoraGGUF
 
 /// Why a voice-activity detector cannot be built or run. Each description is one line saying
 /// what to do.
-public enum VADError: BoraInputError, Equatable {
+public enum VADError: BoraInputError, Equatable, ModelFormatReporting {
     /// The model file could not be opened or parsed as GGUF.
     case unreadableModel(path: String, reason: String)
-    case unsupportedArchitecture(String)
-    case missingMetadata(String)
-    case badMetadata(key: String, reason: String)
-    case missingTensor(String)
-    case wrongShape(tensor: String, expected: [Int], found: [Int])
+    /// The file is not a Silero VAD model (`.missingTensor(…)` and the other
+    /// `ModelFormatReporting` members make these).
+    case format(ModelFormatError)
     case wrongTensorType(tensor: String, type: String)
     /// A frame passed to a detector does not have the detector's frame length.
     case wrongFrameLength(expected: Int, found: Int)
@@ -25,16 +24,8 @@ public enum VADError: BoraInputError, Equatable {
         switch self {
         case let .unreadableModel(path, reason):
             return "cannot read VAD model \(path): \(reason); run `bora models fetch silero-vad` or pass --model PATH"
-        case let .unsupportedArchitecture(arch):
-            return "model architecture '\(arch)' is not a VAD model (expected 'silero-vad'); convert with tools/vad/convert.py"
-        case let .missingMetadata(key):
-            return "VAD model metadata lacks '\(key)'; re-convert it with tools/vad/convert.py"
-        case let .badMetadata(key, reason):
-            return "VAD model metadata '\(key)' is invalid: \(reason); re-convert it with tools/vad/convert.py"
-        case let .missingTensor(name):
-            return "VAD model lacks tensor '\(name)'; the GGUF is incomplete, re-convert it with tools/vad/convert.py"
-        case let .wrongShape(tensor, expected, found):
-            return "VAD tensor '\(tensor)' has shape \(found), expected \(expected); re-convert the model with tools/vad/convert.py"
+        case let .format(error):
+            return error.description
         case let .wrongTensorType(tensor, type):
             return "VAD tensor '\(tensor)' is \(type), expected F32; re-convert the model with tools/vad/convert.py"
         case let .wrongFrameLength(expected, found):
@@ -47,6 +38,8 @@ public enum VADError: BoraInputError, Equatable {
             return "\(what) is at \(found) Hz but the VAD runs at \(expected) Hz; both must use the same sample rate"
         }
     }
+
+    public static var modelFamily: ModelFormatError.Family { .sileroVAD }
 }
 
 /// A per-frame speech probability source over mono Float32 audio at `sampleRate`. A detector is a
