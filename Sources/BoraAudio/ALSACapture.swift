@@ -1,7 +1,9 @@
 import BoraCore
 import CALSA
 import Synchronization
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 

@@ -1,5 +1,7 @@
 import CALSA
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 

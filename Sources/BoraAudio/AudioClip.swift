@@ -1,5 +1,7 @@
 import BoraCore
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 
@@ -105,10 +107,10 @@ public enum AudioDecoder {
             if e == ENOENT { throw .fileNotFound(path: path) }
             throw .unreadable(path: path, errno: e)
         }
-        switch st.st_mode & S_IFMT {
-        case S_IFDIR:
+        switch UInt32(st.st_mode) & UInt32(S_IFMT) {
+        case UInt32(S_IFDIR):
             throw .unreadable(path: path, errno: EISDIR)
-        case S_IFREG:
+        case UInt32(S_IFREG):
             let file: MappedFile
             do { file = try MappedFile(path: path, hint: .sequential) } catch { throw AudioError(error, path: path) }
             return try decode(bytes: file.bytes, name: path, rawSampleRate: rawSampleRate, limits: limits,

@@ -2,7 +2,9 @@
 // Everything inside Bora is 16 kHz mono Float32; formats are normalized once at the boundary.
 import BoraCore
 import COpus
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 

@@ -1,5 +1,7 @@
 import BoraCore
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 
@@ -9,7 +11,7 @@ enum FileIO {
     /// Reads the whole file at `path`; more than `maxBytes` is `.tooLarge` (for pipes and devices,
     /// which have no size to check first; `limitSeconds` only goes into the message).
     static func readAll(_ path: String, maxBytes: Int = Int.max, limitSeconds: Double = 0) throws(AudioError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = posixOpen(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let e = errno
             if e == ENOENT { throw .fileNotFound(path: path) }
@@ -18,9 +20,9 @@ enum FileIO {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, errno: errno) }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw .unreadable(path: path, errno: EISDIR) }
+        if UInt32(st.st_mode) & UInt32(S_IFMT) == UInt32(S_IFDIR) { throw .unreadable(path: path, errno: EISDIR) }
         var bytes = [UInt8]()
-        if (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) > maxBytes {
+        if UInt32(st.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG), Int(st.st_size) > maxBytes {
             throw .tooLarge(name: path, bytes: Int(st.st_size), limitBytes: maxBytes, limitSeconds: limitSeconds)
         }
         bytes.reserveCapacity(min(Int(st.st_size), maxBytes))

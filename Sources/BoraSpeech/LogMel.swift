@@ -1,4 +1,6 @@
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -245,7 +247,7 @@ public final class LogMel: @unchecked Sendable {
         matmul.multiply(out, weight: filters, x: power, vectors: count, scratch: scratch)
         var m = -Float.infinity
         for i in 0..<(count * melCount) {
-            let v = log10(max(out[i], 1e-10))
+            let v = log10f(max(out[i], 1e-10))
             out[i] = v
             m = max(m, v)
         }

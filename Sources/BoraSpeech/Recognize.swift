@@ -1,5 +1,7 @@
 import BoraCore
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -104,7 +106,7 @@ extension WhisperSession {
         let found = logProb != nil
         var confidence: Float = 0
         if let logProb {
-            confidence = min(1, exp((logProb - freeLogProb) / Float(outputCount + 1)))
+            confidence = min(1, expf((logProb - freeLogProb) / Float(outputCount + 1)))
         }
         return RecognitionScores(found: found, logProb: logProb ?? -.infinity, freeLogProb: freeLogProb,
                                  tokenCount: outputCount, freeTokenCount: freeCount, confidence: confidence,

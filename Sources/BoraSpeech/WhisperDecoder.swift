@@ -1,4 +1,6 @@
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -123,7 +125,7 @@ extension WhisperSession {
             stepTokens[0] = prompt[i]
             decodeStep(beams: 1, position: i, positions: positions)
             if i == 0, let ns = model.config.noSpeech, Int(ns) < vocab {
-                noSpeechProb = exp(logits[Int(ns)] - matmul.kernels.logSumExp(logits, count: vocab))
+                noSpeechProb = expf(logits[Int(ns)] - matmul.kernels.logSumExp(logits, count: vocab))
             }
         }
         promptLogits.update(from: logits, count: vocab)
