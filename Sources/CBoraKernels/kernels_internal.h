@@ -183,27 +183,28 @@ static inline float bora_bf16_to_float(uint16_t h) {
 
 // ---- shared gemm driver for the SIMD sets ----
 // Rows outer, tiles of up to 4 activation vectors inner, so each weight block is loaded and
-// decoded once per tile. TILE(nb, w_row, a_tile, a_row_bytes, out, NV) is an always-inline
+// decoded once per tile. TILE(nb, w_row, a_tile, a_row_bytes, out, NV, K) is an always-inline
 // function; every NV in 1..4 is a constant here, so each gets its own unrolled copy, and
-// NV == 1 is exactly the set's dot. Expects the bora_gemm_fn parameters to be named
-// n, w, wrb, r0, r1, a, arb, nv, y, ldy.
+// NV == 1 is exactly the set's dot. K is the tile's own constant, passed through (the
+// instruction-set variant, or the float element kind). Expects the bora_gemm_fn parameters to
+// be named n, w, wrb, r0, r1, a, arb, nv, y, ldy.
 #define BORA_GEMM_ARGS size_t n, const void *w, size_t wrb, size_t r0, size_t r1, \
                        const void *a, size_t arb, size_t nv, float *y, size_t ldy
-#define BORA_GEMM_TILED(TILE, nb)                                                          \
+#define BORA_GEMM_TILED(TILE, nb, K)                                                       \
     do {                                                                                  \
         for (size_t r = r0; r < r1; ++r) {                                                \
             const uint8_t *w_row = (const uint8_t *)w + r * wrb;                          \
             float o[4];                                                                   \
             size_t v = 0;                                                                 \
             for (; v + 4 <= nv; v += 4) {                                                 \
-                TILE((nb), w_row, (const uint8_t *)a + v * arb, arb, o, 4);               \
+                TILE((nb), w_row, (const uint8_t *)a + v * arb, arb, o, 4, (K));          \
                 for (int t = 0; t < 4; ++t) y[(v + t) * ldy + r] = o[t];                  \
             }                                                                             \
             const uint8_t *a_tile = (const uint8_t *)a + v * arb;                         \
             switch (nv - v) {                                                             \
-            case 3: TILE((nb), w_row, a_tile, arb, o, 3); break;                          \
-            case 2: TILE((nb), w_row, a_tile, arb, o, 2); break;                          \
-            case 1: TILE((nb), w_row, a_tile, arb, o, 1); break;                          \
+            case 3: TILE((nb), w_row, a_tile, arb, o, 3, (K)); break;                     \
+            case 2: TILE((nb), w_row, a_tile, arb, o, 2, (K)); break;                     \
+            case 1: TILE((nb), w_row, a_tile, arb, o, 1, (K)); break;                     \
             default: break;                                                               \
             }                                                                             \
             for (size_t t = 0; t < nv - v; ++t) y[(v + t) * ldy + r] = o[t];              \
@@ -211,34 +212,34 @@ static inline float bora_bf16_to_float(uint16_t h) {
     } while (0)
 
 // ---- register-tiled gemm driver: RR weight rows x NV activation vectors per tile ----
-// TILE(nb, w_rows, wrb, a_tile, arb, out, RR, NV) computes out[rr*4 + v] for rr < RR, v < NV
+// TILE(nb, w_rows, wrb, a_tile, arb, out, RR, NV, K) computes out[rr*4 + v] for rr < RR, v < NV
 // (RR, NV <= 4): each weight block is decoded once per tile and reused across NV vectors, each
 // activation block once per tile and reused across RR rows. Leftover rows use RR = 1, leftover
-// vectors NV = 1..3. Same parameter naming as BORA_GEMM_TILED.
+// vectors NV = 1..3. K and the parameter naming as in BORA_GEMM_TILED.
 #define BORA_GEMM_RV_STORE_(RR_, cnt)                                                      \
     for (int rr = 0; rr < (RR_); ++rr)                                                    \
         for (size_t t = 0; t < (cnt); ++t) y[(v + t) * ldy + r + rr] = o[rr * 4 + t]
-#define BORA_GEMM_RV_ROWS_(TILE, nb, RR_, NV_)                                            \
+#define BORA_GEMM_RV_ROWS_(TILE, nb, RR_, NV_, K)                                         \
     do {                                                                                  \
         const uint8_t *w_rows = (const uint8_t *)w + r * wrb;                             \
         float o[16];                                                                      \
         size_t v = 0;                                                                     \
         for (; v + (NV_) <= nv; v += (NV_)) {                                             \
-            TILE((nb), w_rows, wrb, (const uint8_t *)a + v * arb, arb, o, (RR_), (NV_));  \
+            TILE((nb), w_rows, wrb, (const uint8_t *)a + v * arb, arb, o, (RR_), (NV_), (K)); \
             BORA_GEMM_RV_STORE_(RR_, (size_t)(NV_));                                      \
         }                                                                                 \
         const uint8_t *a_tile = (const uint8_t *)a + v * arb;                             \
         const size_t rem = nv - v;                                                        \
-        if ((NV_) > 3 && rem == 3) TILE((nb), w_rows, wrb, a_tile, arb, o, (RR_), 3);     \
-        else if ((NV_) > 2 && rem == 2) TILE((nb), w_rows, wrb, a_tile, arb, o, (RR_), 2); \
-        else if ((NV_) > 1 && rem == 1) TILE((nb), w_rows, wrb, a_tile, arb, o, (RR_), 1); \
+        if ((NV_) > 3 && rem == 3) TILE((nb), w_rows, wrb, a_tile, arb, o, (RR_), 3, (K)); \
+        else if ((NV_) > 2 && rem == 2) TILE((nb), w_rows, wrb, a_tile, arb, o, (RR_), 2, (K)); \
+        else if ((NV_) > 1 && rem == 1) TILE((nb), w_rows, wrb, a_tile, arb, o, (RR_), 1, (K)); \
         BORA_GEMM_RV_STORE_(RR_, rem);                                                    \
     } while (0)
-#define BORA_GEMM_RV(TILE, nb, RR_, NV_)                                                  \
+#define BORA_GEMM_RV(TILE, nb, RR_, NV_, K)                                               \
     do {                                                                                  \
         size_t r = r0;                                                                    \
-        for (; r + (RR_) <= r1; r += (RR_)) BORA_GEMM_RV_ROWS_(TILE, nb, RR_, NV_);       \
-        for (; r < r1; ++r) BORA_GEMM_RV_ROWS_(TILE, nb, 1, NV_);                         \
+        for (; r + (RR_) <= r1; r += (RR_)) BORA_GEMM_RV_ROWS_(TILE, nb, RR_, NV_, K);    \
+        for (; r < r1; ++r) BORA_GEMM_RV_ROWS_(TILE, nb, 1, NV_, K);                      \
     } while (0)
 
 // Q8_K block epilogue shared by every quantizer: bsums[g] = sum of q[16g..16g+15], d = 1/iscale.

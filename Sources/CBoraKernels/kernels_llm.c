@@ -111,41 +111,58 @@ static inline float reduce4x8(const float acc[4][8]) {
     return (t0 + t1) + (t2 + t3);
 }
 
-// gemv in both orders for weights of element type ELEM read as float by TO_F32, for nv vectors
-#define LLM_GEMV_PORTABLE(NAME, ELEM, TO_F32)                                                                \
-    void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, size_t seg, size_t seg_stride,         \
-              const float *xs, size_t x_stride, size_t nv, float *ys, size_t y_stride, int single) {         \
-        if (seg == 0 || seg > n) seg = n ? n : 1;                                                            \
-        for (size_t v = 0; v < nv; ++v) {                                                                    \
-            const float *x = xs + v * x_stride;                                                              \
-            float *y = ys + v * y_stride;                                                                    \
-            for (size_t r = 0; r < rows; ++r) {                                                              \
-                float acc[4][8] = {{0}};                                                                     \
-                /* segment by segment; a segment is a whole number of steps, so the chains run on */       \
-                const ELEM *row = w + r * w_stride;                                                          \
-                for (size_t s0 = 0; s0 < n; s0 += seg, row += seg_stride) {                                  \
-                    const float *xk = x + s0;                                                                \
-                    const size_t len = n - s0 < seg ? n - s0 : seg;                                          \
-                    if (single) {   /* ggml_vec_dot_*: four accumulators over 32-element steps */            \
-                        for (size_t k = 0; k < len; k += 32)                                                 \
-                            for (int j = 0; j < 4; ++j)                                                      \
-                                for (int l = 0; l < 8; ++l) {                                                \
-                                    const size_t e = k + 8 * (size_t)j + (size_t)l;                          \
-                                    if (e < len) acc[j][l] = fmaf(TO_F32(row[e]), xk[e], acc[j][l]);         \
-                                }                                                                            \
-                    } else {        /* tinyBLAS: one accumulator over 8-element steps */                     \
-                        for (size_t k = 0; k < len; k += 8)                                                  \
-                            for (int l = 0; l < 8 && k + (size_t)l < len; ++l)                               \
-                                acc[0][l] = fmaf(TO_F32(row[k + l]), xk[k + l], acc[0][l]);                  \
-                    }                                                                                        \
-                }                                                                                            \
-                y[r] = single ? reduce4x8((const float (*)[8])acc) : hsum8(acc[0]);                          \
-            }                                                                                                \
-        }                                                                                                    \
+// gemv in both orders for nv vectors; one body for both weight types: f16 = 1 for bora_f16
+// elements, 0 for float. w is the weights' first byte; strides and element indices count elements.
+// p advanced by i elements (bora_f16 if f16, else float)
+static BORA_ALWAYS_INLINE const uint8_t *gemv_at(const uint8_t *p, size_t i, const int f16) {
+    return f16 ? (const uint8_t *)((const bora_f16 *)(const void *)p + i) : (const uint8_t *)((const float *)(const void *)p + i);
+}
+
+static BORA_ALWAYS_INLINE float gemv_elem(const uint8_t *row, size_t e, const int f16) {
+    return f16 ? bora_f16_to_f32(((const bora_f16 *)(const void *)row)[e]) : ((const float *)(const void *)row)[e];
+}
+
+static BORA_ALWAYS_INLINE void gemv_portable(size_t rows, size_t n, const uint8_t *w, size_t w_stride, size_t seg,
+                                             size_t seg_stride, const float *xs, size_t x_stride, size_t nv, float *ys,
+                                             size_t y_stride, int single, const int f16) {
+    if (seg == 0 || seg > n) seg = n ? n : 1;
+    for (size_t v = 0; v < nv; ++v) {
+        const float *x = xs + v * x_stride;
+        float *y = ys + v * y_stride;
+        for (size_t r = 0; r < rows; ++r) {
+            float acc[4][8] = {{0}};
+            // segment by segment; a segment is a whole number of steps, so the chains run on
+            const uint8_t *row = gemv_at(w, r * w_stride, f16);
+            for (size_t s0 = 0; s0 < n; s0 += seg, row = gemv_at(row, seg_stride, f16)) {
+                const float *xk = x + s0;
+                const size_t len = n - s0 < seg ? n - s0 : seg;
+                if (single) {   // ggml_vec_dot_*: four accumulators over 32-element steps
+                    for (size_t k = 0; k < len; k += 32)
+                        for (int j = 0; j < 4; ++j)
+                            for (int l = 0; l < 8; ++l) {
+                                const size_t e = k + 8 * (size_t)j + (size_t)l;
+                                if (e < len) acc[j][l] = fmaf(gemv_elem(row, e, f16), xk[e], acc[j][l]);
+                            }
+                } else {        // tinyBLAS: one accumulator over 8-element steps
+                    for (size_t k = 0; k < len; k += 8)
+                        for (int l = 0; l < 8 && k + (size_t)l < len; ++l)
+                            acc[0][l] = fmaf(gemv_elem(row, k + l, f16), xk[k + l], acc[0][l]);
+                }
+            }
+            y[r] = single ? reduce4x8((const float (*)[8])acc) : hsum8(acc[0]);
+        }
     }
-static inline float f32_id(float v) { return v; }
-LLM_GEMV_PORTABLE(bora_llm_gemv_f16_portable, bora_f16, bora_f16_to_f32)
-LLM_GEMV_PORTABLE(bora_llm_gemv_f32_portable, float, f32_id)
+}
+
+void bora_llm_gemv_f16_portable(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, size_t seg, size_t seg_stride,
+                                const float *xs, size_t x_stride, size_t nv, float *ys, size_t y_stride, int single) {
+    gemv_portable(rows, n, (const uint8_t *)(const void *)w, w_stride, seg, seg_stride, xs, x_stride, nv, ys, y_stride, single, 1);
+}
+
+void bora_llm_gemv_f32_portable(size_t rows, size_t n, const float *w, size_t w_stride, size_t seg, size_t seg_stride,
+                                const float *xs, size_t x_stride, size_t nv, float *ys, size_t y_stride, int single) {
+    gemv_portable(rows, n, (const uint8_t *)(const void *)w, w_stride, seg, seg_stride, xs, x_stride, nv, ys, y_stride, single, 0);
+}
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -271,160 +288,185 @@ static inline TGT __m256 reduce8_single(const __m256 s[8]) {
 }
 
 // up to NVT vectors per pass: each weight chunk is converted once and used by every vector of
-// the pass; every (row, vector) output keeps exactly its own accumulator(s) in k order
-#define LLM_GEMV_AVX2(NAME, ELEM, LOAD8, LOAD_UPTO)                                                                 \
-    static BORA_ALWAYS_INLINE TGT void NAME##_batch(size_t rows, size_t n, const ELEM *w, size_t w_stride,  \
-            size_t seg, size_t seg_stride, const float *xs, size_t x_stride, float *ys, size_t y_stride,    \
-            const int NVT) {                                                                                 \
-        size_t r = 0;                                                                                        \
-        /* two rows at a time: twice the independent chains (each output's chain is unchanged) and    \
-           every x chunk loaded once for both rows; segment by segment (a whole number of steps each) */ \
-        for (; r + 2 <= rows; r += 2) {                                                                      \
-            __m256 a0[4], a1[4];                                                                             \
-            for (int v = 0; v < NVT; ++v) { a0[v] = _mm256_setzero_ps(); a1[v] = _mm256_setzero_ps(); }      \
-            const ELEM *seg0 = w + r * w_stride;                                                             \
-            for (size_t s0 = 0; s0 < n; s0 += seg, seg0 += seg_stride) {                                     \
-                const ELEM *row0 = seg0, *row1 = row0 + w_stride;                                            \
-                const float *x = xs + s0;                                                                    \
-                const size_t len = n - s0 < seg ? n - s0 : seg;                                              \
-                size_t k = 0;                                                                                \
-                for (; k + 8 <= len; k += 8) {                                                               \
-                    const __m256 w0 = LOAD8(row0 + k), w1 = LOAD8(row1 + k);                                 \
-                    for (int v = 0; v < NVT; ++v) {                                                          \
-                        const __m256 xv = _mm256_loadu_ps(x + (size_t)v * x_stride + k);                     \
-                        a0[v] = _mm256_fmadd_ps(w0, xv, a0[v]);                                              \
-                        a1[v] = _mm256_fmadd_ps(w1, xv, a1[v]);                                              \
-                    }                                                                                        \
-                }                                                                                            \
-                if (k < len) {                                                                               \
-                    const __m256 w0 = LOAD_UPTO(row0 + k, len - k), w1 = LOAD_UPTO(row1 + k, len - k);       \
-                    for (int v = 0; v < NVT; ++v) {                                                          \
-                        const __m256 xv = load_f32x8_upto(x + (size_t)v * x_stride + k, len - k);            \
-                        a0[v] = _mm256_fmadd_ps(w0, xv, a0[v]);                                              \
-                        a1[v] = _mm256_fmadd_ps(w1, xv, a1[v]);                                              \
-                    }                                                                                        \
-                }                                                                                            \
-            }                                                                                                \
-            for (int v = 0; v < NVT; ++v) {                                                                  \
-                ys[(size_t)v * y_stride + r] = hsum8_ps(a0[v]);                                              \
-                ys[(size_t)v * y_stride + r + 1] = hsum8_ps(a1[v]);                                          \
-            }                                                                                                \
-        }                                                                                                    \
-        for (; r < rows; ++r) {                                                                              \
-            __m256 acc[4];                                                                                   \
-            for (int v = 0; v < NVT; ++v) acc[v] = _mm256_setzero_ps();                                      \
-            const ELEM *row = w + r * w_stride;                                                              \
-            for (size_t s0 = 0; s0 < n; s0 += seg, row += seg_stride) {                                      \
-                const float *x = xs + s0;                                                                    \
-                const size_t len = n - s0 < seg ? n - s0 : seg;                                              \
-                size_t k = 0;                                                                                \
-                for (; k + 8 <= len; k += 8) {                                                               \
-                    const __m256 wk = LOAD8(row + k);                                                        \
-                    for (int v = 0; v < NVT; ++v)                                                            \
-                        acc[v] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(x + (size_t)v * x_stride + k), acc[v]); \
-                }                                                                                            \
-                if (k < len) {   /* the partial last chunk: lanes past n are 0 */                            \
-                    const __m256 wk = LOAD_UPTO(row + k, len - k);                                           \
-                    for (int v = 0; v < NVT; ++v)                                                            \
-                        acc[v] = _mm256_fmadd_ps(wk, load_f32x8_upto(x + (size_t)v * x_stride + k, len - k), acc[v]); \
-                }                                                                                            \
-            }                                                                                                \
-            for (int v = 0; v < NVT; ++v) ys[(size_t)v * y_stride + r] = hsum8_ps(acc[v]);                   \
-        }                                                                                                    \
-    }                                                                                                        \
-    static BORA_ALWAYS_INLINE TGT void NAME##_single(size_t rows, size_t n, const ELEM *w, size_t w_stride, \
-            size_t seg, size_t seg_stride, const float *xs, size_t x_stride, float *ys, size_t y_stride,    \
-            const int NVT) {                                                                                 \
-        for (size_t r = 0; r < rows; ++r) {                                                                  \
-            __m256 acc[3][4];                                                                                \
-            for (int v = 0; v < NVT; ++v)                                                                    \
-                for (int j = 0; j < 4; ++j) acc[v][j] = _mm256_setzero_ps();                                 \
-            /* chunk e (8 elements) goes to accumulator (e/8) mod 4, in increasing e; lanes past n are 0; \
-               segments start at multiples of 32, so local and global chunk numbers agree mod 4 */        \
-            const ELEM *row = w + r * w_stride;                                                              \
-            for (size_t s0 = 0; s0 < n; s0 += seg, row += seg_stride) {                                      \
-                const float *x = xs + s0;                                                                    \
-                const size_t len = n - s0 < seg ? n - s0 : seg;                                              \
-                size_t e = 0;                                                                                \
-                for (; e + 32 <= len; e += 32)                                                               \
-                    for (int j = 0; j < 4; ++j) {                                                            \
-                        const __m256 wk = LOAD8(row + e + 8 * (size_t)j);                                    \
-                        for (int v = 0; v < NVT; ++v)                                                        \
-                            acc[v][j] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(x + (size_t)v * x_stride + e + 8 * (size_t)j), acc[v][j]); \
-                    }                                                                                        \
-                for (int j = 0; e < len; e += 8, ++j) {                                                      \
-                    const __m256 wk = LOAD_UPTO(row + e, len - e);                                           \
-                    for (int v = 0; v < NVT; ++v)                                                            \
-                        acc[v][j] = _mm256_fmadd_ps(wk, load_f32x8_upto(x + (size_t)v * x_stride + e, len - e), acc[v][j]); \
-                }                                                                                            \
-            }                                                                                                \
-            for (int v = 0; v < NVT; ++v) {                                                                  \
-                const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[v][0], acc[v][2]), _mm256_add_ps(acc[v][1], acc[v][3])); \
-                const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));       \
-                const __m128 t1 = _mm_hadd_ps(t0, t0);                                                       \
-                ys[(size_t)v * y_stride + r] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));                           \
-            }                                                                                                \
-        }                                                                                                    \
-    }                                                                                                        \
-    /* The same order for short rows (n = 8·CH ≤ 64, e.g. one head's keys): a row is converted once   \
-       into CH registers and serves every vector in turn (four accumulators each: nothing spills), and \
-       8 rows' last additions run together (reduce8_single). */                                        \
-    static BORA_ALWAYS_INLINE TGT void NAME##_single_short(size_t rows, const ELEM *w, size_t w_stride,    \
-            const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT, const int CH) {    \
-        for (size_t r = 0; r < rows; r += 8) {                                                               \
-            const size_t count = rows - r < 8 ? rows - r : 8;                                                \
-            __m256 s[3][8];                                                                                  \
-            for (size_t i = 0; i < count; ++i) {                                                             \
-                const ELEM *row = w + (r + i) * w_stride;                                                    \
-                __m256 wk[8];                                                                                \
-                for (int c = 0; c < CH; ++c) wk[c] = LOAD8(row + 8 * c);                                     \
-                for (int v = 0; v < NVT; ++v) {                                                              \
-                    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
-                    for (int c = 0; c < CH; ++c)                                                             \
-                        acc[c & 3] = _mm256_fmadd_ps(wk[c], _mm256_loadu_ps(xs + (size_t)v * x_stride + 8 * c), acc[c & 3]); \
-                    s[v][i] = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));   \
-                }                                                                                            \
-            }                                                                                                \
-            for (int v = 0; v < NVT; ++v) {                                                                  \
-                float *y = ys + (size_t)v * y_stride + r;                                                    \
-                if (count == 8) { _mm256_storeu_ps(y, reduce8_single(s[v])); continue; }                     \
-                for (size_t i = 0; i < count; ++i) {                                                         \
-                    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s[v][i]), _mm256_extractf128_ps(s[v][i], 1)); \
-                    const __m128 t1 = _mm_hadd_ps(t0, t0);                                                   \
-                    y[i] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));                                               \
-                }                                                                                            \
-            }                                                                                                \
-        }                                                                                                    \
-    }                                                                                                        \
-    static BORA_ALWAYS_INLINE TGT void NAME##_single_any(size_t rows, size_t n, const ELEM *w, size_t w_stride, \
-            size_t seg, size_t seg_stride, const float *xs, size_t x_stride, float *ys, size_t y_stride,    \
-            const int NVT) {                                                                                 \
-        switch (n % 8 == 0 && seg >= n ? n : 0) {                                                            \
-        case 64: NAME##_single_short(rows, w, w_stride, xs, x_stride, ys, y_stride, NVT, 8); break;          \
-        case 32: NAME##_single_short(rows, w, w_stride, xs, x_stride, ys, y_stride, NVT, 4); break;          \
-        default: NAME##_single(rows, n, w, w_stride, seg, seg_stride, xs, x_stride, ys, y_stride, NVT); break; \
-        }                                                                                                    \
-    }                                                                                                        \
-    TGT void NAME(size_t rows, size_t n, const ELEM *w, size_t w_stride, size_t seg, size_t seg_stride,     \
-                  const float *xs, size_t x_stride, size_t nv, float *ys, size_t y_stride, int single) {     \
-        if (seg == 0 || seg > n) seg = n ? n : 1;                                                            \
-        const size_t per = single ? 3 : 4;                                                                   \
-        for (size_t v0 = 0; v0 < nv; v0 += per) {                                                            \
-            const size_t c = nv - v0 < per ? nv - v0 : per;                                                  \
-            const float *x = xs + v0 * x_stride;                                                             \
-            float *y = ys + v0 * y_stride;                                                                   \
-            if (single) {                                                                                    \
-                if (c == 3) NAME##_single_any(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 3); \
-                else if (c == 2) NAME##_single_any(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 2); \
-                else NAME##_single_any(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 1);  \
-            } else {                                                                                         \
-                if (c == 4) NAME##_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 4); \
-                else if (c == 3) NAME##_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 3); \
-                else if (c == 2) NAME##_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 2); \
-                else NAME##_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 1);       \
-            }                                                                                                \
-        }                                                                                                    \
+// the pass; every (row, vector) output keeps exactly its own accumulator(s) in k order. One body
+// for both weight types: f16 = 1 for the f16 KV cache (bora_f16 elements), 0 for f32 weights; w
+// is the weights' first byte, strides and element indices count elements.
+
+// 8 elements k..k+7 of row as floats
+static BORA_ALWAYS_INLINE TGT __m256 gemv_load8(const uint8_t *row, size_t k, const int f16) {
+    return f16 ? load_f16x8((const bora_f16 *)(const void *)row + k) : _mm256_loadu_ps((const float *)(const void *)row + k);
+}
+// the same for the last, partial chunk: lanes at or past `count` are 0
+static BORA_ALWAYS_INLINE TGT __m256 gemv_load8_upto(const uint8_t *row, size_t k, size_t count, const int f16) {
+    return f16 ? load_f16x8_upto((const bora_f16 *)(const void *)row + k, count)
+               : load_f32x8_upto((const float *)(const void *)row + k, count);
+}
+
+static BORA_ALWAYS_INLINE TGT void gemv_batch(size_t rows, size_t n, const uint8_t *w, size_t w_stride,
+        size_t seg, size_t seg_stride, const float *xs, size_t x_stride, float *ys, size_t y_stride,
+        const int NVT, const int f16) {
+    size_t r = 0;
+    // two rows at a time: twice the independent chains (each output's chain is unchanged) and
+    // every x chunk loaded once for both rows; segment by segment (a whole number of steps each)
+    for (; r + 2 <= rows; r += 2) {
+        __m256 a0[4], a1[4];
+        for (int v = 0; v < NVT; ++v) { a0[v] = _mm256_setzero_ps(); a1[v] = _mm256_setzero_ps(); }
+        const uint8_t *seg0 = gemv_at(w, r * w_stride, f16);
+        for (size_t s0 = 0; s0 < n; s0 += seg, seg0 = gemv_at(seg0, seg_stride, f16)) {
+            const uint8_t *row0 = seg0, *row1 = gemv_at(row0, w_stride, f16);
+            const float *x = xs + s0;
+            const size_t len = n - s0 < seg ? n - s0 : seg;
+            size_t k = 0;
+            for (; k + 8 <= len; k += 8) {
+                const __m256 w0 = gemv_load8(row0, k, f16), w1 = gemv_load8(row1, k, f16);
+                for (int v = 0; v < NVT; ++v) {
+                    const __m256 xv = _mm256_loadu_ps(x + (size_t)v * x_stride + k);
+                    a0[v] = _mm256_fmadd_ps(w0, xv, a0[v]);
+                    a1[v] = _mm256_fmadd_ps(w1, xv, a1[v]);
+                }
+            }
+            if (k < len) {
+                const __m256 w0 = gemv_load8_upto(row0, k, len - k, f16), w1 = gemv_load8_upto(row1, k, len - k, f16);
+                for (int v = 0; v < NVT; ++v) {
+                    const __m256 xv = load_f32x8_upto(x + (size_t)v * x_stride + k, len - k);
+                    a0[v] = _mm256_fmadd_ps(w0, xv, a0[v]);
+                    a1[v] = _mm256_fmadd_ps(w1, xv, a1[v]);
+                }
+            }
+        }
+        for (int v = 0; v < NVT; ++v) {
+            ys[(size_t)v * y_stride + r] = hsum8_ps(a0[v]);
+            ys[(size_t)v * y_stride + r + 1] = hsum8_ps(a1[v]);
+        }
     }
-LLM_GEMV_AVX2(bora_llm_gemv_f16_avx2, bora_f16, load_f16x8, load_f16x8_upto)
-LLM_GEMV_AVX2(bora_llm_gemv_f32_avx2, float, _mm256_loadu_ps, load_f32x8_upto)
+    for (; r < rows; ++r) {
+        __m256 acc[4];
+        for (int v = 0; v < NVT; ++v) acc[v] = _mm256_setzero_ps();
+        const uint8_t *row = gemv_at(w, r * w_stride, f16);
+        for (size_t s0 = 0; s0 < n; s0 += seg, row = gemv_at(row, seg_stride, f16)) {
+            const float *x = xs + s0;
+            const size_t len = n - s0 < seg ? n - s0 : seg;
+            size_t k = 0;
+            for (; k + 8 <= len; k += 8) {
+                const __m256 wk = gemv_load8(row, k, f16);
+                for (int v = 0; v < NVT; ++v)
+                    acc[v] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(x + (size_t)v * x_stride + k), acc[v]);
+            }
+            if (k < len) {   // the partial last chunk: lanes past n are 0
+                const __m256 wk = gemv_load8_upto(row, k, len - k, f16);
+                for (int v = 0; v < NVT; ++v)
+                    acc[v] = _mm256_fmadd_ps(wk, load_f32x8_upto(x + (size_t)v * x_stride + k, len - k), acc[v]);
+            }
+        }
+        for (int v = 0; v < NVT; ++v) ys[(size_t)v * y_stride + r] = hsum8_ps(acc[v]);
+    }
+}
+
+static BORA_ALWAYS_INLINE TGT void gemv_single(size_t rows, size_t n, const uint8_t *w, size_t w_stride,
+        size_t seg, size_t seg_stride, const float *xs, size_t x_stride, float *ys, size_t y_stride,
+        const int NVT, const int f16) {
+    for (size_t r = 0; r < rows; ++r) {
+        __m256 acc[3][4];
+        for (int v = 0; v < NVT; ++v)
+            for (int j = 0; j < 4; ++j) acc[v][j] = _mm256_setzero_ps();
+        // chunk e (8 elements) goes to accumulator (e/8) mod 4, in increasing e; lanes past n are 0;
+        // segments start at multiples of 32, so local and global chunk numbers agree mod 4
+        const uint8_t *row = gemv_at(w, r * w_stride, f16);
+        for (size_t s0 = 0; s0 < n; s0 += seg, row = gemv_at(row, seg_stride, f16)) {
+            const float *x = xs + s0;
+            const size_t len = n - s0 < seg ? n - s0 : seg;
+            size_t e = 0;
+            for (; e + 32 <= len; e += 32)
+                for (int j = 0; j < 4; ++j) {
+                    const __m256 wk = gemv_load8(row, e + 8 * (size_t)j, f16);
+                    for (int v = 0; v < NVT; ++v)
+                        acc[v][j] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(x + (size_t)v * x_stride + e + 8 * (size_t)j), acc[v][j]);
+                }
+            for (int j = 0; e < len; e += 8, ++j) {
+                const __m256 wk = gemv_load8_upto(row, e, len - e, f16);
+                for (int v = 0; v < NVT; ++v)
+                    acc[v][j] = _mm256_fmadd_ps(wk, load_f32x8_upto(x + (size_t)v * x_stride + e, len - e), acc[v][j]);
+            }
+        }
+        for (int v = 0; v < NVT; ++v) {
+            const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[v][0], acc[v][2]), _mm256_add_ps(acc[v][1], acc[v][3]));
+            const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+            const __m128 t1 = _mm_hadd_ps(t0, t0);
+            ys[(size_t)v * y_stride + r] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+        }
+    }
+}
+
+// The same order for short rows (n = 8·CH ≤ 64, e.g. one head's keys): a row is converted once
+// into CH registers and serves every vector in turn (four accumulators each: nothing spills), and
+// 8 rows' last additions run together (reduce8_single).
+static BORA_ALWAYS_INLINE TGT void gemv_single_short(size_t rows, const uint8_t *w, size_t w_stride,
+        const float *xs, size_t x_stride, float *ys, size_t y_stride, const int NVT, const int CH, const int f16) {
+    for (size_t r = 0; r < rows; r += 8) {
+        const size_t count = rows - r < 8 ? rows - r : 8;
+        __m256 s[3][8];
+        for (size_t i = 0; i < count; ++i) {
+            const uint8_t *row = gemv_at(w, (r + i) * w_stride, f16);
+            __m256 wk[8];
+            for (int c = 0; c < CH; ++c) wk[c] = gemv_load8(row, 8 * c, f16);
+            for (int v = 0; v < NVT; ++v) {
+                __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+                for (int c = 0; c < CH; ++c)
+                    acc[c & 3] = _mm256_fmadd_ps(wk[c], _mm256_loadu_ps(xs + (size_t)v * x_stride + 8 * c), acc[c & 3]);
+                s[v][i] = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));
+            }
+        }
+        for (int v = 0; v < NVT; ++v) {
+            float *y = ys + (size_t)v * y_stride + r;
+            if (count == 8) { _mm256_storeu_ps(y, reduce8_single(s[v])); continue; }
+            for (size_t i = 0; i < count; ++i) {
+                const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s[v][i]), _mm256_extractf128_ps(s[v][i], 1));
+                const __m128 t1 = _mm_hadd_ps(t0, t0);
+                y[i] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+            }
+        }
+    }
+}
+
+static BORA_ALWAYS_INLINE TGT void gemv_single_any(size_t rows, size_t n, const uint8_t *w, size_t w_stride,
+        size_t seg, size_t seg_stride, const float *xs, size_t x_stride, float *ys, size_t y_stride,
+        const int NVT, const int f16) {
+    switch (n % 8 == 0 && seg >= n ? n : 0) {
+    case 64: gemv_single_short(rows, w, w_stride, xs, x_stride, ys, y_stride, NVT, 8, f16); break;
+    case 32: gemv_single_short(rows, w, w_stride, xs, x_stride, ys, y_stride, NVT, 4, f16); break;
+    default: gemv_single(rows, n, w, w_stride, seg, seg_stride, xs, x_stride, ys, y_stride, NVT, f16); break;
+    }
+}
+
+static BORA_ALWAYS_INLINE TGT void gemv_avx2(size_t rows, size_t n, const uint8_t *w, size_t w_stride, size_t seg,
+        size_t seg_stride, const float *xs, size_t x_stride, size_t nv, float *ys, size_t y_stride, int single,
+        const int f16) {
+    if (seg == 0 || seg > n) seg = n ? n : 1;
+    const size_t per = single ? 3 : 4;
+    for (size_t v0 = 0; v0 < nv; v0 += per) {
+        const size_t c = nv - v0 < per ? nv - v0 : per;
+        const float *x = xs + v0 * x_stride;
+        float *y = ys + v0 * y_stride;
+        if (single) {
+            if (c == 3) gemv_single_any(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 3, f16);
+            else if (c == 2) gemv_single_any(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 2, f16);
+            else gemv_single_any(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 1, f16);
+        } else {
+            if (c == 4) gemv_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 4, f16);
+            else if (c == 3) gemv_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 3, f16);
+            else if (c == 2) gemv_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 2, f16);
+            else gemv_batch(rows, n, w, w_stride, seg, seg_stride, x, x_stride, y, y_stride, 1, f16);
+        }
+    }
+}
+
+TGT void bora_llm_gemv_f16_avx2(size_t rows, size_t n, const bora_f16 *w, size_t w_stride, size_t seg, size_t seg_stride,
+                                const float *xs, size_t x_stride, size_t nv, float *ys, size_t y_stride, int single) {
+    gemv_avx2(rows, n, (const uint8_t *)(const void *)w, w_stride, seg, seg_stride, xs, x_stride, nv, ys, y_stride, single, 1);
+}
+
+TGT void bora_llm_gemv_f32_avx2(size_t rows, size_t n, const float *w, size_t w_stride, size_t seg, size_t seg_stride,
+                                const float *xs, size_t x_stride, size_t nv, float *ys, size_t y_stride, int single) {
+    gemv_avx2(rows, n, (const uint8_t *)(const void *)w, w_stride, seg, seg_stride, xs, x_stride, nv, ys, y_stride, single, 0);
+}
 #endif
