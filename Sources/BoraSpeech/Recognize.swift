@@ -53,6 +53,11 @@ extension WhisperSession {
     /// Unconstrained tokens of the last `recognizeWindow` (valid until the next call).
     public var lastFreeTokens: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: freeOutput, count: freeCount) }
 
+    /// With `recordsMargins`, the top-1 − top-2 logit margin of each step of the last greedy
+    /// decode (the last window of `transcribe`; valid until the next call): one per output token,
+    /// plus the end-of-text step when the decode ended on it.
+    public var lastGreedyMargins: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: margins, count: marginCount) }
+
     /// Recognizes an utterance of at most 30 s against `automaton`: one encoding, then an
     /// unconstrained greedy decode (the transcript and the reference likelihood) and a beam search
     /// of width `beam` restricted to the automaton's paths. Throws like `transcribe`, and

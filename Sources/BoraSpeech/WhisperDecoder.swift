@@ -139,10 +139,16 @@ extension WhisperSession {
         var sumLogProb: Float = 0
         var position = promptLength
         outputCount = 0
+        marginCount = 0
         for step in 0..<maxNew {
             suppress(beam: 0, firstStep: step == 0)
-            var best = 0, bestValue = -Float.infinity
-            for t in 0..<vocab where logits[t] > bestValue { bestValue = logits[t]; best = t }
+            let best = matmul.kernels.argmax(logits, count: vocab), bestValue = logits[best]
+            if recordsMargins {
+                var second = -Float.infinity
+                for t in 0..<vocab where t != best && logits[t] > second { second = logits[t] }
+                margins[outputCount] = bestValue - second
+                marginCount = outputCount + 1
+            }
             sumLogProb += bestValue - matmul.kernels.logSumExp(logits, count: vocab)
             if Int32(best) == eot { break }
             output[outputCount] = Int32(best); outputCount += 1

@@ -102,6 +102,13 @@ public final class WhisperSession: @unchecked Sendable {
     let finishedInfo: UnsafeMutablePointer<Candidate>
     let output: UnsafeMutablePointer<Int32>
     var outputCount = 0
+    /// With `recordsMargins`, greedy decoding's top-1 − top-2 logit per output token.
+    let margins: UnsafeMutablePointer<Float>
+    var marginCount = 0
+    /// When true, greedy decoding records each token's logit margin over the runner-up
+    /// (`lastGreedyMargins`): a diagnostic for comparing builds whose sums differ in order (ARM vs
+    /// x86). Off by default; it costs one more pass over the vocabulary per token.
+    public var recordsMargins = false
     var bestEndLogProb: Float = 0   // log p(end of text) after the last beam search's winner
 
     /// Bytes reserved for activations, caches and scratch (touched lazily: RSS grows with use).
@@ -143,6 +150,7 @@ public final class WhisperSession: @unchecked Sendable {
             2 * maxBeam * textContext * 4, 2 * maxBeam * f, 2 * maxBeam * 4, vocab * f, textContext * 4,
             maxBeam * (maxBeam + 1) * MemoryLayout<Candidate>.stride, maxBeam * MemoryLayout<Int>.stride,
             maxBeam * 4, maxBeam * textContext * 4, maxBeam * MemoryLayout<Candidate>.stride, textContext * 4,
+            textContext * f,
         ]
         arena = Arena(capacity: Arena.bytesNeeded(sizes) + 4096)
         mel = arena.allocate(count: maxFrames * c.melCount)
@@ -183,6 +191,7 @@ public final class WhisperSession: @unchecked Sendable {
         finishedTokens = arena.allocate(count: maxBeam * textContext)
         finishedInfo = arena.allocate(count: maxBeam)
         output = arena.allocate(count: textContext)
+        margins = arena.allocate(count: textContext)
         frontEnd = LogMel(filters: model.melFilters, melCount: c.melCount, fftSize: c.fftSize,
                           hopLength: c.hopLength, maxFrames: maxFrames, matmul: matmul)
         var p = [c.sot]

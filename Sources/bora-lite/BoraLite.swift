@@ -216,7 +216,7 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             emit(1, try kernelSet().name + "\n")
         case "transcribe":
             let parsed: Arguments
-            do { parsed = try Arguments(args[2...], flags: ["--json", "--full-window"]) } catch { throw Failure(message: error.message, code: 2) }
+            do { parsed = try Arguments(args[2...], flags: ["--json", "--full-window", "--margins"]) } catch { throw Failure(message: error.message, code: 2) }
             try transcribe(parsed)
         case "vad":
             let parsed: Arguments

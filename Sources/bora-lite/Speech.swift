@@ -1,11 +1,13 @@
 // bora-lite's speech commands (both builds; see BoraLite.swift):
 //
-//   bora-lite transcribe MODEL.gguf AUDIO... [-t THREADS] [--beam N] [--full-window] [--json]
+//   bora-lite transcribe MODEL.gguf AUDIO... [-t THREADS] [--beam N] [--full-window] [--json] [--margins]
 //
 // The same library calls as `bora transcribe` (AudioDecoder.load, WhisperSession.transcribe with
 // variable-length encoding unless --full-window). One line per file ("FILE: text" when several),
 // or with --json one object per file: {"file", "kernel_set", "text", "token_ids",
-// "encoder_positions"} — the token ids make x86 and ARM comparable exactly. A file that cannot be
+// "encoder_positions"} — the token ids make x86 and ARM comparable exactly; --margins adds
+// "margins", each greedy step's top-1 − top-2 logit of the last 30 s window (the end-of-text step
+// included), to tell a near-tie from a real difference. A file that cannot be
 // read is reported on stderr (and as {"file", "error"} with --json), the others still run; the
 // exit code is then 3, as on the host.
 import BoraAudio
@@ -14,7 +16,7 @@ import BoraSpeech
 
 func transcribe(_ args: Arguments) throws(Failure) {
     guard args.positional.count >= 2 else {
-        throw Failure(message: "usage: bora-lite transcribe MODEL.gguf AUDIO... [-t THREADS] [--beam N] [--full-window] [--json]", code: 2)
+        throw Failure(message: "usage: bora-lite transcribe MODEL.gguf AUDIO... [-t THREADS] [--beam N] [--full-window] [--json] [--margins]", code: 2)
     }
     let beam: Int, threads: Int
     do {
@@ -26,6 +28,8 @@ func transcribe(_ args: Arguments) throws(Failure) {
     do { session = try WhisperSession(path: args.positional[0], kernels: kernels, threads: threads, maxBeam: beam) } catch {
         throw Failure(message: error.description, code: 3)
     }
+    let margins = args.flags.contains("--margins")
+    session.recordsMargins = margins
     var options = TranscribeOptions()
     options.beam = beam
     options.fullWindow = args.flags.contains("--full-window")
@@ -46,7 +50,8 @@ func transcribe(_ args: Arguments) throws(Failure) {
                 let ids = transcript.tokens.map { String($0) }.joined(separator: ",")
                 var positions = 0
                 for w in transcript.windows { positions += w.encoderPositions }
-                emit(1, "{\"encoder_positions\":\(positions),\"file\":\(file.jsonQuoted),\"kernel_set\":\(kernels.name.jsonQuoted),"
+                let marginList = margins ? ",\"margins\":[" + session.lastGreedyMargins.map { "\($0)" }.joined(separator: ",") + "]" : ""
+                emit(1, "{\"encoder_positions\":\(positions),\"file\":\(file.jsonQuoted),\"kernel_set\":\(kernels.name.jsonQuoted)\(marginList),"
                      + "\"text\":\(transcript.text.jsonQuoted),\"token_ids\":[\(ids)]}\n")
             } else {
                 emit(1, files.count > 1 ? "\(file): \(transcript.text)\n" : transcript.text + "\n")
