@@ -1,4 +1,5 @@
 import BoraCore
+import Synchronization
 #if hasFeature(Embedded)
 import CBoraLibc
 #elseif canImport(Glibc)

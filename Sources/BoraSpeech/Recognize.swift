@@ -1,4 +1,5 @@
 import BoraCore
+import BoraText
 #if hasFeature(Embedded)
 import CBoraLibc
 #elseif canImport(Glibc)

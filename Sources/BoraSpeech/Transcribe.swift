@@ -6,6 +6,7 @@ import Glibc
 import Darwin
 #endif
 import BoraCore
+import BoraText
 
 /// The result of transcribing one signal.
 public struct Transcript: Sendable, Equatable {

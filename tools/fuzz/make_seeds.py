@@ -4,7 +4,8 @@
 
     python3 tools/fuzz/make_seeds.py tools/fuzz/seeds
 
-gguf/    tiny GGUFs written here byte by byte (every value type, nested arrays, a GPT-2 BPE and a
+gguf/    (written to Tests/Fixtures/fuzz-seeds/gguf: model files live with the fixtures) tiny GGUFs
+         written here byte by byte (every value type, nested arrays, a GPT-2 BPE and a
          SentencePiece vocabulary, tensors of each common type, v2/v3, alignment) + the two
          Tests/Fixtures/gguf files
 audio/   WAV in every sample format Bora reads (u8, s16, s24, s32, f32, f64, extensible,
@@ -254,7 +255,7 @@ def actions_seeds(d):
 
 def main():
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "tools/fuzz/seeds")
-    gguf_seeds(out / "gguf")
+    gguf_seeds(ROOT / "Tests/Fixtures/fuzz-seeds/gguf")
     audio_seeds(out / "audio")
     context_seeds(out / "context")
     actions_seeds(out / "actions")
