@@ -137,7 +137,7 @@ public final class AudioCapture: @unchecked Sendable {
 
         let candidates = options.deviceFormat.map { [$0] } ?? CaptureSampleFormat.allCases
         guard let sampleFormat = candidates.first(where: { snd_pcm_hw_params_test_format(handle, hw, $0.alsa) == 0 }) else {
-            throw .formatRefused(device: device, detail: "none of \(candidates.map(\.rawValue).joined(separator: ", "))")
+            throw .formatRefused(device: device, detail: "none of \(candidates.map { $0.rawValue }.joined(separator: ", "))")
         }
         try check(snd_pcm_hw_params_set_format(handle, hw, sampleFormat.alsa), "snd_pcm_hw_params_set_format(\(sampleFormat.rawValue))")
 

@@ -11,6 +11,8 @@
 //   bora-lite kernels           the kernel set this CPU selects (BORA_KERNELS forces one)
 //   bora-lite transcribe MODEL.gguf AUDIO... [--json]   Whisper, as `bora transcribe` (Speech.swift)
 //   bora-lite vad MODEL.gguf AUDIO... [--json]          Silero VAD segments, as `bora vad` (Speech.swift)
+//   bora-lite devices | record --seconds S [--device NAME] OUT.wav|.opus   ALSA capture, as `bora
+//                               devices` / `bora record` (Audio.swift)
 //
 // `run` is greedy (temperature 0), as `bora run --temp 0`; --json prints {"kernel_set", "model",
 // "prompt_tokens", "text", "tokens"}. Exit codes as the host's: 0 ok, 1 runtime failure, 2 usage, 3 bad input file.
@@ -202,7 +204,7 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
     var args: [String] = []
     for i in 0..<Int(argc) { args.append(argv[i].map { String(cString: $0) } ?? "") }
     do throws(Failure) {
-        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
+        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad|devices|record … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
         switch args[1] {
         case "run":
             let parsed: Arguments
@@ -222,8 +224,14 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             let parsed: Arguments
             do { parsed = try Arguments(args[2...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
             try vad(parsed)
+        case "devices":
+            devices()
+        case "record":
+            let parsed: Arguments
+            do { parsed = try Arguments(args[2...], flags: ["--realtime"]) } catch { throw Failure(message: error.message, code: 2) }
+            try record(parsed)
         default:
-            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad", code: 2)
+            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, devices, record", code: 2)
         }
         return 0
     } catch {
