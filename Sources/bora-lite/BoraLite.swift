@@ -11,6 +11,8 @@
 //   bora-lite kernels           the kernel set this CPU selects (BORA_KERNELS forces one)
 //   bora-lite transcribe MODEL.gguf AUDIO... [--json]   Whisper, as `bora transcribe` (Speech.swift)
 //   bora-lite vad MODEL.gguf AUDIO... [--json]          Silero VAD segments, as `bora vad` (Speech.swift)
+//   bora-lite intent --context FILE.yaml WHISPER.gguf AUDIO... [--vad SILERO.gguf] [--json]   speech to
+//                               intent, as `bora intent`; `context check FILE.yaml` (Intent.swift)
 //   bora-lite devices | record --seconds S [--device NAME] OUT.wav|.opus   ALSA capture, as `bora
 //                               devices` / `bora record` (Audio.swift)
 //
@@ -204,7 +206,7 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
     var args: [String] = []
     for i in 0..<Int(argc) { args.append(argv[i].map { String(cString: $0) } ?? "") }
     do throws(Failure) {
-        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad|devices|record … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
+        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad|intent|context|devices|record … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
         switch args[1] {
         case "run":
             let parsed: Arguments
@@ -224,6 +226,15 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             let parsed: Arguments
             do { parsed = try Arguments(args[2...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
             try vad(parsed)
+        case "intent":
+            let parsed: Arguments
+            do { parsed = try Arguments(args[2...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
+            try intent(parsed)
+        case "context":
+            guard args.count >= 3, args[2] == "check" else { throw Failure(message: "usage: bora-lite context check FILE.yaml [--model WHISPER.gguf] [--json]", code: 2) }
+            let parsed: Arguments
+            do { parsed = try Arguments(args[3...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
+            try contextCheck(parsed)
         case "devices":
             devices()
         case "record":
@@ -231,7 +242,7 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             do { parsed = try Arguments(args[2...], flags: ["--realtime"]) } catch { throw Failure(message: error.message, code: 2) }
             try record(parsed)
         default:
-            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, devices, record", code: 2)
+            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, intent, context check, devices, record", code: 2)
         }
         return 0
     } catch {
