@@ -198,7 +198,8 @@ private struct YAMLParser {
         lineStart = i
     }
 
-    /// 1-based (line, column) of byte `p`, which must be on the cursor's line.
+    /// 1-based (line, column) of byte `p`, which must be on the cursor's line (marks of earlier
+    /// lines are taken from the nodes that start there).
     mutating func mark(_ p: Int) -> (line: Int, column: Int) {
         if cacheLineStart != lineStart || p < cachePos {
             cacheLineStart = lineStart; cachePos = lineStart; cacheColumn = 1
@@ -397,7 +398,8 @@ private struct YAMLParser {
             let collection = try parseFlowCollection()
             skipSpaces()
             if c == colon && Self.isSeparator(at(i + 1)) {
-                throw fail(.unsupported("complex key"), at: start, "a [ ] or { } collection as a mapping key is not supported; use a plain or quoted key")
+                throw YAMLError(.unsupported("complex key"), line: collection.line, column: collection.column,
+                                "a [ ] or { } collection as a mapping key is not supported; use a plain or quoted key")
             }
             try expectLineEnd(after: "the closing \(x == openBracket ? "']'" : "'}'")")
             try skipBlank()
@@ -634,7 +636,6 @@ private struct YAMLParser {
             try skipFlowBlank(open: open, closer: closerText)
             if c == closer { i += 1; break }
             let entryLine = line
-            let entryStart = i
             // A key (in a mapping, or a single-pair mapping in a sequence) or a sequence item.
             if !isSequence && (c == openBracket || c == openBrace) {
                 throw fail(.unsupported("complex key"), at: i, "a [ ] or { } collection as a mapping key is not supported; use a plain or quoted key")
@@ -649,7 +650,8 @@ private struct YAMLParser {
             let isPair = c == colon && (quoted || Self.isSeparator(at(i + 1)) || Self.isFlowIndicator(at(i + 1)))
             if isPair {
                 guard first.string != nil else {
-                    throw fail(.unsupported("complex key"), at: entryStart, "a [ ] or { } collection as a mapping key is not supported; use a plain or quoted key")
+                    throw YAMLError(.unsupported("complex key"), line: first.line, column: first.column,
+                                    "a [ ] or { } collection as a mapping key is not supported; use a plain or quoted key")
                 }
                 if firstEndLine != entryLine || line != entryLine {
                     throw syntax(at: i, "a key and its ':' must be on one line; join them")
@@ -670,8 +672,10 @@ private struct YAMLParser {
                                     "merge keys ('<<') are not supported; write the keys out in this mapping")
                 }
                 if isSequence {
-                    try enter(at: entryStart)
-                    depth -= 1
+                    if depth + 1 > maxDepth {   // the single-pair mapping is one level more
+                        throw YAMLError(.tooDeep(maxDepth), line: first.line, column: first.column,
+                                        "collections nested more than \(maxDepth) deep (limit \(maxDepth)); flatten the structure")
+                    }
                     items.append(YAMLNode(.mapping([YAMLPair(key: first, value: value)]), line: first.line, column: first.column))
                 } else {
                     if let earlier = seen[name] {

@@ -147,6 +147,8 @@ private func parseError(_ text: String, maxDepth: Int = YAML.maximumDepth) -> YA
         Rejection(label: "complex key", yaml: "? a\n: b\n", kind: .unsupported("complex key"), line: 1, column: 1),
         Rejection(label: "flow key", yaml: "[a]: b\n", kind: .unsupported("complex key"), line: 1, column: 1),
         Rejection(label: "flow key in flow", yaml: "{[a]: b}\n", kind: .unsupported("complex key"), line: 1, column: 2),
+        Rejection(label: "multi-line flow key", yaml: "x: 1\n[a,\n b]: c\n", kind: .unsupported("complex key"), line: 2, column: 1),
+        Rejection(label: "multi-line flow key in a list", yaml: "[[a,\n b]: c]\n", kind: .unsupported("complex key"), line: 1, column: 2),
         Rejection(label: "directive", yaml: "%YAML 1.1\n---\na: b\n", kind: .unsupported("directive"), line: 1, column: 1),
         Rejection(label: "second document", yaml: "a: b\n---\nc: d\n", kind: .unsupported("multiple documents"), line: 2, column: 1),
         Rejection(label: "second document after end", yaml: "a: b\n...\n---\nc: d\n", kind: .unsupported("multiple documents"), line: 3, column: 1),
