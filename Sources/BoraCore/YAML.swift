@@ -319,7 +319,7 @@ private struct YAMLParser {
         if !atEnd && i == lineStart && c == 0x25 {
             throw fail(.unsupported("directive"), at: i, "directives ('%YAML', '%TAG') are not supported; remove the line")
         }
-        throw unexpected(parentIndent: -1, previousPlain: false)
+        throw unexpected(parentIndent: -1, previousPlain: root?.scalarStyle == .plain)
     }
 
     /// The error for content that does not fit the block structure at the cursor.
@@ -459,10 +459,12 @@ private struct YAMLParser {
         case 0x7C, 0x3E:   // | >
             throw fail(.unsupported("block scalar"), at: i,
                        "block scalars ('|' and '>') are not supported; write the text as a quoted string (use \\n inside double quotes for line breaks)")
-        case 0x3F where Self.isSeparator(next) || (flow && Self.isFlowIndicator(next)):   // ?
+        case 0x3F where flow || Self.isSeparator(next):   // ? (always a key indicator inside [ ] and { } for YAML 1.1 readers)
             throw fail(.unsupported("complex key"), at: i, "complex keys ('? ') are not supported; write 'key: value' with a plain or quoted key")
         case colon where Self.isSeparator(next) || (flow && Self.isFlowIndicator(next)):
             throw syntax(at: i, "a ':' with no key before it; write 'key: value'")
+        case colon where flow:
+            throw syntax(at: i, "a value inside [ ] or { } cannot start with ':'; put it in quotes")
         case 0x25:   // %
             throw syntax(at: i, "a value cannot start with '%'; put it in quotes")
         case 0x40, 0x60:   // @ `
@@ -492,8 +494,8 @@ private struct YAMLParser {
                 if Self.isSeparator(n) || (flow && Self.isFlowIndicator(n)) { break }
             } else if x == hash {
                 if i > start && Self.isBlank(b[i - 1]) { break }
-            } else if flow && Self.isFlowIndicator(x) {
-                break
+            } else if flow && (Self.isFlowIndicator(x) || x == 0x3F) {
+                break   // YAML 1.1 readers (PyYAML, libyaml) end a plain scalar at '?' inside [ ] and { }
             }
             i += 1
             if !Self.isBlank(x) { end = i }

@@ -131,6 +131,8 @@ private func parseError(_ text: String, maxDepth: Int = YAML.maximumDepth) -> YA
         Rejection(label: "missing comma", yaml: "[a\n# x\n b]", kind: .syntax, line: 3, column: 2),
         Rejection(label: "indented after a comment", yaml: "- a\n  # c\n  - b", kind: .syntax, line: 3, column: 3),
         Rejection(label: "indented after a trailing comment", yaml: "a: b # x\n  c: d", kind: .syntax, line: 2, column: 3),
+        Rejection(label: "':' starting a flow value", yaml: "[1, :2]", kind: .syntax, line: 1, column: 5),
+        Rejection(label: "'?' inside a flow value", yaml: "[b?, c]", kind: .syntax, line: 1, column: 3),
         Rejection(label: "multi-line key", yaml: "\"a\nb\": c", kind: .syntax, line: 2, column: 3),
         Rejection(label: "NUL byte", yaml: "a: b\0", kind: .syntax, line: 1, column: 5),
         // PyYAML reports a missing ':' where it notices it, on the next line (3:1).
@@ -145,6 +147,7 @@ private func parseError(_ text: String, maxDepth: Int = YAML.maximumDepth) -> YA
         Rejection(label: "literal block scalar", yaml: "a: |\n  text\n", kind: .unsupported("block scalar"), line: 1, column: 4),
         Rejection(label: "folded block scalar", yaml: "- >\n  text\n", kind: .unsupported("block scalar"), line: 1, column: 3),
         Rejection(label: "complex key", yaml: "? a\n: b\n", kind: .unsupported("complex key"), line: 1, column: 1),
+        Rejection(label: "'?' key in flow", yaml: "[?d, e]", kind: .unsupported("complex key"), line: 1, column: 2),
         Rejection(label: "flow key", yaml: "[a]: b\n", kind: .unsupported("complex key"), line: 1, column: 1),
         Rejection(label: "flow key in flow", yaml: "{[a]: b}\n", kind: .unsupported("complex key"), line: 1, column: 2),
         Rejection(label: "multi-line flow key", yaml: "x: 1\n[a,\n b]: c\n", kind: .unsupported("complex key"), line: 2, column: 1),
@@ -155,6 +158,7 @@ private func parseError(_ text: String, maxDepth: Int = YAML.maximumDepth) -> YA
         Rejection(label: "merge key", yaml: "<<: {a: b}\nc: d\n", kind: .unsupported("merge key"), line: 1, column: 1),
         Rejection(label: "plain continued (block)", yaml: "a: b\n  c\n", kind: .unsupported("multi-line plain scalar"), line: 2, column: 3),
         Rejection(label: "plain continued (item)", yaml: "- a\n  - b\n", kind: .unsupported("multi-line plain scalar"), line: 2, column: 3),
+        Rejection(label: "plain continued (root)", yaml: "hello\nworld\n", kind: .unsupported("multi-line plain scalar"), line: 2, column: 1),
         Rejection(label: "plain continued (flow)", yaml: "[a\n b]\n", kind: .unsupported("multi-line plain scalar"), line: 2, column: 2),
         Rejection(label: "line separator", yaml: "a: b\u{2028}c\n", kind: .unsupported("line separator"), line: 1, column: 5),
     ]
