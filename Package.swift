@@ -20,7 +20,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C: ISA microkernels only. Stateless; no allocation; the CPU feature table is the only global.
@@ -42,10 +41,8 @@ let package = Package(
         .target(name: "BoraSpeech", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraAudio"]),
         // Context grammars (Rhino-style YAML) → word graph → Whisper token automaton; intent results.
         // Voice-to-action: actions file, policy, dispatch (argv exec / JSON / socket), audit trail, listen loop.
-        .target(name: "BoraAction", dependencies: ["BoraCore", "CBoraSpawn", "BoraAudio", "BoraSpeech", "BoraIntent",
-                                                   .product(name: "Yams", package: "Yams")]),
-        .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraText", "BoraSpeech",
-                                                   .product(name: "Yams", package: "Yams")]),
+        .target(name: "BoraAction", dependencies: ["BoraCore", "CBoraSpawn", "BoraAudio", "BoraSpeech", "BoraIntent"]),
+        .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraText", "BoraSpeech"]),
         // Benchmark plumbing for `bora bench` and `bora run --json`: timing statistics, allocation
         // counting, process metrics, the LLM/VAD/kernel workloads, child processes (host only).
         .target(name: "BoraBench", dependencies: ["BoraCore", "BoraGGUF", "BoraLM", "BoraAudio", "CBoraKernels", "CBoraAllocCount"]),

@@ -2,7 +2,6 @@
 import BoraCore
 import BoraIntent
 import Foundation
-import Yams
 
 /// An actions file that cannot be used, with where (file, 1-based line and column) and what to do.
 /// `description` is one line: `FILE:LINE:COLUMN: problem; what to do`.
@@ -141,132 +140,139 @@ public struct ActionsFile: Sendable, Equatable {
 
     /// Parses actions YAML text; `file` names it in errors.
     public static func parse(yaml: String, file: String = "<actions>") throws(ActionsError) -> ActionsFile {
-        func failKind(_ kind: ActionsError.Kind, _ mark: Mark?, _ message: String) -> ActionsError {
-            ActionsError(kind, file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message)
+        func failKind(_ kind: ActionsError.Kind, _ node: YAMLNode?, _ message: String) -> ActionsError {
+            ActionsError(kind, file: file, line: node?.line ?? 1, column: node?.column ?? 1, message)
         }
-        func fail(_ mark: Mark?, _ message: String) -> ActionsError { failKind(.structure, mark, message) }
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let e as YamlError {
-            var line = 1, column = 1
-            let text = "\(e)"
-            // Yams reports "line L column C" or "L:C" inside its message; take the first pair.
-            if let m = text.firstMatch(of: /(\d+):(\d+)/) { line = Int(m.1) ?? 1; column = Int(m.2) ?? 1 }
-            throw ActionsError(.malformedYAML, file: file, line: line, column: column,
-                               "malformed YAML (\(text.split(separator: "\n").first ?? "")); fix the syntax")
+        func fail(_ node: YAMLNode?, _ message: String) -> ActionsError { failKind(.structure, node, message) }
+        let root: YAMLNode?
+        do throws(YAMLError) {
+            root = try YAML.parse(yaml)
         } catch {
-            throw ActionsError(.malformedYAML, file: file, line: 1, column: 1, "malformed YAML (\(error)); fix the syntax")
+            switch error.kind {
+            case .unsupported:
+                throw ActionsError(.malformedYAML, file: file, line: error.line, column: error.column, "YAML outside what Bora reads: \(error.message)")
+            case .duplicateKey(let name):
+                throw ActionsError(.malformedYAML, file: file, line: error.line, column: error.column,
+                                   "malformed YAML: the key '\(name)' appears twice in the same mapping; remove or merge one of them")
+            case .syntax, .tooDeep:
+                throw ActionsError(.malformedYAML, file: file, line: error.line, column: error.column, "malformed YAML: \(error.message)")
+            }
         }
         guard let root, let top = root.mapping else {
-            throw fail(root?.mark, "an actions file is a mapping with the key 'actions' (and optional 'dry_run'); see Models/actions")
+            throw fail(root, "an actions file is a mapping with the key 'actions' (and optional 'dry_run'); see Models/actions")
         }
         var dryRun = false
         var entries: [ActionEntry] = []
         var sawActions = false
-        for (key, value) in top {
+        for pair in top {
+            let key = pair.key, value = pair.value
             switch key.string {
             case "dry_run":
-                guard let b = value.bool else { throw fail(value.mark, "'dry_run' must be true or false") }
+                guard let b = value.bool else { throw fail(value, "'dry_run' must be true or false") }
                 dryRun = b
             case "actions":
                 sawActions = true
-                guard let list = value.sequence else { throw fail(value.mark, "'actions' must be a list of entries, each starting with '- intent:'") }
+                guard let list = value.sequence else { throw fail(value, "'actions' must be a list of entries, each starting with '- intent:'") }
                 for item in list { entries.append(try parseEntry(item, fail: failKind)) }
             default:
-                throw fail(key.mark, "unknown top-level key '\(key.string ?? "?")'; allowed: actions, dry_run")
+                throw fail(key, "unknown top-level key '\(key.string ?? "?")'; allowed: actions, dry_run")
             }
         }
-        guard sawActions else { throw fail(root.mark, "missing 'actions:' list at the top; add at least one entry") }
+        guard sawActions else { throw fail(root, "missing 'actions:' list at the top; add at least one entry") }
         return ActionsFile(entries: entries, dryRun: dryRun, file: file)
     }
 
-    private static func parseEntry(_ node: Node, fail: (ActionsError.Kind, Mark?, String) -> ActionsError) throws(ActionsError) -> ActionEntry {
-        guard let map = node.mapping else { throw fail(.structure, node.mark, "each action is a mapping starting with 'intent:'") }
-        let mark = node.mark
+    private static func parseEntry(_ node: YAMLNode, fail: (ActionsError.Kind, YAMLNode?, String) -> ActionsError) throws(ActionsError) -> ActionEntry {
+        guard let map = node.mapping else { throw fail(.structure, node, "each action is a mapping starting with 'intent:'") }
+        let mark = node
         var intent: String?
         var when: [String: String] = [:]
         var targets: [ActionTarget] = []
         // Where the env/user/group keys are (they need an exec target, known only at the end).
-        var execOnly: [Mark?] = []
-        var entry = ActionEntry(intent: "", target: .none, line: mark?.line ?? 0, column: mark?.column ?? 0)
-        func number(_ v: Node, _ key: String, min: Double, max: Double) throws(ActionsError) -> Double {
-            guard let x = v.float ?? v.int.map(Double.init), x >= min, x <= max else {
-                throw fail(.structure, v.mark, "'\(key)' must be a number from \(min) to \(max)")
+        var execOnly: [YAMLNode] = []
+        var entry = ActionEntry(intent: "", target: .none, line: mark.line, column: mark.column)
+        func number(_ v: YAMLNode, _ key: String, min: Double, max: Double) throws(ActionsError) -> Double {
+            // A plain scalar read as a YAML number (`_` separators allowed); a quoted one is text.
+            guard v.scalarStyle == .plain, let text = v.string, let x = Double(String(text.filter { $0 != "_" })),
+                  x >= min, x <= max else {
+                throw fail(.structure, v, "'\(key)' must be a number from \(min) to \(max)")
             }
             return x
         }
-        for (key, value) in map {
+        for pair in map {
+            let key = pair.key, value = pair.value
             let k = key.string ?? "?"
             switch k {
             case "intent":
-                guard let s = value.string, !s.isEmpty, value.scalar != nil else { throw fail(.structure, value.mark, "'intent' must be an intent name") }
+                guard let s = value.string, !s.isEmpty else { throw fail(.structure, value, "'intent' must be an intent name") }
                 intent = s
             case "when":
-                guard let m = value.mapping else { throw fail(.structure, value.mark, "'when' must be a mapping of slot names to values, e.g. {state: \"on\"}") }
-                for (sk, sv) in m {
-                    guard let name = sk.string, let v = sv.scalar?.string else {
-                        throw fail(.structure, sv.mark, "each 'when' condition is slot: value (a scalar); quote values like \"on\"")
+                guard let m = value.mapping else { throw fail(.structure, value, "'when' must be a mapping of slot names to values, e.g. {state: \"on\"}") }
+                for condition in m {
+                    let sk = condition.key, sv = condition.value
+                    guard let name = sk.string, let v = sv.string else {
+                        throw fail(.structure, sv, "each 'when' condition is slot: value (a scalar); quote values like \"on\"")
                     }
                     when[name] = v
                 }
             case "exec":
                 guard let seq = value.sequence, !seq.isEmpty else {
-                    throw fail(.structure, value.mark, "'exec' must be a non-empty list: [program, arg, \"{slot}\", …] (no shell is used)")
+                    throw fail(.structure, value, "'exec' must be a non-empty list: [program, arg, \"{slot}\", …] (no shell is used)")
                 }
                 var argv: [String] = []
                 for a in seq {
-                    guard let s = a.scalar?.string, !s.utf8.contains(0) else {
-                        throw fail(.structure, a.mark, "each 'exec' element must be a string (without NUL bytes)")
+                    guard let s = a.string, !s.utf8.contains(0) else {
+                        throw fail(.structure, a, "each 'exec' element must be a string (without NUL bytes)")
                     }
                     if s.contains("{"), ActionEntry.placeholder(s) == nil, s.contains("}") {
-                        throw fail(.structure, a.mark, "slot substitutions must be whole argv elements like \"{car}\", not part of '\(s)'; split the element")
+                        throw fail(.structure, a, "slot substitutions must be whole argv elements like \"{car}\", not part of '\(s)'; split the element")
                     }
                     argv.append(s)
                 }
                 if ActionEntry.placeholder(argv[0]) != nil {
-                    throw fail(.structure, seq[0].mark, "the program (first 'exec' element) cannot be a slot value; name the program")
+                    throw fail(.structure, seq[0], "the program (first 'exec' element) cannot be a slot value; name the program")
                 }
                 if !argv[0].hasPrefix("/") {
-                    throw fail(.structure, seq[0].mark,
+                    throw fail(.structure, seq[0],
                                "the program must be an absolute path like /usr/bin/logger (no PATH search); write the full path of '\(argv[0])' (see `command -v \(argv[0])`)")
                 }
                 targets.append(.exec(argv))
             case "emit":
-                guard value.string == "json" else { throw fail(.structure, value.mark, "'emit' supports only 'json'") }
+                guard value.string == "json" else { throw fail(.structure, value, "'emit' supports only 'json'") }
                 targets.append(.emitJSON)
             case "socket":
-                guard let s = value.string, s.hasPrefix("/") else { throw fail(.structure, value.mark, "'socket' must be an absolute path to a Unix socket") }
-                guard s.utf8.count < 108 else { throw fail(.structure, value.mark, "'socket' path is longer than 107 bytes; use a shorter path") }
+                guard let s = value.string, s.hasPrefix("/") else { throw fail(.structure, value, "'socket' must be an absolute path to a Unix socket") }
+                guard s.utf8.count < 108 else { throw fail(.structure, value, "'socket' path is longer than 107 bytes; use a shorter path") }
                 targets.append(.socket(s))
             case "env":
                 guard let m = value.mapping else {
-                    throw fail(.structure, value.mark, "'env' must be a mapping of variable names to strings, e.g. {LIGHTS_BUS: \"can0\"}")
+                    throw fail(.structure, value, "'env' must be a mapping of variable names to strings, e.g. {LIGHTS_BUS: \"can0\"}")
                 }
-                for (ek, ev) in m {
-                    guard let name = ek.scalar?.string, Dispatcher.isEnvironmentName(name) else {
-                        throw fail(.structure, ek.mark, "'env' names must match [A-Za-z_][A-Za-z0-9_]* (got '\(ek.scalar?.string ?? "?")')")
+                for variable in m {
+                    let ek = variable.key, ev = variable.value
+                    guard let name = ek.string, Dispatcher.isEnvironmentName(name) else {
+                        throw fail(.structure, ek, "'env' names must match [A-Za-z_][A-Za-z0-9_]* (got '\(ek.string ?? "?")')")
                     }
-                    guard let v = ev.scalar?.string else { throw fail(.structure, ev.mark, "'env' value of \(name) must be a string (a scalar)") }
-                    guard !v.utf8.contains(0) else { throw fail(.structure, ev.mark, "'env' value of \(name) contains a NUL byte") }
+                    guard let v = ev.string else { throw fail(.structure, ev, "'env' value of \(name) must be a string (a scalar)") }
+                    guard !v.utf8.contains(0) else { throw fail(.structure, ev, "'env' value of \(name) contains a NUL byte") }
                     entry.environment[name] = v
                 }
-                execOnly.append(key.mark)
+                execOnly.append(key)
             case "user", "group":
-                guard let s = value.scalar?.string, !s.isEmpty else {
-                    throw fail(.structure, value.mark, "'\(k)' must be a non-empty \(k) name or numeric id")
+                guard let s = value.string, !s.isEmpty else {
+                    throw fail(.structure, value, "'\(k)' must be a non-empty \(k) name or numeric id")
                 }
                 if k == "user" { entry.user = s } else { entry.group = s }
-                execOnly.append(key.mark)
+                execOnly.append(key)
             case "min_confidence": entry.minConfidence = Float(try number(value, k, min: 0, max: 1))
             case "confirm":
-                guard let b = value.bool else { throw fail(.structure, value.mark, "'confirm' must be true or false") }
+                guard let b = value.bool else { throw fail(.structure, value, "'confirm' must be true or false") }
                 entry.confirm = b
             case "confirm_timeout_s": entry.confirmTimeoutSeconds = try number(value, k, min: 0.5, max: 3600)
             case "cooldown_s": entry.cooldownSeconds = try number(value, k, min: 0, max: 86_400)
             case "timeout_s": entry.timeoutSeconds = try number(value, k, min: 0.001, max: 86_400)
             default:
-                throw fail(.structure, key.mark,
+                throw fail(.structure, key,
                            "unknown key '\(k)' in action; allowed: intent, when, exec, env, user, group, emit, socket, min_confidence, confirm, confirm_timeout_s, cooldown_s, timeout_s")
             }
         }

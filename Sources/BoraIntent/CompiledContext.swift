@@ -137,7 +137,7 @@ public struct CompiledContext: Sendable {
             let batch = pending[start..<min(start + 256, pending.count)]
             let tokens = tokenizer.encode(batch.joined(separator: "\n"), addSpecial: false)
             let parts = tokens.split(separator: newline[0], omittingEmptySubsequences: false)
-            if parts.count == batch.count && !parts.contains(where: \.isEmpty) {
+            if parts.count == batch.count && !parts.contains(where: { $0.isEmpty }) {
                 for (s, part) in zip(batch, parts) { cache[s] = Array(part) }
             } else {
                 for s in batch { cache[s] = tokenizer.encode(s, addSpecial: false) }

@@ -1,6 +1,11 @@
 import BoraCore
-import Foundation
-import Yams
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A speech-to-intent context (Rhino-style YAML): intents with their expressions, slot types with
 /// their values, and macros. Built-in slot types are `BuiltinSlot.names` (`pv.*`).
@@ -39,21 +44,44 @@ public struct Context: Sendable {
     /// a regular file (a FIFO or device would block or never end), `.tooLarge` when it is larger
     /// than `limits.fileBytes` (checked before reading) or breaks another limit.
     public static func load(path: String, limits: ContextLimits = .standard) throws(ContextError) -> Context {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
-            throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file; check the path")
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+        let fd = posixOpen(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file (\(errorText(errno))); check the path")
         }
-        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file (\(errorText(errno))); check the path")
+        }
+        guard UInt32(info.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG) else {
             throw ContextError(.unreadable, file: path, line: 0, column: 0, "not a regular file; give the path of a context YAML file")
         }
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        let size = Int(info.st_size)
         guard size <= limits.fileBytes else {
             throw ContextError(.tooLarge, file: path, line: 0, column: 0,
                                "the file has \(size) bytes (limit file-bytes=\(limits.fileBytes)); a context this large is not a grammar for speech, \(ContextLimits.raise("file-bytes"))")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file; check the path")
+        // Read at most one byte past the limit: a file that grew since fstat is refused too.
+        var bytes = [UInt8](repeating: 0, count: size + 1)
+        var count = 0
+        while count < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { raw in
+                retryingEINTR { read(fd, raw.baseAddress! + count, raw.count - count) }
+            }
+            if n < 0 {
+                throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file (\(errorText(errno))); check the path")
+            }
+            if n == 0 { break }
+            count += n
+            if count > limits.fileBytes {
+                throw ContextError(.tooLarge, file: path, line: 0, column: 0,
+                                   "the file has more than \(limits.fileBytes) bytes (limit file-bytes=\(limits.fileBytes)); a context this large is not a grammar for speech, \(ContextLimits.raise("file-bytes"))")
+            }
+            if count == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: 4096)) }
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        bytes.removeSubrange(count...)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ContextError(.unreadable, file: path, line: 0, column: 0, "the context file is not UTF-8 text; save it as UTF-8")
         }
         return try parse(yaml: text, name: path, limits: limits)
@@ -99,32 +127,30 @@ private struct ContextParser {
         return BuiltinSlot.named(type).map { $0.values.reduce(0) { $0 + $1.forms.reduce(0) { $0 + $1.count } } } ?? 0
     }
 
-    func error(_ kind: ContextError.Kind, _ mark: Mark?, _ message: String) -> ContextError {
-        ContextError(kind, file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message)
+    func error(_ kind: ContextError.Kind, _ node: YAMLNode?, _ message: String) -> ContextError {
+        ContextError(kind, file: file, line: node?.line ?? 1, column: node?.column ?? 1, message)
     }
 
     mutating func parse() throws(ContextError) -> Context {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let e as YamlError {
-            throw yamlError(e)
+        let root: YAMLNode?
+        do throws(YAMLError) {
+            root = try YAML.parse(yaml)
         } catch {
-            throw ContextError(.malformedYAML, file: file, line: 1, column: 1, "malformed YAML (\(error)); fix the syntax")
+            throw yamlError(error)
         }
-        guard let root, let top = root.mapping else {
-            throw error(.structure, root?.mark, "a context file is a mapping with one key 'context'; see Models/contexts for examples")
+        guard let root, root.mapping != nil else {
+            throw error(.structure, root, "a context file is a mapping with one key 'context'; see Models/contexts for examples")
         }
-        guard let contextNode = top["context"], let context = contextNode.mapping else {
-            throw error(.structure, root.mark, "missing 'context:' mapping at the top; start the file with 'context:'")
+        guard let contextNode = root["context"], let context = contextNode.mapping else {
+            throw error(.structure, root, "missing 'context:' mapping at the top; start the file with 'context:'")
         }
-        for (key, _) in context where !["expressions", "slots", "macros"].contains(key.string ?? "") {
-            throw error(.structure, key.mark, "unknown section '\(key.string ?? "?")' in context; allowed: expressions, slots, macros")
+        for pair in context where !["expressions", "slots", "macros"].contains(pair.key.string ?? "") {
+            throw error(.structure, pair.key, "unknown section '\(pair.key.string ?? "?")' in context; allowed: expressions, slots, macros")
         }
         var slots: [String: [Context.SlotValue]] = [:]
-        if let slotsNode = context["slots"] {
+        if let slotsNode = contextNode["slots"] {
             for (key, type, items) in try namedLists(slotsNode, section: "slots") {
-                if type.hasPrefix("pv.") { throw error(.structure, key.mark, "slot type '\(type)' uses the reserved prefix 'pv.'; rename it") }
+                if type.hasPrefix("pv.") { throw error(.structure, key, "slot type '\(type)' uses the reserved prefix 'pv.'; rename it") }
                 var values: [Context.SlotValue] = []
                 for item in items {
                     var p = try expressionParser(item)
@@ -134,7 +160,7 @@ private struct ContextParser {
                         throw ContextError(.syntax, file: file, line: item.line, column: item.column,
                                            "slot value '\(item.text)' must be plain words (no brackets, slots or macros)")
                     }
-                    values.append(Context.SlotValue(written: item.text.trimmingCharacters(in: .whitespaces), elements: Numbers.markNumbers(elements)))
+                    values.append(Context.SlotValue(written: trimmedBlanks(item.text), elements: Numbers.markNumbers(elements)))
                 }
                 slots[type] = values
                 slotTypes.insert(type)
@@ -142,14 +168,14 @@ private struct ContextParser {
             }
         }
         var macroNames: [String] = []
-        if let macrosNode = context["macros"] {
+        if let macrosNode = contextNode["macros"] {
             for (_, name, items) in try namedLists(macrosNode, section: "macros") {
                 rawMacros[name] = items
                 macroNames.append(name)
             }
         }
-        guard let expressionsNode = context["expressions"] else {
-            throw error(.structure, contextNode.mark, "missing 'expressions:' under context; add intents with their expressions")
+        guard let expressionsNode = contextNode["expressions"] else {
+            throw error(.structure, contextNode, "missing 'expressions:' under context; add intents with their expressions")
         }
         var intents: [Context.Intent] = []
         var total = ExpressionShape()
@@ -164,7 +190,7 @@ private struct ContextParser {
                     throw ContextError(.tooLarge, file: file, line: item.line, column: item.column,
                                        "with this expression the grammar grows past \(limits.words) words once macros and slot values are written out (limit words=\(limits.words)); use fewer or smaller expressions, \(ContextLimits.raise("words"))")
                 }
-                if elements.allSatisfy(\.isNullable) {
+                if elements.allSatisfy({ $0.isNullable }) {
                     throw ContextError(.onlyOptionals, file: file, line: item.line, column: item.column,
                                        "expression '\(item.text)' can match nothing (only optional parts); make at least one part required")
                 }
@@ -173,30 +199,32 @@ private struct ContextParser {
             }
             intents.append(Context.Intent(name: intentName, expressions: expressions))
         }
-        if intents.isEmpty { throw error(.structure, expressionsNode.mark, "no intents under 'expressions'; add at least one") }
+        if intents.isEmpty { throw error(.structure, expressionsNode, "no intents under 'expressions'; add at least one") }
         return Context(name: file, intents: intents, slots: slots, macroNames: macroNames)
     }
 
     /// A mapping of name → non-empty list of strings, with each string's position.
-    func namedLists(_ node: Node, section: String) throws(ContextError) -> [(Node, String, [ScalarItem])] {
+    func namedLists(_ node: YAMLNode, section: String) throws(ContextError) -> [(YAMLNode, String, [ScalarItem])] {
         guard let mapping = node.mapping else {
-            throw error(.structure, node.mark, "'\(section)' must be a mapping of names to lists of strings")
+            throw error(.structure, node, "'\(section)' must be a mapping of names to lists of strings")
         }
-        var out: [(Node, String, [ScalarItem])] = []
-        for (key, value) in mapping {
-            guard let name = key.string, !name.isEmpty else { throw error(.structure, key.mark, "a name in '\(section)' must be a string") }
+        var out: [(YAMLNode, String, [ScalarItem])] = []
+        for pair in mapping {
+            let key = pair.key, value = pair.value
+            guard let name = key.string, !name.isEmpty else { throw error(.structure, key, "a name in '\(section)' must be a string") }
             guard let sequence = value.sequence else {
-                throw error(.structure, value.mark ?? key.mark, "'\(name)' in '\(section)' must be a list of strings, e.g. - \"turn on the lights\"")
+                throw error(.structure, value, "'\(name)' in '\(section)' must be a list of strings, e.g. - \"turn on the lights\"")
             }
             var items: [ScalarItem] = []
             for element in sequence {
-                guard let scalar = element.scalar else {
-                    throw error(.structure, element.mark, "each entry of '\(name)' must be a string")
+                guard let text = element.string, let style = element.scalarStyle else {
+                    throw error(.structure, element, "each entry of '\(name)' must be a string")
                 }
-                let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
-                items.append(ScalarItem(text: scalar.string, line: scalar.mark?.line ?? 1, column: (scalar.mark?.column ?? 1) + (quoted ? 1 : 0)))
+                // A quoted string's text starts one column after its opening quote.
+                let quoted = style != .plain
+                items.append(ScalarItem(text: text, line: element.line, column: element.column + (quoted ? 1 : 0)))
             }
-            if items.isEmpty { throw error(.emptyExpression, key.mark, "'\(name)' in '\(section)' has no entries; add at least one") }
+            if items.isEmpty { throw error(.emptyExpression, key, "'\(name)' in '\(section)' has no entries; add at least one") }
             out.append((key, name, items))
         }
         return out
@@ -221,28 +249,27 @@ private struct ContextParser {
         }
     }
 
-    /// Maps Yams errors (with their marks) to `.malformedYAML` / duplicate names.
-    func yamlError(_ e: YamlError) -> ContextError {
-        switch e {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return ContextError(.malformedYAML, file: file, line: mark.line, column: mark.column, "malformed YAML: \(problem); fix the syntax here")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let name = duplicates.first ?? "?"
-            // Yams reports the first occurrence; point at the second, which is the one to rename.
-            var line = context.mark.line, column = context.mark.column
-            let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
-            for (i, text) in lines.enumerated() where i + 1 > context.mark.line {
-                let trimmed = text.drop { $0 == " " }
-                if trimmed.hasPrefix("\(name):") || trimmed.hasPrefix("\"\(name)\":") || trimmed.hasPrefix("'\(name)':") {
-                    line = i + 1; column = text.count - trimmed.count + 1; break
-                }
-            }
-            return ContextError(.duplicateName(name), file: file, line: line, column: column,
+    /// Maps YAML errors (with their positions) to `.malformedYAML` / duplicate names.
+    func yamlError(_ e: YAMLError) -> ContextError {
+        switch e.kind {
+        case .duplicateKey(let name):
+            return ContextError(.duplicateName(name), file: file, line: e.line, column: e.column,
                                 "'\(name)' is defined twice in the same mapping; intent, slot and macro names must be unique, rename or merge them")
-        default:
-            return ContextError(.malformedYAML, file: file, line: 1, column: 1, "malformed YAML (\(e)); fix the syntax")
+        case .syntax, .tooDeep:
+            return ContextError(.malformedYAML, file: file, line: e.line, column: e.column, "malformed YAML: \(e.message)")
+        case .unsupported:
+            return ContextError(.malformedYAML, file: file, line: e.line, column: e.column, "YAML outside what Bora reads: \(e.message)")
         }
     }
+}
+
+/// `text` without leading and trailing spaces and tabs (and other Unicode space separators).
+func trimmedBlanks(_ text: String) -> String {
+    func blank(_ c: Character) -> Bool {
+        c.unicodeScalars.allSatisfy { $0 == "\t" || $0.properties.generalCategory == .spaceSeparator }
+    }
+    guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return "" }
+    return String(text[first...last])
 }
 
 /// Resolves `@macro` references lazily (macros may use other macros; cycles are errors). Each

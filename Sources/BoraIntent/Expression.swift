@@ -213,7 +213,7 @@ extension ExpressionElement {
         switch self {
         case .word, .slot, .number: false
         case .optional: true
-        case .choice(let alternatives): alternatives.contains { $0.allSatisfy(\.isNullable) }
+        case .choice(let alternatives): alternatives.contains { $0.allSatisfy({ $0.isNullable }) }
         }
     }
 }

@@ -1,5 +1,6 @@
 import BoraCore
 import BoraSpeech
+import BoraText
 
 /// What one utterance meant, or that it was not understood.
 public struct IntentResult: Sendable, Equatable {

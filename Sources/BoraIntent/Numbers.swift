@@ -24,7 +24,7 @@ enum Numbers {
     /// Parses a number phrase at the start of `words` (lowercased): returns its value and length.
     static func parse(_ words: ArraySlice<String>) -> (value: Int, count: Int)? {
         guard let first = words.first?.lowercased() else { return nil }
-        if let n = Int(first), n >= 0, n < 100, first.allSatisfy(\.isASCII) { return (n, 1) }
+        if let n = Int(first), n >= 0, n < 100, first.allSatisfy({ $0.isASCII }) { return (n, 1) }
         let hyphen = first.split(separator: "-").map(String.init)
         if hyphen.count == 2, let t = tens.firstIndex(of: hyphen[0]), t >= 2,
            let u = units.firstIndex(of: hyphen[1]), u >= 1, u <= 9 { return (t * 10 + u, 1) }

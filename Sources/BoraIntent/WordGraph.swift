@@ -145,7 +145,7 @@ extension Context {
             case .slot(let type, _): UInt64(slotAlternatives(type).count)
             }
         }
-        let total = intents.flatMap(\.expressions).reduce(UInt64(0)) { add($0, count($1.elements)) }
+        let total = intents.flatMap({ $0.expressions }).reduce(UInt64(0)) { add($0, count($1.elements)) }
         return SentenceCount(count: total, saturated: saturated, approximate: true)
     }
 }

@@ -1,5 +1,7 @@
 // See include/bora_libc.h.
+#define _GNU_SOURCE   // strtod_l, strtof_l
 #include "bora_libc.h"
+#include <locale.h>
 
 int bora_errno(void) { return errno; }
 void bora_set_errno(int value) { errno = value; }
@@ -25,3 +27,29 @@ void arc4random_buf(void *buffer, size_t length) {
     }
 }
 #endif
+
+// Float parsing for Embedded Swift: `Double(String)` and `Float(String)` call these runtime hooks,
+// which the Embedded standard library leaves to the platform. Same contract as the host runtime's
+// (swift/stdlib/public/stubs/Stubs.cpp): parse with the C locale, return the end of the parsed
+// text (Swift then requires it to be the end of the string), or NULL when out of range.
+static locale_t bora_c_locale(void) {
+    static locale_t c;   // a race here at worst makes one extra locale object
+    if (!c) c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    return c;
+}
+const char *_swift_stdlib_strtod_clocale(const char *nptr, double *out) {
+    char *end;
+    errno = 0;
+    double r = strtod_l(nptr, &end, bora_c_locale());
+    *out = r;
+    if (errno == ERANGE && (r == HUGE_VAL || r == -HUGE_VAL || r == 0.0)) return NULL;
+    return end;
+}
+const char *_swift_stdlib_strtof_clocale(const char *nptr, float *out) {
+    char *end;
+    errno = 0;
+    float r = strtof_l(nptr, &end, bora_c_locale());
+    *out = r;
+    if (errno == ERANGE && (r == HUGE_VALF || r == -HUGE_VALF || r == 0.0f)) return NULL;
+    return end;
+}

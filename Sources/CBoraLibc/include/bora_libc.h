@@ -1,6 +1,7 @@
 // The C library as both builds see it. The host build imports Glibc (Swift's overlay) as well;
 // the Embedded build (aarch64, `tools/arm/build`) has no Glibc module and imports only this one.
-// Wrappers for what Swift cannot import: the errno macro, variadic open(), MAP_FAILED.
+// Wrappers for what Swift cannot import: the errno macro, variadic open(), MAP_FAILED; and (in
+// bora_libc.c, no declaration needed) the float-parsing hooks Embedded Swift's Double(String) calls.
 #ifndef BORA_LIBC_H
 #define BORA_LIBC_H
 

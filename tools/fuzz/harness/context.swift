@@ -1,4 +1,4 @@
-// libFuzzer harness: the context parser (BoraIntent: Yams + the expression parser, slot/macro
+// libFuzzer harness: the context parser (BoraIntent: BoraCore's YAML reader + the expression parser, slot/macro
 // checks with line/column errors) and `sentenceCount` (the canonical word graph, determinized and
 // counted, as `bora context check` does). The compiler with Whisper's tokenizer is the `compile`
 // harness. The grammar is held to 20,000 words written out (ContextLimits) so that one input stays
