@@ -1,7 +1,8 @@
 import BoraCore
 import CBoraSpawn
-import Foundation
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 
@@ -117,7 +118,7 @@ public enum Dispatcher {
         let startedAt = monotonicSeconds()
         try checkArguments(argv, environment: environment)
         let ids = try credentials(user: user, group: group)
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let devNull = posixOpen("/dev/null", O_RDONLY | O_CLOEXEC)
         guard devNull >= 0 else { throw DispatchError(call: "open", errno: errno, detail: "/dev/null") }
         defer { close(devNull) }
         var readFD: Int32 = -1, writeFD: Int32 = -1
@@ -392,7 +393,7 @@ public enum Dispatcher {
             var offset = 0
             while offset < payload.count {
                 let n = payload.withUnsafeBytes { raw in
-                    retryingEINTR { Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
+                    retryingEINTR { socketSend(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
                 }
                 if n >= 0 {
                     if type == datagram && n != payload.count { throw DispatchError(call: "send", errno: EMSGSIZE, detail: path) }
@@ -419,4 +420,9 @@ public enum Dispatcher {
             if r < 0 && errno != EINTR { return true }
         }
     }
+}
+
+/// send(2) (`Dispatcher.send(line:toSocket:)` hides the C name inside `Dispatcher`).
+private func socketSend(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int, _ flags: Int32) -> Int {
+    send(fd, bytes, count, flags)
 }

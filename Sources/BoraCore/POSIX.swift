@@ -95,3 +95,46 @@ public func releaseFreeHeap() {
     _ = glibcMallocTrim(0)
     #endif
 }
+
+/// The names in directory `path` (without "." and ".."), in the order readdir(3) gives them;
+/// nil when it cannot be opened (errno says why).
+public func directoryEntries(_ path: String) -> [String]? {
+    guard let dir = opendir(path) else { return nil }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafePointer(to: &entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
+/// True when something (a file, directory, …) exists at `path` (stat(2) succeeds; a dangling
+/// symbolic link does not count).
+public func fileExists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+}
+
+/// True when `path` is a directory (following symbolic links).
+public func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+}
+
+/// The whole file at `path`, or nil with errno set (EINTR is retried).
+public func readWholeFile(_ path: String) -> [UInt8]? {
+    let fd = posixOpen(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var out = [UInt8]()
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { raw in retryingEINTR { read(fd, raw.baseAddress, raw.count) } }
+        if n < 0 { return nil }
+        if n == 0 { return out }
+        out.append(contentsOf: chunk[0..<n])
+    }
+}
