@@ -93,7 +93,8 @@ extension JSONValue {
     ///   (lowercase hex), `/` as `\/` unless `escapingSlashes` is false, everything else (DEL and
     ///   non-ASCII included) as its UTF-8;
     /// - `.int` in decimal; `.double` as Swift's shortest round-trip `description` (e.g. `0.78`,
-    ///   `1e-07`, `1e+16`) with a trailing `.0` removed (`1.0` → `1`, read back as `.int(1)`);
+    ///   `1e-07`, `1e+16`) with a trailing `.0` removed (`1.0` → `1`, read back as `.int(1)`;
+    ///   `-0.0` → `-0`, read back as `.int(0)`);
     ///   non-finite doubles (which JSON cannot express) are written as `null`.
     public func serializedBytes(escapingSlashes: Bool = true) -> [UInt8] {
         var out: [UInt8] = []
@@ -265,10 +266,11 @@ struct JSONReader {
 
     init(bytes: UnsafeRawBufferPointer, maximumDepth: Int) { self.bytes = bytes; self.maximumDepth = maximumDepth }
 
-    /// An open container: its elements so far, or its members so far and the key awaiting a value.
+    /// An open container (its contents live in `arrays`/`objects`, mutated in place so that
+    /// appending stays O(1)); an object's frame holds the key awaiting its value.
     enum Frame {
-        case array([JSONValue])
-        case object([String: JSONValue], key: String)
+        case array
+        case object(key: String)
     }
 
     mutating func skipWhitespace() {
@@ -295,6 +297,8 @@ struct JSONReader {
 
     mutating func parseDocument() throws(JSONError) -> JSONValue {
         var stack: [Frame] = []
+        var arrays: [[JSONValue]] = []            // contents of the open arrays, innermost last
+        var objects: [[String: JSONValue]] = []   // contents of the open objects, innermost last
         var value: JSONValue
         while true {
             // Parse one value; containers push a frame and continue with their first element.
@@ -304,15 +308,16 @@ struct JSONReader {
                 guard stack.count < maximumDepth else { throw JSONError(.tooDeep(limit: maximumDepth), at: i) }
                 i += 1
                 if try peek() == UInt8(ascii: "]") { i += 1; value = .array([]) } else {
-                    stack.append(.array([]))
+                    stack.append(.array)
+                    arrays.append([])
                     continue
                 }
             case UInt8(ascii: "{"):
                 guard stack.count < maximumDepth else { throw JSONError(.tooDeep(limit: maximumDepth), at: i) }
                 i += 1
                 if try peek() == UInt8(ascii: "}") { i += 1; value = .object([:]) } else {
-                    let key = try parseKey()
-                    stack.append(.object([:], key: key))
+                    stack.append(.object(key: try parseKey()))
+                    objects.append([:])
                     continue
                 }
             case UInt8(ascii: "\""): value = .string(try parseString())
@@ -324,25 +329,32 @@ struct JSONReader {
             }
             // Hand the value to the innermost open container; close containers that end here.
             while true {
-                guard let top = stack.popLast() else {
+                guard let top = stack.last else {
                     skipWhitespace()
                     guard i == bytes.count else { throw JSONError(.trailingContent, at: i) }
                     return value
                 }
                 let next = try peek()
                 switch top {
-                case var .array(elements):
-                    elements.append(value)
+                case .array:
+                    arrays[arrays.count - 1].append(value)
                     i += 1
-                    if next == UInt8(ascii: ",") { stack.append(.array(elements)) }
-                    else if next == UInt8(ascii: "]") { value = .array(elements); continue }
-                    else { throw JSONError(.unexpectedByte(next), at: i - 1) }
-                case .object(var members, let key):
-                    members[key] = value
+                    if next == UInt8(ascii: "]") {
+                        stack.removeLast()
+                        value = .array(arrays.removeLast())
+                        continue
+                    }
+                    guard next == UInt8(ascii: ",") else { throw JSONError(.unexpectedByte(next), at: i - 1) }
+                case let .object(key):
+                    objects[objects.count - 1][key] = value
                     i += 1
-                    if next == UInt8(ascii: ",") { stack.append(.object(members, key: try parseKey())) }
-                    else if next == UInt8(ascii: "}") { value = .object(members); continue }
-                    else { throw JSONError(.unexpectedByte(next), at: i - 1) }
+                    if next == UInt8(ascii: "}") {
+                        stack.removeLast()
+                        value = .object(objects.removeLast())
+                        continue
+                    }
+                    guard next == UInt8(ascii: ",") else { throw JSONError(.unexpectedByte(next), at: i - 1) }
+                    stack[stack.count - 1] = .object(key: try parseKey())
                 }
                 break
             }
