@@ -173,7 +173,7 @@ func makeDirectory(_ path: String, mode: mode_t, group: gid_t? = nil) throws(Aud
     let e = errno
     if e == EEXIST {
         var st = stat()
-        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return }
+        if stat(path, &st) == 0 && (st.st_mode & mode_t(S_IFMT)) == mode_t(S_IFDIR) { return }
         throw AuditError(path: path, "exists and is not a directory; choose another --audit DIR")
     }
     if e == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex {

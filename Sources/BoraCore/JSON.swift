@@ -498,7 +498,7 @@ struct JSONReader {
 
     /// The length of the valid UTF-8 sequence (2…4 bytes) at `at`, whose first byte is ≥ 0x80.
     /// Refuses overlong forms, encoded surrogates and values beyond U+10FFFF (RFC 3629).
-    func utf8SequenceLength(at at: Int) throws(JSONError) -> Int {
+    func utf8SequenceLength(at: Int) throws(JSONError) -> Int {
         let b0 = bytes[at]
         let n: Int
         var lo: UInt8 = 0x80, hi: UInt8 = 0xBF   // allowed range of the second byte

@@ -121,7 +121,7 @@ public func fileExists(_ path: String) -> Bool {
 /// True when `path` is a directory (following symbolic links).
 public func isDirectory(_ path: String) -> Bool {
     var st = stat()
-    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    return stat(path, &st) == 0 && (st.st_mode & mode_t(S_IFMT)) == mode_t(S_IFDIR)
 }
 
 /// The whole file at `path`, or nil with errno set (EINTR is retried).
