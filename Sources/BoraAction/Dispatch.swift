@@ -359,9 +359,7 @@ public enum Dispatcher {
             guard fd >= 0 else { throw DispatchError(call: "socket", errno: errno, detail: path) }
             defer { close(fd) }
             connecting: while true {
-                let rc = withUnsafePointer(to: &addr) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-                }
+                let rc = withUnsafePointer(to: &addr) { socketConnect(fd, UnsafeRawPointer($0), socklen_t(MemoryLayout<sockaddr_un>.size)) }
                 if rc == 0 { break }
                 let e = errno
                 switch e {
@@ -420,6 +418,16 @@ public enum Dispatcher {
             if r < 0 && errno != EINTR { return true }
         }
     }
+}
+
+/// connect(2) with a raw address (glibc declares it with a transparent union under _GNU_SOURCE,
+/// which the Embedded build's import cannot pass a pointer to).
+private func socketConnect(_ fd: Int32, _ address: UnsafeRawPointer, _ length: socklen_t) -> Int32 {
+    #if hasFeature(Embedded)
+    return bora_connect(fd, address, length)
+    #else
+    return connect(fd, address.assumingMemoryBound(to: sockaddr.self), length)
+    #endif
 }
 
 /// send(2) (`Dispatcher.send(line:toSocket:)` hides the C name inside `Dispatcher`).

@@ -7,3 +7,4 @@ int bora_open(const char *path, int flags, unsigned mode) { return open(path, fl
 void *bora_map_failed(void) { return MAP_FAILED; }
 long bora_write_text(int fd, const char *text, size_t length) { return (long)write(fd, text, length); }
 int bora_format_double(char *buffer, size_t size, const char *format, double value) { return snprintf(buffer, size, format, value); }
+int bora_connect(int fd, const void *address, unsigned length) { return connect(fd, (const struct sockaddr *)address, (socklen_t)length); }

@@ -36,6 +36,9 @@ int bora_open(const char *path, int flags, unsigned mode);
 void *bora_map_failed(void);
 /// Writes `length` bytes of `text` to standard error or output (fd 2 / 1) in one write(2).
 long bora_write_text(int fd, const char *text, size_t length);
+/// connect(2) with a plain address pointer (glibc's _GNU_SOURCE declaration takes a transparent
+/// union, which Swift cannot pass).
+int bora_connect(int fd, const void *address, unsigned length);
 /// snprintf(buffer, size, format, value) for a format with exactly one double conversion
 /// (`%g`, `%.2f`, …; snprintf is variadic and does not import into Embedded Swift).
 int bora_format_double(char *buffer, size_t size, const char *format, double value);
