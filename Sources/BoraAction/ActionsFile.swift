@@ -1,7 +1,6 @@
 // BoraAction — actions file, policy, dispatch, audit trail, the listen loop.
 import BoraCore
 import BoraIntent
-import Foundation
 
 /// An actions file that cannot be used, with where (file, 1-based line and column) and what to do.
 /// `description` is one line: `FILE:LINE:COLUMN: problem; what to do`.
@@ -127,13 +126,24 @@ public struct ActionsFile: Sendable, Equatable {
         self.entries = entries; self.dryRun = dryRun; self.file = file
     }
 
-    /// Reads and parses `path`. Throws `ActionsError` with the line and column of the problem.
+    /// The largest actions file `load` reads (4 MiB).
+    public static let maxFileBytes = 4 << 20
+
+    /// Reads and parses `path` (a regular UTF-8 file of at most `maxFileBytes`). Throws
+    /// `ActionsError` with the line and column of the problem.
     public static func load(path: String) throws(ActionsError) -> ActionsFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ActionsError(.unreadable, file: path, line: 1, column: 1, "cannot read the actions file; check the path and permissions")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ActionsError(.unreadable, file: path, line: 1, column: 1, "the actions file is not UTF-8; save it as UTF-8")
+        let text: String
+        do throws(TextFileProblem) { text = try readTextFile(path, maxBytes: maxFileBytes) } catch {
+            switch error {
+            case .unreadable(let why):
+                throw ActionsError(.unreadable, file: path, line: 1, column: 1, "cannot read the actions file (\(why)); check the path and permissions")
+            case .notRegularFile:
+                throw ActionsError(.unreadable, file: path, line: 1, column: 1, "not a regular file; give the path of an actions YAML file")
+            case .tooLarge:
+                throw ActionsError(.unreadable, file: path, line: 1, column: 1, "the file has more than \(maxFileBytes) bytes; an actions file this large is not a policy a person can review")
+            case .notUTF8:
+                throw ActionsError(.unreadable, file: path, line: 1, column: 1, "the actions file is not UTF-8; save it as UTF-8")
+            }
         }
         return try parse(yaml: text, file: path)
     }
@@ -301,7 +311,7 @@ public struct ActionsFile: Sendable, Equatable {
         var out: [ActionsError] = []
         for entry in entries {
             guard let slots = slotsByIntent[entry.intent] else {
-                let known = context.intents.map(\.name).joined(separator: ", ")
+                let known = context.intents.map { $0.name }.joined(separator: ", ")
                 out.append(ActionsError(.unknownIntent(entry.intent), file: file, line: entry.line, column: entry.column,
                                         "unknown intent '\(entry.intent)' (context '\(context.name)' has: \(known))"))
                 continue

@@ -1,8 +1,11 @@
 import BoraAudio
 import BoraCore
 import BoraIntent
-import Foundation
-import Synchronization
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
+import Glibc
+#endif
 
 /// The audit directory cannot be created or written.
 public struct AuditError: BoraInputError, Equatable {
@@ -48,7 +51,7 @@ public final class AuditLog: Sendable {
         /// A failed write could not be cut off; cut it before the next append.
         var dirty = false
     }
-    private let lock: Mutex<State>
+    private let lock: Locked<State>
     private let lockFD: Int32
 
     /// The hash of "no previous record".
@@ -70,7 +73,7 @@ public final class AuditLog: Sendable {
         lockFD = try AuditLog.takeLock(directory)
         do {
             AuditLog.removeLeftovers(directory)
-            lock = Mutex(try AuditLog.openState(directory: directory, fileMode: group == nil ? 0o600 : 0o640, group: group))
+            lock = Locked(try AuditLog.openState(directory: directory, fileMode: group == nil ? 0o600 : 0o640, group: group))
         } catch {
             close(lockFD)
             throw error
@@ -85,10 +88,10 @@ public final class AuditLog: Sendable {
     /// One writer per directory: `flock` on `DIR/lock`, which holds the writer's pid.
     private static func takeLock(_ directory: String) throws(AuditError) -> Int32 {
         let path = directory + "/lock"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = posixOpen(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw AuditError(path: path, "cannot open the lock file (\(errorText(errno))); check permissions") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let owner = readWholeFile(path).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "?"
+            let owner = readWholeFile(path).map { String(decoding: $0.filter { $0 > 0x20 }, as: UTF8.self) } ?? "?"
             close(fd)
             throw AuditError(path: directory, "is in use by another bora process (pid \(owner)); one writer per audit directory: stop it or choose another --audit DIR")
         }
@@ -101,7 +104,7 @@ public final class AuditLog: Sendable {
     /// Temp files of interrupted atomic writes (`*.tmp-XXXXXX`) in the directory and in clips/.
     private static func removeLeftovers(_ directory: String) {
         for dir in [directory, directory + "/clips"] {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.contains(".tmp-") {
+            for name in directoryEntries(dir) ?? [] where name.hasSubstring(".tmp-") {
                 unlink(dir + "/" + name)
             }
         }
@@ -132,7 +135,7 @@ public final class AuditLog: Sendable {
         var nextSeq = 0
         if let last = lastLine {
             previous = AuditLog.hash(last)
-            if let object = try? JSONSerialization.jsonObject(with: Data(last)) as? [String: Any], let seq = object["seq"] as? Int {
+            if let seq = (try? JSONValue.parse(last))?["seq"]?.int {
                 nextSeq = seq + 1
             } else {
                 // A log written before records carried "seq": count them all once.
@@ -154,7 +157,7 @@ public final class AuditLog: Sendable {
                 throw AuditError(path: directory, "the audit log (next record \(nextSeq)) and its sealing state (next record \(state.nextSeq)) disagree: records were removed or the state was replaced. Run `bora audit verify \(directory) --key KEY`, then move the directory aside to start a new trail")
             }
         }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, fileMode)
+        let fd = posixOpen(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, UInt32(fileMode))
         guard fd >= 0 else {
             throw AuditError(path: path, "cannot open for appending (\(errorText(errno))); check permissions")
         }
@@ -190,7 +193,7 @@ public final class AuditLog: Sendable {
 
     /// The log files of `directory` in chain order: rotated `audit-*.jsonl` by name, then `audit.jsonl`.
     static func logFiles(_ directory: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let names = directoryEntries(directory) ?? []
         return names.filter { $0.hasPrefix("audit-") && $0.hasSuffix(".jsonl") }.sorted()
             + (names.contains("audit.jsonl") ? ["audit.jsonl"] : [])
     }
@@ -228,7 +231,7 @@ public final class AuditLog: Sendable {
     /// On failure nothing of the record remains in the log and the chain and key are unchanged:
     /// the caller can retry, and must not act as if the record exists.
     @discardableResult
-    public func append(_ record: [String: Any]) throws(AuditError) -> Int {
+    public func append(_ record: [String: JSONValue]) throws(AuditError) -> Int {
         try lock.withLock { (state: inout State) throws(AuditError) -> Int in
             if state.dirty {
                 guard ftruncate(state.fd, off_t(state.size)) == 0 else {
@@ -237,13 +240,9 @@ public final class AuditLog: Sendable {
                 state.dirty = false
             }
             var chained = record
-            chained["prev"] = state.previous
-            chained["seq"] = state.nextSeq
-            let data: Data
-            do { data = try JSONSerialization.data(withJSONObject: chained, options: [.sortedKeys]) } catch {
-                throw AuditError(path: logPath, "record is not JSON-serializable (\(error)); this is a Bora bug")
-            }
-            var line = [UInt8](data)
+            chained["prev"] = .string(state.previous)
+            chained["seq"] = .int(state.nextSeq)
+            var line = JSONValue.object(chained).serializedBytes()
             if let seal = state.seal { line = AuditSeal.sealLine(line, key: seal.key) }
             let digest = AuditLog.hash(line)
             line.append(0x0A)
@@ -281,14 +280,14 @@ public final class AuditLog: Sendable {
 
     /// Renames `audit.jsonl` to `audit-<time>.jsonl` and opens a new one; the chain continues.
     private func rotate(_ state: inout State) throws(AuditError) {
-        let stamp = directory + "/audit-" + AuditLog.timestamp().replacingOccurrences(of: ":", with: "")
+        let stamp = directory + "/audit-" + String(AuditLog.timestamp().filter { $0 != ":" })
         var rotated = stamp + ".jsonl", n = 1
-        while FileManager.default.fileExists(atPath: rotated) { rotated = stamp + "-\(n).jsonl"; n += 1 }
+        while fileExists(rotated) { rotated = stamp + "-\(n).jsonl"; n += 1 }
         guard rename(logPath, rotated) == 0 else {
             throw AuditError(path: logPath, "cannot rotate (\(errorText(errno))); check permissions")
         }
         close(state.fd)
-        let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, fileMode)
+        let fd = posixOpen(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, UInt32(fileMode))
         guard fd >= 0 else { throw AuditError(path: logPath, "cannot reopen after rotation (\(errorText(errno)))") }
         fchmod(fd, fileMode)
         if let group { fchown(fd, uid_t.max, group) }
@@ -297,12 +296,8 @@ public final class AuditLog: Sendable {
         state.size = 0
     }
 
-    /// ISO 8601 UTC with milliseconds.
-    public static func timestamp(_ date: Date = Date()) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: date)
-    }
+    /// Now as ISO 8601 UTC with milliseconds (`2024-05-01T12:34:56.789Z`, `iso8601UTCNow`).
+    public static func timestamp() -> String { iso8601UTCNow() }
 }
 
 /// What happened to one utterance (or, for `executing`, what is about to happen): the audit
@@ -384,29 +379,29 @@ public struct AuditRecord: Sendable, Equatable {
         recognizeMs = recognition.recognizeMilliseconds; self.latencyMs = latencyMs
     }
 
-    public var json: [String: Any] {
-        func r(_ x: Double) -> Double { (x * 10).rounded() / 10 }
-        var o: [String: Any] = [
-            "time": time, "id": id, "transcript": transcript, "understood": understood, "intent": intent,
-            "slots": slots, "confidence": (Double(confidence) * 1000).rounded() / 1000, "decision": decision.rawValue,
-            "reason": reason, "start_ms": r(startMs), "audio_ms": r(audioMs), "recognize_ms": r(recognizeMs),
-            "latency_ms": r(latencyMs), "timed_out": timedOut,
+    public var json: [String: JSONValue] {
+        func r(_ x: Double) -> JSONValue { .double((x * 10).rounded() / 10) }
+        var o: [String: JSONValue] = [
+            "time": .string(time), "id": .string(id), "transcript": .string(transcript), "understood": .bool(understood),
+            "intent": .string(intent), "slots": JSONValue(slots), "confidence": .double((Double(confidence) * 1000).rounded() / 1000),
+            "decision": .string(decision.rawValue), "reason": .string(reason), "start_ms": r(startMs), "audio_ms": r(audioMs),
+            "recognize_ms": r(recognizeMs), "latency_ms": r(latencyMs), "timed_out": .bool(timedOut),
         ]
-        if let action { o["action"] = action }
-        if let actionKind { o["action_kind"] = actionKind }
-        if let argv { o["argv"] = argv }
-        if let exitCode { o["exit_code"] = Int(exitCode) }
-        if let signal { o["signal"] = Int(signal) }
+        if let action { o["action"] = .string(action) }
+        if let actionKind { o["action_kind"] = .string(actionKind) }
+        if let argv { o["argv"] = JSONValue(argv) }
+        if let exitCode { o["exit_code"] = .int(Int(exitCode)) }
+        if let signal { o["signal"] = .int(Int(signal)) }
         if let execMs { o["exec_ms"] = r(execMs) }
         if let auditMs { o["audit_ms"] = r(auditMs) }
-        if let error { o["error"] = error }
-        if let clip { o["clip"] = clip }
-        if let clipSHA256 { o["clip_sha256"] = clipSHA256 }
-        if let output { o["output"] = output }
-        if let outputBytes { o["output_bytes"] = outputBytes; o["output_truncated"] = outputTruncated }
-        if let outputSHA256 { o["output_sha256"] = outputSHA256 }
-        if let payload { o["payload"] = payload }
-        if let confirms { o["confirms"] = confirms }
+        if let error { o["error"] = .string(error) }
+        if let clip { o["clip"] = .string(clip) }
+        if let clipSHA256 { o["clip_sha256"] = .string(clipSHA256) }
+        if let output { o["output"] = .string(output) }
+        if let outputBytes { o["output_bytes"] = .int(outputBytes); o["output_truncated"] = .bool(outputTruncated) }
+        if let outputSHA256 { o["output_sha256"] = .string(outputSHA256) }
+        if let payload { o["payload"] = .string(payload) }
+        if let confirms { o["confirms"] = .string(confirms) }
         return o
     }
 

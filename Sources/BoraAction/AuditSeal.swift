@@ -1,6 +1,8 @@
 import BoraAudio
 import BoraCore
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 
@@ -136,28 +138,13 @@ public enum AuditSeal {
             throw AuditError(path: directory, "holds an unsealed audit log; seal a new, empty directory (move this one aside)")
         }
         // The kernel's CSPRNG (/dev/urandom never blocks once the pool is initialized at boot).
-        let random = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        let random = posixOpen("/dev/urandom", O_RDONLY | O_CLOEXEC)
         var k0 = [UInt8](repeating: 0, count: 32)
         let got = random < 0 ? -1 : k0.withUnsafeMutableBytes { read(random, $0.baseAddress, 32) }
         if random >= 0 { close(random) }
         guard got == 32 else { throw AuditError(path: "/dev/urandom", "cannot read random bytes for the key (\(errorText(errno)))") }
         try State(keyId: keyId(k0), nextSeq: 0, key: k0).write(directory: directory)
         return k0
-    }
-}
-
-/// The whole file at `path`, or nil with errno set.
-func readWholeFile(_ path: String) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var out = [UInt8]()
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { raw in retryingEINTR { read(fd, raw.baseAddress, raw.count) } }
-        if n < 0 { return nil }
-        if n == 0 { return out }
-        out.append(contentsOf: chunk[0..<n])
     }
 }
 
@@ -169,7 +156,7 @@ func fileSize(_ path: String) -> Int? {
 
 /// fsync of a directory, so a rename or a new file in it survives a power cut.
 func syncDirectory(_ path: String) {
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    let fd = posixOpen(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard fd >= 0 else { return }
     fsync(fd)
     close(fd)
@@ -186,7 +173,7 @@ func makeDirectory(_ path: String, mode: mode_t, group: gid_t? = nil) throws(Aud
     let e = errno
     if e == EEXIST {
         var st = stat()
-        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return }
+        if stat(path, &st) == 0 && (st.st_mode & mode_t(S_IFMT)) == mode_t(S_IFDIR) { return }
         throw AuditError(path: path, "exists and is not a directory; choose another --audit DIR")
     }
     if e == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex {

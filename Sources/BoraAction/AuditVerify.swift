@@ -1,5 +1,4 @@
 import BoraCore
-import Foundation
 
 extension AuditLog {
     /// What `verify` found.
@@ -77,8 +76,7 @@ extension AuditLog {
             if index == files.count - 1, let lastByte = bytes.last, lastByte != 0x0A { v.incompleteTail = true }
             for (n, line) in lines(bytes[...]).enumerated() {
                 let whereAt = "\(name):\(n + 1)"
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                      let prev = object["prev"] as? String else {
+                guard let object = (try? JSONValue.parse(line))?.object, let prev = object["prev"]?.string else {
                     v.problem = "\(whereAt): not a JSON record with \"prev\" (edited or corrupted)"
                     return v
                 }
@@ -88,7 +86,7 @@ extension AuditLog {
                         : "\(whereAt): \"prev\" does not match the record before it (a record was deleted, reordered or edited)"
                     return v
                 }
-                if let seq = object["seq"] as? Int {
+                if let seq = object["seq"]?.int {
                     if seq != expectedSeq {
                         v.problem = "\(whereAt): record \(seq) where \(expectedSeq) was expected (records were deleted or duplicated)"
                         return v
@@ -107,22 +105,22 @@ extension AuditLog {
                         return v
                     }
                 }
-                if let clip = object["clip"] as? String {
+                if let clip = object["clip"]?.string {
                     clips.insert(clip)
                     let path = directory + "/" + clip
-                    if !FileManager.default.fileExists(atPath: path) {
+                    if !fileExists(path) {
                         v.problem = "\(whereAt): its clip \(clip) is missing (deleted)"
                         return v
                     }
-                    if let want = object["clip_sha256"] as? String {
+                    if let want = object["clip_sha256"]?.string {
                         guard let got = try? SHA256.hexDigest(ofFile: path), got == want else {
                             v.problem = "\(whereAt): its clip \(clip) does not have the recorded sha256 (replaced or edited)"
                             return v
                         }
                     }
                 }
-                if let id = object["id"] as? String {
-                    if object["decision"] as? String == AuditDecision.executing.rawValue { executing[id] = v.records } else { executing[id] = nil }
+                if let id = object["id"]?.string {
+                    if object["decision"]?.string == AuditDecision.executing.rawValue { executing[id] = v.records } else { executing[id] = nil }
                 }
                 previous = hash(line)
                 currentKey = currentKey.map(AuditSeal.evolve)
@@ -130,8 +128,8 @@ extension AuditLog {
                 v.records += 1
             }
         }
-        v.interruptedActions = executing.sorted { $0.value < $1.value }.map(\.key)
-        let onDisk = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/clips")) ?? []
+        v.interruptedActions = executing.sorted { $0.value < $1.value }.map { $0.key }
+        let onDisk = directoryEntries(directory + "/clips") ?? []
         v.unreferencedClips = onDisk.filter { $0.hasSuffix(".opus") && !clips.contains("clips/" + $0) }.sorted()
         if let state { return checkState(state, key: key, nextSeq: expectedSeq, v) }
         return v

@@ -1,6 +1,22 @@
 import BoraAudio
+import BoraCore
 import BoraIntent
 import BoraSpeech
+import BoraText
+
+/// Why a `CommandRecognizer` could not be built: the model's tokenizer, or a context that does not
+/// compile. Bad input like the errors it carries; `description` is theirs.
+public enum RecognizerSetupError: BoraInputError, Equatable {
+    case tokenizer(TokenizerError)
+    case context(ContextError)
+
+    public var description: String {
+        switch self {
+        case let .tokenizer(e): return e.description
+        case let .context(e): return e.description
+        }
+    }
+}
 
 /// Which grammar an utterance is recognized against: the user's context, or the built-in
 /// yes/no context used while an action waits for spoken confirmation.
@@ -16,7 +32,7 @@ public protocol UtteranceRecognizer: AnyObject {
     var sampleRate: Int { get }
     /// Recognizes mono `samples` at `sampleRate` against `grammar`. With `.confirmation`, an understood
     /// result has intent `ConfirmationContext.confirmIntent` or `.cancelIntent`.
-    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> IntentResult
+    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws(SpeechError) -> IntentResult
 }
 
 extension UtteranceRecognizer {
@@ -57,20 +73,23 @@ public final class CommandRecognizer: UtteranceRecognizer, @unchecked Sendable {
 
     /// Compiles `context` (under `limits`) and the confirmation context for `session`'s tokenizer.
     public init(session: WhisperSession, context: Context, sensitivity: Float = 0.5, beam: Int = 3,
-                limits: ContextLimits = .standard) throws {
-        let tokenizer = try session.model.makeTokenizer()
-        commands = IntentRecognizer(session: session, context: try CompiledContext(context: context, tokenizer: tokenizer, limits: limits),
-                                    sensitivity: sensitivity, beam: beam)
-        confirmation = IntentRecognizer(session: session,
-                                        context: try CompiledContext(context: try ConfirmationContext.load(), tokenizer: tokenizer),
-                                        sensitivity: sensitivity, beam: beam)
+                limits: ContextLimits = .standard) throws(RecognizerSetupError) {
+        let tokenizer: Tokenizer
+        do throws(TokenizerError) { tokenizer = try session.model.makeTokenizer() } catch { throw .tokenizer(error) }
+        let compiled: CompiledContext, yesNo: CompiledContext
+        do throws(ContextError) {
+            compiled = try CompiledContext(context: context, tokenizer: tokenizer, limits: limits)
+            yesNo = try CompiledContext(context: try ConfirmationContext.load(), tokenizer: tokenizer)
+        } catch { throw .context(error) }
+        commands = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
+        confirmation = IntentRecognizer(session: session, context: yesNo, sensitivity: sensitivity, beam: beam)
         confirmation.penalizesDisagreement = false   // see IntentRecognizer.penalizesDisagreement
     }
 
     /// The Whisper model's rate (both grammars share one session).
     public var sampleRate: Int { commands.sampleRate }
 
-    public func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> IntentResult {
+    public func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws(SpeechError) -> IntentResult {
         try (grammar == .commands ? commands : confirmation).recognize(samples)
     }
 }

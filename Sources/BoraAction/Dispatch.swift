@@ -1,7 +1,8 @@
 import BoraCore
 import CBoraSpawn
-import Foundation
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 
@@ -117,7 +118,7 @@ public enum Dispatcher {
         let startedAt = monotonicSeconds()
         try checkArguments(argv, environment: environment)
         let ids = try credentials(user: user, group: group)
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let devNull = posixOpen("/dev/null", O_RDONLY | O_CLOEXEC)
         guard devNull >= 0 else { throw DispatchError(call: "open", errno: errno, detail: "/dev/null") }
         defer { close(devNull) }
         var readFD: Int32 = -1, writeFD: Int32 = -1
@@ -358,9 +359,7 @@ public enum Dispatcher {
             guard fd >= 0 else { throw DispatchError(call: "socket", errno: errno, detail: path) }
             defer { close(fd) }
             connecting: while true {
-                let rc = withUnsafePointer(to: &addr) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-                }
+                let rc = withUnsafePointer(to: &addr) { socketConnect(fd, UnsafeRawPointer($0), socklen_t(MemoryLayout<sockaddr_un>.size)) }
                 if rc == 0 { break }
                 let e = errno
                 switch e {
@@ -392,7 +391,7 @@ public enum Dispatcher {
             var offset = 0
             while offset < payload.count {
                 let n = payload.withUnsafeBytes { raw in
-                    retryingEINTR { Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
+                    retryingEINTR { socketSend(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
                 }
                 if n >= 0 {
                     if type == datagram && n != payload.count { throw DispatchError(call: "send", errno: EMSGSIZE, detail: path) }
@@ -419,4 +418,19 @@ public enum Dispatcher {
             if r < 0 && errno != EINTR { return true }
         }
     }
+}
+
+/// connect(2) with a raw address (glibc declares it with a transparent union under _GNU_SOURCE,
+/// which the Embedded build's import cannot pass a pointer to).
+private func socketConnect(_ fd: Int32, _ address: UnsafeRawPointer, _ length: socklen_t) -> Int32 {
+    #if hasFeature(Embedded)
+    return bora_connect(fd, address, length)
+    #else
+    return connect(fd, address.assumingMemoryBound(to: sockaddr.self), length)
+    #endif
+}
+
+/// send(2) (`Dispatcher.send(line:toSocket:)` hides the C name inside `Dispatcher`).
+private func socketSend(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int, _ flags: Int32) -> Int {
+    send(fd, bytes, count, flags)
 }

@@ -1,24 +1,45 @@
 import BoraAudio
 import BoraCore
 import BoraIntent
-import Foundation
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
+
+/// Why `ListenLoop.run` stopped early: the audio source failed, or the audio's rate does not fit
+/// the segmenter (or the VAD failed). Bad input like the errors it carries (exit code 3 in the CLI);
+/// `description` is theirs.
+public enum ListenError: BoraInputError, Equatable {
+    case audio(AudioError)
+    case vad(VADError)
+
+    public var description: String {
+        switch self {
+        case let .audio(e): return e.description
+        case let .vad(e): return e.description
+        }
+    }
+}
 
 /// A stream of mono samples at `sampleRate`: an ALSA capture or a file fed at real-time pace.
 public protocol SampleSource: AnyObject {
     /// The rate, Hz, of the samples `read` gives (`AudioClip.sampleRate` for BoraAudio's sources).
     var sampleRate: Int { get }
     /// Copies up to `output.count` samples, waiting at most `timeoutMs` for some; 0 = none yet.
-    func read(into output: UnsafeMutableBufferPointer<Float>, timeoutMs: Int) throws -> Int
+    func read(into output: UnsafeMutableBufferPointer<Float>, timeoutMs: Int) throws(AudioError) -> Int
     /// True when no more samples will come.
     var isFinished: Bool { get }
     /// Samples lost because the consumer fell behind (0 for sources that wait for it).
     var droppedSamples: Int { get }
 }
 
+#if !hasFeature(Embedded)   // ALSA capture (libasound) is not in the Embedded build yet
 extension AudioCapture: SampleSource {
     public var droppedSamples: Int { stats.droppedSamples }
 }
+#endif
 
 /// A recording served as a stream: paced (`pace` × the nominal rate: samples become readable as
 /// wall time passes; 1 = real time) or, with `pace` nil, as fast as it is read. The samples come
@@ -56,7 +77,7 @@ public final class FileSource: SampleSource {
     }
     public var droppedSamples: Int { 0 }
 
-    public func read(into output: UnsafeMutableBufferPointer<Float>, timeoutMs: Int) throws -> Int {
+    public func read(into output: UnsafeMutableBufferPointer<Float>, timeoutMs: Int) throws(AudioError) -> Int {
         var allowed = output.count
         if let pace {
             let start = startTime ?? monotonicSeconds()
@@ -121,34 +142,46 @@ public struct ListenReload {
 /// so a failed reload leaves the running configuration untouched.
 public final class BackgroundReload: @unchecked Sendable {
     private let build: @Sendable () -> ListenReload?
-    private let lock = NSLock()
-    private var building = false, requestedAgain = false
-    private var ready: ListenReload?
+    private struct State {
+        var building = false, requestedAgain = false
+        var ready: ListenReload?
+    }
+    private let state = Locked(State())
 
     public init(build: @escaping @Sendable () -> ListenReload?) { self.build = build }
 
     /// Starts a build when `requested`; returns a finished reload, once, or nil.
     public func poll(requested: Bool) -> ListenReload? {
-        lock.lock(); defer { lock.unlock() }
-        if requested { if building { requestedAgain = true } else { startLocked() } }
-        defer { ready = nil }
-        return ready
+        let start = state.withLock { s -> Bool in
+            guard requested else { return false }
+            if s.building { s.requestedAgain = true; return false }
+            s.building = true
+            return true
+        }
+        if start { startBuild() }
+        return state.withLock { s in
+            defer { s.ready = nil }
+            return s.ready
+        }
     }
 
     /// True while a build runs (for tests and status).
-    public var isBuilding: Bool { lock.lock(); defer { lock.unlock() }; return building }
+    public var isBuilding: Bool { state.withLock { $0.building } }
 
-    private func startLocked() {
-        building = true
-        let thread = Thread { [self] in
+    /// Runs one build on its own thread (8 MiB of stack: compiling a context recurses); `building`
+    /// is already set. A request that came meanwhile starts the next build from that thread.
+    private func startBuild() {
+        let started = startDetachedThread(stackSize: 8 << 20) { [self] in
             let result = build()
-            lock.lock(); defer { lock.unlock() }
-            if let result { ready = result }
-            building = false
-            if requestedAgain { requestedAgain = false; startLocked() }
+            let again = state.withLock { s -> Bool in
+                if let result { s.ready = result }
+                if s.requestedAgain { s.requestedAgain = false; return true }
+                s.building = false
+                return false
+            }
+            if again { startBuild() }
         }
-        thread.stackSize = 8 << 20
-        thread.start()
+        if !started { state.withLock { $0.building = false } }
     }
 }
 
@@ -204,8 +237,9 @@ public final class ListenLoop: @unchecked Sendable {
     private var sequence = 0
     private var pending: Pending?
     private let sessionId: String
-    private let waiters = DispatchGroup()
-    private let outcome = Mutex(ListenSummary())
+    /// Exec actions whose waiter threads have not finished yet.
+    private let waiters = Atomic<Int>(0)
+    private let outcome = Locked(ListenSummary())
     /// Set when a stop is requested: running exec actions are killed and recorded `interrupted`.
     private let interruptActions = Atomic<Bool>(false)
 
@@ -228,17 +262,19 @@ public final class ListenLoop: @unchecked Sendable {
         var t = timespec(); clock_gettime(CLOCK_REALTIME, &t)
         // Seconds and milliseconds of the start: two runs into one directory (one after the
         // other: the writer lock forbids two at once) never share an utterance id or a clip name.
-        sessionId = String(format: "%010d%03d", t.tv_sec, t.tv_nsec / 1_000_000)
+        sessionId = zeroPadded(Int(t.tv_sec), width: 10) + zeroPadded(Int(t.tv_nsec) / 1_000_000, width: 3)
     }
 
     deinit { history.deallocate(); utterance.deallocate(); readBuffer.deallocate(); frame.deallocate() }
 
     /// Runs until the source ends or a stop is requested; returns counts and latencies. Throws
-    /// `VADError.wrongSampleRate` before reading when the source's or the recognizer's rate is
-    /// not the segmenter's.
-    public func run(source: any SampleSource) throws -> ListenSummary {
-        try segmenter.check(sampleRate: source.sampleRate, of: "the audio source")
-        try segmenter.check(sampleRate: recognizer.sampleRate, of: "the speech model's audio")
+    /// `.vad(VADError.wrongSampleRate)` before reading when the source's or the recognizer's rate
+    /// is not the segmenter's, `.audio` when the source fails.
+    public func run(source: any SampleSource) throws(ListenError) -> ListenSummary {
+        do throws(VADError) {
+            try segmenter.check(sampleRate: source.sampleRate, of: "the audio source")
+            try segmenter.check(sampleRate: recognizer.sampleRate, of: "the speech model's audio")
+        } catch { throw .vad(error) }
         segmenter.reset()
         var filled = 0            // samples in `frame`
         var stopAt: Double?       // a stop was requested at this time
@@ -255,7 +291,8 @@ public final class ListenLoop: @unchecked Sendable {
                 if let r = reload.recognizer { recognizer = r }
             }
             if source.isFinished { break }
-            let n = try source.read(into: readBuffer, timeoutMs: 100)
+            let n: Int
+            do throws(AudioError) { n = try source.read(into: readBuffer, timeoutMs: 100) } catch { throw .audio(error) }
             var i = 0
             while i < n {
                 let take = min(n - i, frameSamples - filled)
@@ -277,8 +314,11 @@ public final class ListenLoop: @unchecked Sendable {
         }
         if let p = pending { expire(p, reason: "stopped") }
         // Actions still running finish on their own, unless a stop arrives meanwhile.
-        while waiters.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
-            if shouldStop() { interruptActions.store(true, ordering: .relaxed) }
+        var polls = 0
+        while waiters.load(ordering: .acquiring) > 0 {
+            usleep(5_000)
+            polls += 1
+            if polls % 10 == 0 && shouldStop() { interruptActions.store(true, ordering: .relaxed) }
         }
         let dropped = source.droppedSamples
         return outcome.withLock { s in s.samples = position; s.sampleRate = sampleRate; s.droppedSamples = dropped; return s }
@@ -286,11 +326,12 @@ public final class ListenLoop: @unchecked Sendable {
 
     /// One frame: into the history ring, through the detector and endpointer. Allocates nothing
     /// unless the frame ends an utterance or a confirmation expires.
-    private func pushFrame() throws {
+    private func pushFrame() throws(ListenError) {
         let cap = history.count
         for j in 0..<frameSamples { history[(position + j) % cap] = frame[j] }
         position += frameSamples
-        let (_, event) = try segmenter.process(frame: UnsafeBufferPointer(frame))
+        let event: EndpointEvent?
+        do throws(VADError) { (_, event) = try segmenter.process(frame: UnsafeBufferPointer(frame)) } catch { throw .vad(error) }
         if case let .speechEnded(segment) = event {
             handle(segment)
         } else if let deadline = pending?.deadline, position > deadline, !segmenter.endpointer.isSpeaking {
@@ -303,7 +344,7 @@ public final class ListenLoop: @unchecked Sendable {
     private func handle(_ segment: SpeechSegment) {
         let endpointAt = monotonicSeconds()
         sequence += 1
-        let id = "\(sessionId)-\(String(format: "%04d", sequence))"
+        let id = "\(sessionId)-\(zeroPadded(sequence, width: 4))"
         let start = max(segment.startSample, position - history.count)
         let count = segment.endSample - start
         for j in 0..<count { utterance[j] = history[(start + j) % history.count] }
@@ -373,7 +414,7 @@ public final class ListenLoop: @unchecked Sendable {
         pending = Pending(id: id, entry: entry, recognition: recognition,
                           deadline: position + Int(entry.confirmTimeoutSeconds * Double(sampleRate)))
         record.decision = .awaitingConfirm
-        record.reason = String(format: "say confirm or cancel within %g s", entry.confirmTimeoutSeconds)
+        record.reason = "say confirm or cancel within \(formatDouble("%g", entry.confirmTimeoutSeconds)) s"
         if case let .exec(argv) = entry.target { record.argv = Dispatcher.substitute(argv, slots: recognition.slots) }
         outcome.withLock { $0.awaitingConfirm += 1 }
         return nil
@@ -435,8 +476,8 @@ public final class ListenLoop: @unchecked Sendable {
         if let running {
             let finalRecord = record
             let timeout = timeout
-            waiters.enter()
-            Thread.detachNewThread { [self] in
+            /// Waits for the action and writes its outcome record.
+            let complete: @Sendable () -> Void = { [self] in
                 var r = finalRecord
                 let result = Dispatcher.wait(running, timeoutSeconds: timeout, shouldInterrupt: { self.interruptActions.load(ordering: .relaxed) })
                 r.exitCode = result.exitCode; r.signal = result.signal; r.timedOut = result.timedOut; r.execMs = result.durationMs
@@ -447,7 +488,15 @@ public final class ListenLoop: @unchecked Sendable {
                     r.reason = "bora was stopped while the action ran; its process group was killed"
                 }
                 finish(r)
-                waiters.leave()
+            }
+            waiters.add(1, ordering: .acquiringAndReleasing)
+            let started = startDetachedThread {
+                complete()
+                self.waiters.subtract(1, ordering: .acquiringAndReleasing)
+            }
+            if !started {   // no thread could be created: wait here (the loop stalls meanwhile)
+                waiters.subtract(1, ordering: .acquiringAndReleasing)
+                complete()
             }
         } else {
             finish(record)
@@ -477,28 +526,28 @@ public final class ListenLoop: @unchecked Sendable {
             }
         }
         statusLine(Self.status(record))
-        if jsonEvents, let data = try? JSONSerialization.data(withJSONObject: ["event": "utterance"].merging(record.json) { a, _ in a },
-                                                              options: [.sortedKeys]) {
-            stdoutLine(String(decoding: data, as: UTF8.self))
+        if jsonEvents {
+            var event = record.json
+            event["event"] = "utterance"
+            stdoutLine(JSONValue.object(event).serialized())
         }
     }
 
     private func actionEvent(id: String, time: String, recognition: IntentResult) -> String {
-        let o: [String: Any] = ["event": "action", "id": id, "time": time, "intent": recognition.intent,
-                                "slots": recognition.slots, "confidence": Double(recognition.confidence),
-                                "transcript": recognition.transcript]
-        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        let o: JSONValue = ["event": "action", "id": .string(id), "time": .string(time), "intent": .string(recognition.intent),
+                            "slots": JSONValue(recognition.slots), "confidence": .double(Double(recognition.confidence)),
+                            "transcript": .string(recognition.transcript)]
+        return o.serialized()
     }
 
     /// One human line: `ID  decision  intent {slots} (confidence)  action  [reason/exit]  latency`.
     static func status(_ r: AuditRecord) -> String {
         let slots = r.slots.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let what = r.understood ? "\(r.intent) {\(slots)} (\(String(format: "%.2f", r.confidence)))" : "not understood (heard \"\(r.transcript)\")"
+        let what = r.understood ? "\(r.intent) {\(slots)} (\(formatDouble("%.2f", Double(r.confidence))))" : "not understood (heard \"\(r.transcript)\")"
         var tail = r.reason
         if let code = r.exitCode { tail += ", exit \(code)" }
         if let sig = r.signal { tail += ", signal \(sig)\(r.timedOut ? " (timeout)" : "")" }
         if let e = r.error { tail += ", \(e)" }
-        return "\(r.id)  \(r.decision.rawValue)  \(what)  \(r.action ?? "-")  [\(tail)]  \(String(format: "%.0f", r.latencyMs)) ms"
+        return "\(r.id)  \(r.decision.rawValue)  \(what)  \(r.action ?? "-")  [\(tail)]  \(formatDouble("%.0f", r.latencyMs)) ms"
     }
 }

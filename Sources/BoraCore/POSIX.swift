@@ -95,3 +95,88 @@ public func releaseFreeHeap() {
     _ = glibcMallocTrim(0)
     #endif
 }
+
+/// The names in directory `path` (without "." and ".."), in the order readdir(3) gives them;
+/// nil when it cannot be opened (errno says why).
+public func directoryEntries(_ path: String) -> [String]? {
+    guard let dir = opendir(path) else { return nil }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafePointer(to: &entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
+/// True when something (a file, directory, …) exists at `path` (stat(2) succeeds; a dangling
+/// symbolic link does not count).
+public func fileExists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+}
+
+/// True when `path` is a directory (following symbolic links).
+public func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & mode_t(S_IFMT)) == mode_t(S_IFDIR)
+}
+
+/// The whole file at `path`, or nil with errno set (EINTR is retried).
+public func readWholeFile(_ path: String) -> [UInt8]? {
+    let fd = posixOpen(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var out = [UInt8]()
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { raw in retryingEINTR { read(fd, raw.baseAddress, raw.count) } }
+        if n < 0 { return nil }
+        if n == 0 { return out }
+        out.append(contentsOf: chunk[0..<n])
+    }
+}
+
+/// Why `readTextFile` could not return a file's text.
+public enum TextFileProblem: Error, Equatable, Sendable {
+    /// open/fstat/read failed (the errno text).
+    case unreadable(String)
+    /// Not a regular file: a FIFO or device would block or never end.
+    case notRegularFile
+    /// More than the limit: the size `fstat` reported, or the limit + 1 when it grew while read.
+    case tooLarge(Int)
+    /// The bytes are not UTF-8.
+    case notUTF8
+}
+
+/// The UTF-8 text of the regular file at `path`, at most `maxBytes` long (the size is checked
+/// before reading, and reading stops one byte past the limit, so a file that grows is refused too).
+/// Never blocks on a FIFO (opened O_NONBLOCK and refused). Config files (contexts, actions) go
+/// through here, in both builds.
+public func readTextFile(_ path: String, maxBytes: Int) throws(TextFileProblem) -> String {
+    let fd = posixOpen(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard fd >= 0 else { throw .unreadable(errorText(errno)) }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw .unreadable(errorText(errno)) }
+    guard UInt32(info.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG) else { throw .notRegularFile }
+    let size = Int(info.st_size)
+    guard size <= maxBytes else { throw .tooLarge(size) }
+    var bytes = [UInt8](repeating: 0, count: size + 1)
+    var count = 0
+    while count < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { raw in
+            retryingEINTR { read(fd, raw.baseAddress! + count, raw.count - count) }
+        }
+        if n < 0 { throw .unreadable(errorText(errno)) }
+        if n == 0 { break }
+        count += n
+        if count > maxBytes { throw .tooLarge(count) }
+        if count == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: 4096)) }
+    }
+    bytes.removeSubrange(count...)
+    guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
+    return text
+}

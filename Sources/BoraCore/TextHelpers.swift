@@ -1,3 +1,11 @@
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// String operations the runtime needs in both builds: Embedded Swift has neither
 /// `String(reflecting:)` nor the substring search of `_StringProcessing`.
 extension String {
@@ -44,4 +52,33 @@ extension String {
         }
         return out + "\""
     }
+}
+
+/// `n` in decimal, left-padded with zeros to `width` digits (a minus sign comes first and counts
+/// toward the width, as printf's `%0Nd`).
+public func zeroPadded(_ n: Int, width: Int) -> String {
+    let digits = String(n.magnitude)
+    let sign = n < 0 ? "-" : ""
+    let fill = max(0, width - sign.count - digits.count)
+    return sign + String(repeating: "0", count: fill) + digits
+}
+
+/// printf's text for one double: `format` holds exactly one double conversion and nothing that
+/// needs another argument (`"%g"`, `"%.2f"`, `"%.0f"`; the C library formats it, C locale).
+public func formatDouble(_ format: String, _ value: Double) -> String {
+    var buffer = [CChar](repeating: 0, count: 64)
+    #if hasFeature(Embedded)
+    let n = buffer.withUnsafeMutableBufferPointer { bora_format_double($0.baseAddress, 64, format, value) }
+    #else
+    let n = buffer.withUnsafeMutableBufferPointer { b in withVaList([value]) { vsnprintf(b.baseAddress, 64, format, $0) } }
+    #endif
+    if n >= 64 {   // long %f of a huge value
+        buffer = [CChar](repeating: 0, count: Int(n) + 1)
+        #if hasFeature(Embedded)
+        _ = buffer.withUnsafeMutableBufferPointer { bora_format_double($0.baseAddress, $0.count, format, value) }
+        #else
+        _ = buffer.withUnsafeMutableBufferPointer { b in withVaList([value]) { vsnprintf(b.baseAddress, b.count, format, $0) } }
+        #endif
+    }
+    return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
 }

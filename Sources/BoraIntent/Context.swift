@@ -44,45 +44,19 @@ public struct Context: Sendable {
     /// a regular file (a FIFO or device would block or never end), `.tooLarge` when it is larger
     /// than `limits.fileBytes` (checked before reading) or breaks another limit.
     public static func load(path: String, limits: ContextLimits = .standard) throws(ContextError) -> Context {
-        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
-        let fd = posixOpen(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file (\(errorText(errno))); check the path")
-        }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file (\(errorText(errno))); check the path")
-        }
-        guard UInt32(info.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG) else {
-            throw ContextError(.unreadable, file: path, line: 0, column: 0, "not a regular file; give the path of a context YAML file")
-        }
-        let size = Int(info.st_size)
-        guard size <= limits.fileBytes else {
-            throw ContextError(.tooLarge, file: path, line: 0, column: 0,
-                               "the file has \(size) bytes (limit file-bytes=\(limits.fileBytes)); a context this large is not a grammar for speech, \(ContextLimits.raise("file-bytes"))")
-        }
-        // Read at most one byte past the limit: a file that grew since fstat is refused too.
-        var bytes = [UInt8](repeating: 0, count: size + 1)
-        var count = 0
-        while count < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { raw in
-                retryingEINTR { read(fd, raw.baseAddress! + count, raw.count - count) }
-            }
-            if n < 0 {
-                throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file (\(errorText(errno))); check the path")
-            }
-            if n == 0 { break }
-            count += n
-            if count > limits.fileBytes {
+        let text: String
+        do throws(TextFileProblem) { text = try readTextFile(path, maxBytes: limits.fileBytes) } catch {
+            switch error {
+            case .unreadable(let why):
+                throw ContextError(.unreadable, file: path, line: 0, column: 0, "cannot read the context file (\(why)); check the path")
+            case .notRegularFile:
+                throw ContextError(.unreadable, file: path, line: 0, column: 0, "not a regular file; give the path of a context YAML file")
+            case .tooLarge:
                 throw ContextError(.tooLarge, file: path, line: 0, column: 0,
                                    "the file has more than \(limits.fileBytes) bytes (limit file-bytes=\(limits.fileBytes)); a context this large is not a grammar for speech, \(ContextLimits.raise("file-bytes"))")
+            case .notUTF8:
+                throw ContextError(.unreadable, file: path, line: 0, column: 0, "the context file is not UTF-8 text; save it as UTF-8")
             }
-            if count == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: 4096)) }
-        }
-        bytes.removeSubrange(count...)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ContextError(.unreadable, file: path, line: 0, column: 0, "the context file is not UTF-8 text; save it as UTF-8")
         }
         return try parse(yaml: text, name: path, limits: limits)
     }

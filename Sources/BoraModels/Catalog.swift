@@ -1,4 +1,4 @@
-import Foundation
+import BoraCore
 
 /// One pinned file inside a model's source package.
 public struct CatalogFile: Sendable, Equatable {
@@ -73,49 +73,52 @@ public struct Catalog: Sendable {
     /// Where the catalog was read from.
     public let path: String
 
-    /// Parses catalog JSON. Throws `CatalogError.malformed` naming the offending entry.
-    public init(json: Data, path: String) throws {
+    /// Parses catalog JSON (the bytes of `Models/catalog.json`; `JSONValue`, both builds). Throws
+    /// `CatalogError.malformed` naming the offending entry.
+    public init(json: some Collection<UInt8>, path: String) throws(CatalogError) {
         self.path = path
-        guard let root = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
-              let list = root["models"] as? [[String: Any]] else {
+        guard let root = try? JSONValue.parse(json), let list = root["models"]?.array else {
             throw CatalogError.malformed(path: path, reason: "expected an object with a \"models\" array")
         }
         var models: [CatalogModel] = []
-        for (i, m) in list.enumerated() {
-            func str(_ key: String) throws -> String {
-                guard let v = m[key] as? String, !v.isEmpty else {
+        for (i, entry) in list.enumerated() {
+            guard let m = entry.object else {   // as the whole list not being objects, before
+                throw CatalogError.malformed(path: path, reason: "expected an object with a \"models\" array")
+            }
+            func str(_ key: String) throws(CatalogError) -> String {
+                guard let v = m[key]?.string, !v.isEmpty else {
                     throw CatalogError.malformed(path: path, reason: "models[\(i)] lacks string \"\(key)\"")
                 }
                 return v
             }
+            func hex(_ v: JSONValue?) -> String? {
+                guard let h = v?.string, h.count == 64, h.allSatisfy({ $0.isHexDigit }) else { return nil }
+                return h.lowercased()
+            }
             var source: CatalogSource?
-            if let s = m["source"] as? [String: Any] {
-                guard let pkg = s["package"] as? String, let ver = s["version"] as? String,
-                      let files = s["files"] as? [[String: Any]], !files.isEmpty else {
+            if let s = m["source"]?.object {
+                guard let pkg = s["package"]?.string, let ver = s["version"]?.string,
+                      let files = s["files"]?.array, !files.isEmpty, files.allSatisfy({ $0.object != nil }) else {
                     throw CatalogError.malformed(path: path, reason: "models[\(i)].source needs package, version and files")
                 }
-                let parsed = try files.map { f -> CatalogFile in
-                    guard let p = f["path"] as? String, let h = f["sha256"] as? String,
-                          h.count == 64, h.allSatisfy({ $0.isHexDigit }) else {
+                var parsed: [CatalogFile] = []
+                for f in files {
+                    guard let p = f["path"]?.string, let h = hex(f["sha256"]) else {
                         throw CatalogError.malformed(path: path, reason: "models[\(i)].source.files needs path and a 64-hex sha256")
                     }
-                    return CatalogFile(path: p, sha256: h.lowercased())
+                    parsed.append(CatalogFile(path: p, sha256: h))
                 }
                 source = CatalogSource(package: pkg, version: ver, files: parsed)
             }
-            let derived = m["derived_from"] as? String
+            let derived = m["derived_from"]?.string
             if source == nil && derived == nil {
                 throw CatalogError.malformed(path: path, reason: "models[\(i)] needs either source or derived_from")
             }
-            let conversion = (m["conversion"] as? [String: Any])?["tool"] as? String ?? "pending"
+            let conversion = m["conversion"]?["tool"]?.string ?? "pending"
             var pin: GGUFPin?
             if let p = m["gguf_pin"] {
-                func hex(_ v: Any?) -> String? {
-                    guard let h = v as? String, h.count == 64, h.allSatisfy({ $0.isHexDigit }) else { return nil }
-                    return h.lowercased()
-                }
-                guard let p = p as? [String: Any], let sha = hex(p["sha256"]), let head = hex(p["head_sha256"]),
-                      let bytes = p["bytes"] as? Int, bytes >= 0, m["gguf"] is String else {
+                guard p.object != nil, let sha = hex(p["sha256"]), let head = hex(p["head_sha256"]),
+                      let bytes = p["bytes"]?.int, bytes >= 0, m["gguf"]?.string != nil else {
                     throw CatalogError.malformed(path: path, reason: "models[\(i)].gguf_pin needs sha256, head_sha256 (64 hex each), bytes, and a gguf file name")
                 }
                 pin = GGUFPin(sha256: sha, bytes: bytes, headSHA256: head)
@@ -123,9 +126,9 @@ public struct Catalog: Sendable {
             models.append(CatalogModel(
                 name: try str("name"), role: try str("role"), architecture: try str("architecture"),
                 license: try str("license"), source: source, derivedFrom: derived,
-                conversionTool: conversion, gguf: m["gguf"] as? String, ggufPin: pin))
+                conversionTool: conversion, gguf: m["gguf"]?.string, ggufPin: pin))
         }
-        let names = models.map(\.name)
+        let names = models.map { $0.name }
         if Set(names).count != names.count {
             throw CatalogError.malformed(path: path, reason: "duplicate model names")
         }
@@ -136,17 +139,17 @@ public struct Catalog: Sendable {
     }
 
     /// Reads the catalog at `path`.
-    public init(contentsOf path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
+    public init(contentsOf path: String) throws(CatalogError) {
+        guard let data = readWholeFile(path) else {
             throw CatalogError.unreadable(path: path, reason: "no such file")
         }
         try self.init(json: data, path: path)
     }
 
     /// The model called `name`, or `CatalogError.unknownModel`.
-    public func model(named name: String) throws -> CatalogModel {
+    public func model(named name: String) throws(CatalogError) -> CatalogModel {
         guard let m = models.first(where: { $0.name == name }) else {
-            throw CatalogError.unknownModel(name, known: models.map(\.name))
+            throw CatalogError.unknownModel(name, known: models.map { $0.name })
         }
         return m
     }

@@ -58,14 +58,13 @@ public struct ModelCache: Sendable {
     /// (also behind a symbolic link) is refused without being read. A model that was never fetched
     /// yields one problem line.
     public func verify(_ model: CatalogModel) -> [FileCheck] {
-        let fm = FileManager.default
-        guard fm.fileExists(atPath: manifestPath(model)) else {
+        guard fileExists(manifestPath(model)) else {
             return [FileCheck(path: modelDir(model), expectedSHA256: nil, actualSHA256: nil,
                               problem: "not fetched; run `bora models fetch \(model.name)`")]
         }
         var checks: [FileCheck] = []
         func check(_ path: String, expected: String?, against: String) {
-            guard fm.fileExists(atPath: path) else {
+            guard fileExists(path) else {
                 checks.append(FileCheck(path: path, expectedSHA256: expected, actualSHA256: nil,
                                         problem: "missing; run `bora models fetch \(model.name)`"))
                 return
@@ -104,10 +103,8 @@ public struct ModelCache: Sendable {
     }
 
     private func manifestGGUFSHA256(_ model: CatalogModel) -> String? {
-        guard let data = FileManager.default.contents(atPath: manifestPath(model)),
-              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let gguf = root["gguf"] as? [String: Any] else { return nil }
-        return gguf["sha256"] as? String
+        guard let data = readWholeFile(manifestPath(model)), let root = try? JSONValue.parse(data) else { return nil }
+        return root["gguf"]?["sha256"]?.string
     }
 
     /// The fast check at load (`--verify-models`): `path`, the GGUF of catalog model `model`, must

@@ -15,7 +15,7 @@ private struct SealedTrail {
         for i in 0..<records {
             let samples = (0..<4000).map { Float(sin(Double($0 + i * 97) * 0.05)) * 0.3 }
             let clip = try samples.withUnsafeBufferPointer { try log.writeClip(id: "u\(i)", samples: $0) }
-            try log.append(["id": "u\(i)", "intent": "lights", "decision": "executed", "clip": clip.path, "clip_sha256": clip.sha256])
+            try log.append(["id": "u\(i)", "intent": "lights", "decision": "executed", "clip": .string(clip.path), "clip_sha256": .string(clip.sha256)])
         }
         return SealedTrail(dir: dir, key: key)
     }
@@ -204,7 +204,7 @@ private func rechain(_ lines: [(file: String, line: String)]) -> [(file: String,
         let log = try AuditLog(directory: dir)
         let samples = [Float](repeating: 0.1, count: 1600)
         let clip = try samples.withUnsafeBufferPointer { try log.writeClip(id: "u0", samples: $0) }
-        try log.append(["id": "u0", "clip": clip.path, "clip_sha256": clip.sha256])
+        try log.append(["id": "u0", "clip": .string(clip.path), "clip_sha256": .string(clip.sha256)])
         func mode(_ p: String) -> mode_t { var st = stat(); stat(p, &st); return st.st_mode & 0o777 }
         #expect(mode(dir) == 0o700 && mode(dir + "/clips") == 0o700)
         #expect(mode(dir + "/audit.jsonl") == 0o600 && mode(dir + "/clips/u0.opus") == 0o600)

@@ -107,7 +107,7 @@ func argvScript(in dir: String, out: String) throws -> String {
 /// A recognizer that reads the utterance length: > 0.8 s is "lights on", shorter is not understood.
 final class LengthRecognizer: UtteranceRecognizer {
     var calls = 0
-    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> IntentResult {
+    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) -> IntentResult {
         calls += 1
         let long = samples.count > 12800
         return IntentResult(understood: long, intent: long ? "lights" : "", slots: long ? ["state": "on", "car": "3; rm -rf /"] : [:],
@@ -132,7 +132,7 @@ final class ScriptedRecognizer: UtteranceRecognizer {
     var script: [IntentResult]
     var grammars: [UtteranceGrammar] = []
     init(_ script: [IntentResult]) { self.script = script }
-    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) throws -> IntentResult {
+    func recognizeUtterance(_ samples: UnsafeBufferPointer<Float>, grammar: UtteranceGrammar) -> IntentResult {
         grammars.append(grammar)
         return script.isEmpty ? IntentResult(understood: false, intent: "", confidence: 0) : script.removeFirst()
     }
