@@ -155,3 +155,47 @@ extension AuditLog {
         return v
     }
 }
+
+extension AuditLog.Verification {
+    /// The report `audit verify` prints: "ok: …" or "BROKEN: …", then one "note: …" line per
+    /// finding that does not break the trail.
+    public var reportLines: [String] {
+        let what = sealsChecked ? "hash chain and seals intact" : "hash chain intact"
+        var lines = [ok ? "ok: \(records) records in \(files.count) file(s), \(what)"
+                        : "BROKEN: \(problem ?? "") (\(records) records verified before it)"]
+        if sealed && !sealsChecked { lines.append("note: the trail is sealed but its seals were not checked; pass --key KEY") }
+        if !sealed { lines.append("note: the trail is not sealed (bora audit init DIR seals a new one): edits that recompute the chain are not detectable") }
+        if incompleteTail { lines.append("note: the last line is incomplete (a crash during a write); the records before it are intact") }
+        if stateBehindByOne { lines.append("note: the last record's key step was interrupted by a crash; the next bora listen completes it") }
+        if !interruptedActions.isEmpty {
+            lines.append("note: \(interruptedActions.count) action(s) started with no outcome record (Bora stopped while they ran): \(interruptedActions.joined(separator: ", "))")
+        }
+        if !unreferencedClips.isEmpty {
+            lines.append("note: \(unreferencedClips.count) clip(s) without a record (Bora stopped between a clip and its record), e.g. clips/\(unreferencedClips[0])")
+        }
+        return lines
+    }
+
+    /// The `audit verify --json` object.
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["ok": .bool(ok), "records": .int(records), "files": JSONValue(files), "sealed": .bool(sealed),
+                                      "seals_checked": .bool(sealsChecked), "incomplete_tail": .bool(incompleteTail),
+                                      "interrupted_actions": JSONValue(interruptedActions), "unreferenced_clips": JSONValue(unreferencedClips)]
+        if let problem { o["problem"] = .string(problem) }
+        return .object(o)
+    }
+}
+
+extension AuditLog {
+    /// The verification key from `--key` text or a key file's contents (surrounding whitespace
+    /// ignored): 32 bytes as 64 hex digits. `source` names it in the error.
+    public static func parseKey(_ text: String, source: String) throws(AuditError) -> [UInt8] {
+        var t = Substring(text)
+        while let c = t.first, c == " " || c == "\n" || c == "\r" || c == "\t" { t = t.dropFirst() }
+        while let c = t.last, c == " " || c == "\n" || c == "\r" || c == "\t" { t = t.dropLast() }
+        guard let k = Hex.decode(String(t)), k.count == 32 else {
+            throw AuditError(path: source, "not a verification key (64 hex digits, as printed by bora audit init)")
+        }
+        return k
+    }
+}

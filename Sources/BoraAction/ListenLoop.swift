@@ -35,11 +35,9 @@ public protocol SampleSource: AnyObject {
     var droppedSamples: Int { get }
 }
 
-#if !hasFeature(Embedded)   // ALSA capture (libasound) is not in the Embedded build yet
 extension AudioCapture: SampleSource {
     public var droppedSamples: Int { stats.droppedSamples }
 }
-#endif
 
 /// A recording served as a stream: paced (`pace` × the nominal rate: samples become readable as
 /// wall time passes; 1 = real time) or, with `pace` nil, as fast as it is read. The samples come

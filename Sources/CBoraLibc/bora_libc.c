@@ -10,6 +10,7 @@ void *bora_map_failed(void) { return MAP_FAILED; }
 long bora_write_text(int fd, const char *text, size_t length) { return (long)write(fd, text, length); }
 int bora_format_double(char *buffer, size_t size, const char *format, double value) { return snprintf(buffer, size, format, value); }
 int bora_connect(int fd, const void *address, unsigned length) { return connect(fd, (const struct sockaddr *)address, (socklen_t)length); }
+void bora_ignore_signal(int signo) { signal(signo, SIG_IGN); }
 
 #ifdef BORA_PROVIDE_ARC4RANDOM
 // The Embedded Swift runtime draws its random seed (hashing, SystemRandomNumberGenerator) from

@@ -13,6 +13,9 @@
 //   bora-lite vad MODEL.gguf AUDIO... [--json]          Silero VAD segments, as `bora vad` (Speech.swift)
 //   bora-lite intent --context FILE.yaml WHISPER.gguf AUDIO... [--vad SILERO.gguf] [--json]   speech to
 //                               intent, as `bora intent`; `context check FILE.yaml` (Intent.swift)
+//   bora-lite listen --context F --actions F --model W.gguf --vad-model S.gguf --device NAME | --file AUDIO
+//                               [--audit DIR] [--json]   the voice loop, as `bora listen`;
+//                               `audit init|verify DIR` (Listen.swift)
 //   bora-lite devices | record --seconds S [--device NAME] OUT.wav|.opus   ALSA capture, as `bora
 //                               devices` / `bora record` (Audio.swift)
 //
@@ -206,7 +209,7 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
     var args: [String] = []
     for i in 0..<Int(argc) { args.append(argv[i].map { String(cString: $0) } ?? "") }
     do throws(Failure) {
-        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad|intent|context|devices|record … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
+        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad|intent|context|listen|audit|devices|record … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
         switch args[1] {
         case "run":
             let parsed: Arguments
@@ -235,6 +238,12 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             let parsed: Arguments
             do { parsed = try Arguments(args[3...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
             try contextCheck(parsed)
+        case "listen":
+            let parsed: Arguments
+            do { parsed = try Arguments(args[2...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
+            try listen(parsed)
+        case "audit":
+            try auditCommand(Array(args[2...]))
         case "devices":
             devices()
         case "record":
@@ -242,7 +251,7 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             do { parsed = try Arguments(args[2...], flags: ["--realtime"]) } catch { throw Failure(message: error.message, code: 2) }
             try record(parsed)
         default:
-            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, intent, context check, devices, record", code: 2)
+            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, intent, context check, listen, audit init|verify, devices, record", code: 2)
         }
         return 0
     } catch {

@@ -61,41 +61,20 @@ struct AuditVerify: ParsableCommand {
 
     func run() throws {
         _ = global.bootstrapLogging()
-        var keyText = key
+        var keyBytes: [UInt8]?
         if let keyFile {
-            guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else {
+            guard let text = try? readTextFile(keyFile, maxBytes: 4096) else {
                 throw AuditError(path: keyFile, "cannot read the key file; check the path")
             }
-            keyText = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        var keyBytes: [UInt8]?
-        if let keyText {
-            guard let k = Hex.decode(keyText), k.count == 32 else {
-                throw AuditError(path: keyFile ?? "--key", "not a verification key (64 hex digits, as printed by bora audit init)")
-            }
-            keyBytes = k
+            keyBytes = try AuditLog.parseKey(text, source: keyFile)
+        } else if let key {
+            keyBytes = try AuditLog.parseKey(key, source: "--key")
         }
         let v = try AuditLog.verify(directory: directory, key: keyBytes)
         if json {
-            var o: [String: Any] = ["ok": v.ok, "records": v.records, "files": v.files, "sealed": v.sealed,
-                                    "seals_checked": v.sealsChecked, "incomplete_tail": v.incompleteTail,
-                                    "interrupted_actions": v.interruptedActions, "unreferenced_clips": v.unreferencedClips]
-            if let p = v.problem { o["problem"] = p }
-            try printJSON(o)
+            print(v.json.serialized(escapingSlashes: false))
         } else {
-            let what = v.sealsChecked ? "hash chain and seals intact" : "hash chain intact"
-            print(v.ok ? "ok: \(v.records) records in \(v.files.count) file(s), \(what)"
-                       : "BROKEN: \(v.problem!) (\(v.records) records verified before it)")
-            if v.sealed && !v.sealsChecked { print("note: the trail is sealed but its seals were not checked; pass --key KEY") }
-            if !v.sealed { print("note: the trail is not sealed (bora audit init DIR seals a new one): edits that recompute the chain are not detectable") }
-            if v.incompleteTail { print("note: the last line is incomplete (a crash during a write); the records before it are intact") }
-            if v.stateBehindByOne { print("note: the last record's key step was interrupted by a crash; the next bora listen completes it") }
-            if !v.interruptedActions.isEmpty {
-                print("note: \(v.interruptedActions.count) action(s) started with no outcome record (Bora stopped while they ran): \(v.interruptedActions.joined(separator: ", "))")
-            }
-            if !v.unreferencedClips.isEmpty {
-                print("note: \(v.unreferencedClips.count) clip(s) without a record (Bora stopped between a clip and its record), e.g. clips/\(v.unreferencedClips[0])")
-            }
+            for line in v.reportLines { print(line) }
         }
         if !v.ok { throw ExitCode(1) }
     }

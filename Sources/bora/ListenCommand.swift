@@ -138,27 +138,11 @@ struct ListenCommand: ParsableCommand {
         loop.jsonEvents = json
         loop.defaultActionUser = actionUser
         loop.shouldStop = { stopRequested.load(ordering: .relaxed) }
-        let (contextPath, actionsPath) = (context, actions)
-        let running = Mutex(try String(contentsOfFile: contextPath, encoding: .utf8))
+        let files = ListenConfigFiles(contextPath: context, actionsPath: actions, limits: limits, session: session,
+                                      sensitivity: sensitivity, beam: beam,
+                                      contextText: ListenConfigFiles.text(of: context, limits: limits) ?? "")
         // Reloads compile on their own thread under the same limits; the loop keeps listening.
-        let reloads = BackgroundReload { () -> ListenReload? in
-            // Build the whole new configuration first; swap only when every part is valid.
-            do {
-                let text = try String(contentsOfFile: contextPath, encoding: .utf8)
-                let freshContext = try Context.load(path: contextPath, limits: limits)
-                let fresh = try ActionsFile.load(path: actionsPath)
-                try fresh.validate(against: freshContext)
-                let changed = text != running.withLock { $0 }
-                let freshRecognizer = changed
-                    ? try CommandRecognizer(session: session, context: freshContext, sensitivity: sensitivity, beam: beam, limits: limits) : nil
-                running.withLock { $0 = text }
-                writeLine(2, "bora: reloaded \(actionsPath) (\(fresh.entries.count) actions)" + (changed ? " and \(contextPath) (\(freshContext.intents.count) intents)" : ""))
-                return ListenReload(actions: fresh, recognizer: freshRecognizer)
-            } catch {
-                writeLine(2, "bora: reload failed, keeping the running context and actions: \(error)")
-                return nil
-            }
-        }
+        let reloads = BackgroundReload { files.reload { writeLine(2, "bora: " + $0) } }
         loop.pendingReload = { reloads.poll(requested: reloadRequested.exchange(false, ordering: .relaxed)) }
         installListenSignalHandlers()
 
@@ -188,32 +172,9 @@ struct ListenCommand: ParsableCommand {
         }
         let summary = try loop.run(source: source)
         capture?.stop()
-        var line = "bora listen: \(summary.utterances) utterance\(summary.utterances == 1 ? "" : "s"), \(summary.actionsRun) action\(summary.actionsRun == 1 ? "" : "s") run, \(String(format: "%.1f", Double(summary.samples) / Double(summary.sampleRate))) s of audio"
-        let lat = summary.actionLatenciesMs.sorted()
-        if !lat.isEmpty {
-            let p = { (q: Double) in lat[min(lat.count - 1, Int((Double(lat.count - 1) * q).rounded()))] }
-            line += String(format: "; endpoint → action p50 %.0f ms, p95 %.0f ms, max %.0f ms", p(0.5), p(0.95), lat.last!)
-        }
-        if summary.awaitingConfirm > 0 {
-            line += "; \(summary.awaitingConfirm) awaited confirmation (\(summary.confirmed) confirmed, \(summary.expired) expired)"
-        }
         let overruns = capture?.stats.overruns ?? 0
-        line += "; \(summary.droppedSamples) samples dropped, \(overruns) overruns"
-        if summary.auditErrors > 0 {
-            line += "; \(summary.auditErrors) audit write failure(s), \(summary.actionsRefused) action(s) refused for it"
-        }
-        writeLine(2, line)
-        if json {
-            var o: [String: Any] = ["event": "summary", "utterances": summary.utterances, "actions_run": summary.actionsRun,
-                                    "awaiting_confirm": summary.awaitingConfirm, "confirmed": summary.confirmed,
-                                    "expired": summary.expired, "audio_s": Double(summary.samples) / Double(summary.sampleRate),
-                                    "dropped_samples": summary.droppedSamples, "overruns": overruns,
-                                    "audit_errors": summary.auditErrors, "actions_refused": summary.actionsRefused]
-            if !lat.isEmpty { o["action_latency_ms"] = ["p50": lat[lat.count / 2], "max": lat.last!] }
-            if let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) {
-                writeLine(1, String(decoding: data, as: UTF8.self))
-            }
-        }
+        writeLine(2, "bora listen: " + summary.statusLine(overruns: overruns))
+        if json { writeLine(1, summary.jsonEvent(overruns: overruns).serialized()) }
         if summary.auditErrors > 0 { throw ExitCode(1) }
     }
 }

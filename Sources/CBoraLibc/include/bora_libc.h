@@ -41,6 +41,8 @@ long bora_write_text(int fd, const char *text, size_t length);
 /// connect(2) with a plain address pointer (glibc's _GNU_SOURCE declaration takes a transparent
 /// union, which Swift cannot pass).
 int bora_connect(int fd, const void *address, unsigned length);
+/// signal(signo, SIG_IGN): the SIG_IGN macro (a cast function pointer) does not import into Swift.
+void bora_ignore_signal(int signo);
 /// snprintf(buffer, size, format, value) for a format with exactly one double conversion
 /// (`%g`, `%.2f`, …; snprintf is variadic and does not import into Embedded Swift).
 int bora_format_double(char *buffer, size_t size, const char *format, double value);
