@@ -29,7 +29,8 @@ public protocol SampleSource: AnyObject {
     var sampleRate: Int { get }
     /// Copies up to `output.count` samples, waiting at most `timeoutMs` for some; 0 = none yet.
     func read(into output: UnsafeMutableBufferPointer<Float>, timeoutMs: Int) throws(AudioError) -> Int
-    /// True when no more samples will come.
+    /// True when the source will produce no new samples; `read` may still return buffered ones
+    /// (a capture that reached its end), so consumers stop at a `read` of 0 after this is true.
     var isFinished: Bool { get }
     /// Samples lost because the consumer fell behind (0 for sources that wait for it).
     var droppedSamples: Int { get }
@@ -288,9 +289,12 @@ public final class ListenLoop: @unchecked Sendable {
                 policy.replace(actions: reload.actions)
                 if let r = reload.recognizer { recognizer = r }
             }
-            if source.isFinished { break }
+            // Finished only once drained: a capture that reached its end (--max-seconds, a file
+            // PCM read faster than real time) may still hold seconds of audio in its ring.
+            let finished = source.isFinished
             let n: Int
             do throws(AudioError) { n = try source.read(into: readBuffer, timeoutMs: 100) } catch { throw .audio(error) }
+            if n == 0 && finished { break }
             var i = 0
             while i < n {
                 let take = min(n - i, frameSamples - filled)
