@@ -47,7 +47,7 @@ let package = Package(
         // counting, process metrics, the LLM/VAD/kernel workloads, child processes (host only).
         .target(name: "BoraBench", dependencies: ["BoraCore", "BoraGGUF", "BoraLM", "BoraAudio", "CBoraKernels", "CBoraAllocCount"]),
         // The front end that also builds as Embedded Swift for aarch64 (tools/arm/build).
-        .executableTarget(name: "bora-lite", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "BoraIntent", "BoraAction"]),
+        .executableTarget(name: "bora-lite", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "BoraIntent", "BoraAction", "BoraModels"]),
         .executableTarget(
             name: "bora",
             dependencies: [

@@ -180,3 +180,33 @@ public func readTextFile(_ path: String, maxBytes: Int) throws(TextFileProblem) 
     guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
     return text
 }
+
+/// The environment variable `name`, or nil when unset or empty.
+public func environmentValue(_ name: String) -> String? {
+    guard let p = getenv(name) else { return nil }
+    let s = String(cString: p)
+    return s.isEmpty ? nil : s
+}
+
+/// The directory part of `path` ("/a/b/c" → "/a/b", "c" → ".", "/c" → "/").
+public func parentDirectory(_ path: String) -> String {
+    var p = Substring(path)
+    while p.count > 1, p.last == "/" { p = p.dropLast() }
+    guard let slash = p.lastIndex(of: "/") else { return "." }
+    return slash == p.startIndex ? "/" : String(p[..<slash])
+}
+
+/// The target of the symbolic link at `path`, or nil.
+public func symbolicLinkTarget(_ path: String) -> String? {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = buffer.withUnsafeMutableBufferPointer { readlink(path, $0.baseAddress!, $0.count - 1) }
+    guard n > 0 else { return nil }
+    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// The current working directory, or nil.
+public func currentDirectory() -> String? {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    guard buffer.withUnsafeMutableBufferPointer({ getcwd($0.baseAddress!, $0.count) }) != nil else { return nil }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

@@ -1,6 +1,7 @@
 import BoraCore
-import Foundation
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 
@@ -17,8 +18,17 @@ public struct ModelCache: Sendable {
     public let cacheRoot: String
     public let modelsDir: String
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        let home = environment["HOME"] ?? NSHomeDirectory()
+    /// The process environment's `HOME`, `BORA_CACHE` and `BORA_MODELS`.
+    public init() {
+        var environment: [String: String] = [:]
+        for name in ["HOME", "BORA_CACHE", "BORA_MODELS"] { environment[name] = environmentValue(name) }
+        self.init(environment: environment)
+    }
+
+    /// `environment` stands for the process environment (tests); a missing `HOME` is the
+    /// password database's home directory of this user, else "/".
+    public init(environment: [String: String]) {
+        let home = environment["HOME"] ?? getpwuid(getuid()).map { String(cString: $0.pointee.pw_dir) } ?? "/"
         cacheRoot = environment["BORA_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(home)/.cache/bora"
         modelsDir = environment["BORA_MODELS"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(cacheRoot)/models"
     }
@@ -36,8 +46,8 @@ public struct ModelCache: Sendable {
 
     /// True when the model has been fetched completely (the manifest is written last).
     public func isFetched(_ model: CatalogModel) -> Bool {
-        FileManager.default.fileExists(atPath: manifestPath(model))
-            && (model.gguf == nil || FileManager.default.fileExists(atPath: loadPath(model)))
+        fileExists(manifestPath(model))
+            && (model.gguf == nil || fileExists(loadPath(model)))
     }
 
     /// One checked file.
@@ -153,5 +163,16 @@ public enum ModelCheckError: BoraInputError, Equatable {
             let what = whole ? "the contents of \(path) (all \(covered) bytes)" : "the first \(covered) bytes of \(path)"
             return "--verify-models: \(what) do not match the catalog's head_sha256 for \(m); the file was changed: \(refetch(m))"
         }
+    }
+}
+
+extension ModelCache.FileCheck {
+    /// What `models verify` prints for this file of `model`: "ok   NAME: PATH", or "FAIL NAME:
+    /// PATH: problem" plus the expected and actual sha256 when they differ.
+    public func reportLines(model: String) -> [String] {
+        guard let problem else { return ["ok   \(model): \(path)"] }
+        var lines = ["FAIL \(model): \(path): \(problem)"]
+        if let e = expectedSHA256, let a = actualSHA256, e != a { lines += ["     expected \(e)", "     actual   \(a)"] }
+        return lines
     }
 }

@@ -11,11 +11,12 @@
 //   bora-lite kernels           the kernel set this CPU selects (BORA_KERNELS forces one)
 //   bora-lite transcribe MODEL.gguf AUDIO... [--json]   Whisper, as `bora transcribe` (Speech.swift)
 //   bora-lite vad MODEL.gguf AUDIO... [--json]          Silero VAD segments, as `bora vad` (Speech.swift)
-//   bora-lite intent --context FILE.yaml WHISPER.gguf AUDIO... [--vad SILERO.gguf] [--json]   speech to
-//                               intent, as `bora intent`; `context check FILE.yaml` (Intent.swift)
-//   bora-lite listen --context F --actions F --model W.gguf --vad-model S.gguf --device NAME | --file AUDIO
+//   bora-lite intent --context FILE.yaml [--model NAME|PATH] [--json] AUDIO...   speech to intent,
+//                               as `bora intent`; `context check FILE.yaml` (Intent.swift)
+//   bora-lite listen --context F --actions F [--model NAME|PATH] --device NAME | --file AUDIO
 //                               [--audit DIR] [--json]   the voice loop, as `bora listen`;
 //                               `audit init|verify DIR` (Listen.swift)
+//   bora-lite models verify [NAME...]   sha256 against the catalog, as `bora models verify` (Models.swift)
 //   bora-lite devices | record --seconds S [--device NAME] OUT.wav|.opus   ALSA capture, as `bora
 //                               devices` / `bora record` (Audio.swift)
 //
@@ -209,7 +210,7 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
     var args: [String] = []
     for i in 0..<Int(argc) { args.append(argv[i].map { String(cString: $0) } ?? "") }
     do throws(Failure) {
-        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad|intent|context|listen|audit|devices|record … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
+        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad|intent|context|listen|audit|models|devices|record … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
         switch args[1] {
         case "run":
             let parsed: Arguments
@@ -231,13 +232,16 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             try vad(parsed)
         case "intent":
             let parsed: Arguments
-            do { parsed = try Arguments(args[2...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
+            do { parsed = try Arguments(args[2...], flags: ["--json", "--no-trim"]) } catch { throw Failure(message: error.message, code: 2) }
             try intent(parsed)
         case "context":
             guard args.count >= 3, args[2] == "check" else { throw Failure(message: "usage: bora-lite context check FILE.yaml [--model WHISPER.gguf] [--json]", code: 2) }
             let parsed: Arguments
-            do { parsed = try Arguments(args[3...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
+            do { parsed = try Arguments(args[3...], flags: ["--json", "--no-compile"]) } catch { throw Failure(message: error.message, code: 2) }
             try contextCheck(parsed)
+        case "models":
+            guard args.count >= 3, args[2] == "verify" else { throw Failure(message: "usage: bora-lite models verify [NAME...]", code: 2) }
+            try modelsVerify(Array(args[3...]))
         case "listen":
             let parsed: Arguments
             do { parsed = try Arguments(args[2...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
@@ -251,7 +255,7 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             do { parsed = try Arguments(args[2...], flags: ["--realtime"]) } catch { throw Failure(message: error.message, code: 2) }
             try record(parsed)
         default:
-            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, intent, context check, listen, audit init|verify, devices, record", code: 2)
+            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, intent, context check, listen, audit init|verify, models verify, devices, record", code: 2)
         }
         return 0
     } catch {

@@ -1,16 +1,17 @@
 // bora-lite's speech-to-intent commands (both builds; see BoraLite.swift), the library calls of
 // the host's `bora intent` and `bora context check`:
 //
-//   bora-lite intent --context FILE.yaml WHISPER.gguf AUDIO... [--vad SILERO.gguf] [--sensitivity S]
-//                    [--beam N] [-t THREADS] [--json]
-//   bora-lite context check FILE.yaml [--model WHISPER.gguf] [--json]
+//   bora-lite intent --context FILE.yaml [--model NAME|PATH] [--vad-model NAME|PATH] [--no-trim]
+//                    [--sensitivity S] [--beam N] [-t THREADS] [--json] AUDIO...
+//   bora-lite context check FILE.yaml [--model NAME|PATH] [--no-compile] [--json]
 //
-// `intent` recognizes each file against the context (with --vad, only the span the Silero VAD
-// finds, 0.2 s before and 0.4 s after, as `bora intent`; without, the whole file). One line per
+// `intent` recognizes each file against the context: only the span the Silero VAD finds (0.2 s
+// before and 0.4 s after), as `bora intent`, or with --no-trim the whole file. Models: catalog
+// names (default whisper-tiny.en and silero-vad) or GGUF paths. One line per
 // file, or with --json one object per file: {"file", "understood", "intent", "slots",
 // "confidence", "agreement", "transcript", "grammar_text"} (confidence and agreement to 3
-// decimals). `context check` validates the file and prints its counts; with --model it also
-// builds the token automaton. A context error is printed as FILE:LINE:COLUMN: problem, exit 3.
+// decimals). `context check` validates the file and prints its counts, and builds the token
+// automaton with the model's tokenizer unless --no-compile. A context error is printed as FILE:LINE:COLUMN: problem, exit 3.
 import BoraAudio
 import BoraCore
 import BoraGGUF
@@ -41,8 +42,8 @@ func compile(_ context: Context, _ tokenizer: Tokenizer) throws(Failure) -> Comp
 }
 
 func intent(_ args: Arguments) throws(Failure) {
-    let usage = "usage: bora-lite intent --context FILE.yaml WHISPER.gguf AUDIO... [--vad SILERO.gguf] [--sensitivity S] [--beam N] [-t THREADS] [--json]"
-    guard args.positional.count >= 2, let contextPath = args.values["--context"] else { throw Failure(message: usage, code: 2) }
+    let usage = "usage: bora-lite intent --context FILE.yaml [--model NAME|PATH] [--vad-model NAME|PATH] [--no-trim] [--sensitivity S] [--beam N] [-t THREADS] [--json] AUDIO..."
+    guard args.positional.count >= 1, let contextPath = args.values["--context"] else { throw Failure(message: usage, code: 2) }
     let beam: Int, threads: Int
     do {
         beam = try args.int("--beam", default: 3, range: 1...16)
@@ -56,7 +57,8 @@ func intent(_ args: Arguments) throws(Failure) {
     let kernels = try kernelSet()
     let context = try loadContext(contextPath)
     let session: WhisperSession
-    do { session = try WhisperSession(path: args.positional[0], kernels: kernels, threads: threads, maxBeam: beam) } catch {
+    let model = try modelPath(args.values["--model"] ?? "whisper-tiny.en")
+    do { session = try WhisperSession(path: model, kernels: kernels, threads: threads, maxBeam: beam) } catch {
         throw Failure(message: error.description, code: 3)
     }
     let tokenizer: Tokenizer
@@ -64,13 +66,14 @@ func intent(_ args: Arguments) throws(Failure) {
     let compiled = try compile(context, tokenizer)
     let recognizer = IntentRecognizer(session: session, context: compiled, sensitivity: sensitivity, beam: beam)
     var segmenter: SpeechSegmenter?
-    if let vadPath = args.values["--vad"] {
+    if !args.flags.contains("--no-trim") {
+        let vadPath = try modelPath(args.values["--vad-model"] ?? "silero-vad")
         do { segmenter = try SpeechSegmenter(detector: try SileroVAD(path: vadPath, kernels: kernels)) } catch {
             throw Failure(message: error.description, code: 3)
         }
     }
     let json = args.flags.contains("--json")
-    let files = args.positional.dropFirst()
+    let files = args.positional[...]
     var failed = false
     for file in files {
         do throws(Failure) {
@@ -116,7 +119,7 @@ func intent(_ args: Arguments) throws(Failure) {
 
 func contextCheck(_ args: Arguments) throws(Failure) {
     guard args.positional.count == 1 else {
-        throw Failure(message: "usage: bora-lite context check FILE.yaml [--model WHISPER.gguf] [--json]", code: 2)
+        throw Failure(message: "usage: bora-lite context check FILE.yaml [--model NAME|PATH] [--no-compile] [--json]", code: 2)
     }
     let path = args.positional[0]
     let context = try loadContext(path)
@@ -125,7 +128,8 @@ func contextCheck(_ args: Arguments) throws(Failure) {
                   "\"slot_types\":\(context.slots.count)", "\"macros\":\(context.macroNames.count)", "\"sentences\":\(sentences.count)",
                   "\"sentences_saturated\":\(sentences.saturated)", "\"sentences_approximate\":\(sentences.approximate)"]
     var automaton: (states: Int, edges: Int)?
-    if let model = args.values["--model"] {
+    if !args.flags.contains("--no-compile") {
+        let model = try modelPath(args.values["--model"] ?? "whisper-tiny.en")
         let file: GGUFFile
         do { file = try GGUFFile(path: model) } catch { throw Failure(message: error.description, code: 3) }
         let tokenizer: Tokenizer

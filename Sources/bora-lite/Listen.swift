@@ -1,7 +1,7 @@
 // bora-lite's voice loop and audit commands (both builds; see BoraLite.swift), the library calls
 // of the host's `bora listen` and `bora audit`:
 //
-//   bora-lite listen --context FILE.yaml --actions FILE.yaml --model WHISPER.gguf --vad-model SILERO.gguf
+//   bora-lite listen --context FILE.yaml --actions FILE.yaml [--model NAME|PATH] [--vad-model NAME|PATH]
 //                    (--device NAME [--max-seconds S] | --file AUDIO) [--pace realtime|fast|NUMx]
 //                    [--audit DIR] [--end-ms MS] [--sensitivity S] [--beam N] [-t THREADS] [--json]
 //   bora-lite audit init DIR
@@ -54,9 +54,10 @@ func paceMultiplier(_ text: String) throws(Failure) -> Double? {
 }
 
 func listen(_ args: Arguments) throws(Failure) {
-    let usage = "usage: bora-lite listen --context FILE.yaml --actions FILE.yaml --model WHISPER.gguf --vad-model SILERO.gguf (--device NAME | --file AUDIO) [--pace realtime|fast|NUMx] [--max-seconds S] [--audit DIR] [--json]"
-    guard args.positional.isEmpty, let contextPath = args.values["--context"], let actionsPath = args.values["--actions"],
-          let model = args.values["--model"], let vadModel = args.values["--vad-model"] else { throw Failure(message: usage, code: 2) }
+    let usage = "usage: bora-lite listen --context FILE.yaml --actions FILE.yaml [--model NAME|PATH] [--vad-model NAME|PATH] (--device NAME | --file AUDIO) [--pace realtime|fast|NUMx] [--max-seconds S] [--audit DIR] [--json]"
+    guard args.positional.isEmpty, let contextPath = args.values["--context"], let actionsPath = args.values["--actions"] else {
+        throw Failure(message: usage, code: 2)
+    }
     let device = args.values["--device"], file = args.values["--file"]
     guard (device == nil) != (file == nil) else { throw Failure(message: "give exactly one of --device NAME or --file AUDIO", code: 2) }
     let beam: Int, threads: Int, endMs: Int
@@ -96,6 +97,8 @@ func listen(_ args: Arguments) throws(Failure) {
         try actions.validate(against: context)
     } catch { throw Failure(message: error.description, code: 3) }
     let kernels = try kernelSet()
+    let model = try modelPath(args.values["--model"] ?? "whisper-tiny.en")
+    let vadModel = try modelPath(args.values["--vad-model"] ?? "silero-vad")
     let session: WhisperSession
     do { session = try WhisperSession(path: model, kernels: kernels, threads: threads, maxBeam: beam) } catch {
         throw Failure(message: error.description, code: 3)

@@ -89,16 +89,11 @@ struct ModelsCommand: ParsableCommand {
             var failures = 0, special = 0
             for m in models {
                 for check in cache.verify(m) {
-                    if let problem = check.problem {
+                    if check.problem != nil {
                         failures += 1
                         if check.notRegularFile { special += 1 }
-                        print("FAIL \(m.name): \(check.path): \(problem)")
-                        if let e = check.expectedSHA256, let a = check.actualSHA256, e != a {
-                            print("     expected \(e)\n     actual   \(a)")
-                        }
-                    } else {
-                        print("ok   \(m.name): \(check.path)")
                     }
+                    for line in check.reportLines(model: m.name) { print(line) }
                 }
             }
             if special > 0 {

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <pwd.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
