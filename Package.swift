@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "BoraSpeech", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraAudio"]),
         // Context grammars (Rhino-style YAML) → word graph → Whisper token automaton; intent results.
         // Voice-to-action: actions file, policy, dispatch (argv exec / JSON / socket), audit trail, listen loop.
-        .target(name: "BoraAction", dependencies: ["BoraCore", "CBoraSpawn", "BoraAudio", "BoraSpeech", "BoraIntent"]),
+        .target(name: "BoraAction", dependencies: ["BoraCore", "CBoraSpawn", "BoraAudio", "BoraSpeech", "BoraText", "BoraIntent"]),
         .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraText", "BoraSpeech"]),
         // Benchmark plumbing for `bora bench` and `bora run --json`: timing statistics, allocation
         // counting, process metrics, the LLM/VAD/kernel workloads, child processes (host only).
