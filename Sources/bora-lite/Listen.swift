@@ -3,20 +3,24 @@
 //
 //   bora-lite listen --context FILE.yaml --actions FILE.yaml [--model NAME|PATH] [--vad-model NAME|PATH]
 //                    (--device NAME [--max-seconds S] | --file AUDIO) [--pace realtime|fast|NUMx]
-//                    [--audit DIR] [--end-ms MS] [--sensitivity S] [--beam N] [-t THREADS] [--json]
+//                    [--target NAME] [--action-user USER] [--audit DIR] [--end-ms MS] [--sensitivity S]
+//                    [--beam N] [-t THREADS] [--json]
 //   bora-lite audit init DIR
 //   bora-lite audit verify DIR [--key KEY | --key-file FILE] [--json]
 //
 // `listen` runs BoraAction's ListenLoop: VAD and endpointer, speech-to-intent against the context,
 // the actions file's policy, exec/emit/socket actions, the audit trail with Opus clips. One status
 // line per utterance on stderr, --json events on stdout, the closing summary as `bora listen`'s.
-// SIGINT/SIGTERM finish the utterance in flight and exit 0; SIGHUP reloads the context and actions
+// --target takes the device, threads, ASR model and VAD from Targets/NAME/target.json unless given
+// (as `bora listen --target`); --action-user runs exec actions as that user. SIGINT/SIGTERM finish
+// the utterance in flight and exit 0; SIGHUP reloads the context and actions
 // (a broken pair is reported and the running one kept). Exit codes as the host's: 1 when the audit
 // trail could not be written or the device fails, 3 for bad input files.
 import BoraAction
 import BoraAudio
 import BoraCore
 import BoraIntent
+import BoraModels
 import BoraSpeech
 import Synchronization
 #if hasFeature(Embedded)
@@ -58,12 +62,22 @@ func listen(_ args: Arguments) throws(Failure) {
     guard args.positional.isEmpty, let contextPath = args.values["--context"], let actionsPath = args.values["--actions"] else {
         throw Failure(message: usage, code: 2)
     }
-    let device = args.values["--device"], file = args.values["--file"]
-    guard (device == nil) != (file == nil) else { throw Failure(message: "give exactly one of --device NAME or --file AUDIO", code: 2) }
+    var board: TargetConfig?
+    if let name = args.values["--target"] {
+        do { board = try TargetConfig.load(name: name) } catch {
+            if case .unknown(let m) = error { throw Failure(message: m, code: 2) }
+            throw Failure(message: error.description, code: 1)
+        }
+    }
+    let file = args.values["--file"]
+    let device = args.values["--device"] ?? (file == nil ? board?.alsaDevice : nil)
+    guard (device == nil) != (file == nil) else { throw Failure(message: "give exactly one of --device NAME or --file AUDIO (or --target NAME for its device)", code: 2) }
+    let actionUser = args.values["--action-user"]
+    if let actionUser, getpwnam(actionUser) == nil { throw Failure(message: "--action-user: no user named '\(actionUser)'", code: 2) }
     let beam: Int, threads: Int, endMs: Int
     do {
         beam = try args.int("--beam", default: 3, range: 1...16)
-        threads = try args.int("-t", default: ThreadPool.defaultThreadCount, range: 1...256)
+        threads = try args.int("-t", default: board?.threads ?? ThreadPool.defaultThreadCount, range: 1...256)
         endMs = try args.int("--end-ms", default: 400, range: 64...5000)
     } catch { throw Failure(message: error.message, code: 2) }
     var sensitivity: Float = 0.5
@@ -97,8 +111,9 @@ func listen(_ args: Arguments) throws(Failure) {
         try actions.validate(against: context)
     } catch { throw Failure(message: error.description, code: 3) }
     let kernels = try kernelSet()
-    let model = try modelPath(args.values["--model"] ?? "whisper-tiny.en")
-    let vadModel = try modelPath(args.values["--vad-model"] ?? "silero-vad")
+    let model = try modelPath(args.values["--model"] ?? board?.asrModel ?? "whisper-tiny.en")
+    let energyVAD = board?.vad == "energy" && args.values["--vad-model"] == nil
+    let vadModel = energyVAD ? "" : try modelPath(args.values["--vad-model"] ?? "silero-vad")
     let session: WhisperSession
     do { session = try WhisperSession(path: model, kernels: kernels, threads: threads, maxBeam: beam) } catch {
         throw Failure(message: error.description, code: 3)
@@ -111,13 +126,17 @@ func listen(_ args: Arguments) throws(Failure) {
     endpointOptions.endMs = endMs
     endpointOptions.maxUtteranceMs = 15_000
     let segmenter: SpeechSegmenter
-    do { segmenter = try SpeechSegmenter(detector: try SileroVAD(path: vadModel, kernels: kernels), options: endpointOptions) } catch {
+    do {
+        let detector: any VoiceActivityDetector = energyVAD ? try EnergyVAD() : try SileroVAD(path: vadModel, kernels: kernels)
+        segmenter = try SpeechSegmenter(detector: detector, options: endpointOptions)
+    } catch {
         throw Failure(message: error.description, code: 3)
     }
 
     let loop = ListenLoop(segmenter: segmenter, recognizer: recognizer, actions: actions, audit: audit,
                           stdoutLine: { emit(1, $0 + "\n") }, statusLine: { emit(2, $0 + "\n") })
     loop.jsonEvents = json
+    loop.defaultActionUser = actionUser
     loop.shouldStop = { stopRequested.load(ordering: .relaxed) }
     let files = ListenConfigFiles(contextPath: contextPath, actionsPath: actionsPath, limits: limits, session: session,
                                   sensitivity: sensitivity, beam: beam,

@@ -3,6 +3,7 @@ import BoraAction
 import BoraAudio
 import BoraCore
 import BoraIntent
+import BoraModels
 import BoraSpeech
 import Foundation
 import Synchronization
@@ -100,7 +101,11 @@ struct ListenCommand: ParsableCommand {
     func run() throws {
         let log = global.bootstrapLogging()
         let t0 = monotonicSeconds()
-        let board = try target.map { try TargetConfig.load(name: $0) }
+        let board: TargetConfig?
+        do { board = try target.map { (name) throws(TargetConfigError) in try TargetConfig.load(name: name) } } catch {
+            if case .unknown(let m) = error { throw ValidationError(m) }
+            throw BoraRuntimeError(error.description)
+        }
         let model = self.model ?? board?.asrModel ?? "whisper-tiny.en"
         let t = self.t ?? board?.threads
         let vad = self.vad ?? board.flatMap { VADChoice(rawValue: $0.vad) } ?? .silero
