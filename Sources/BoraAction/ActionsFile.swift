@@ -344,3 +344,22 @@ private func collectSlots(_ elements: [ExpressionElement], into names: inout Set
         }
     }
 }
+
+extension ActionEntry {
+    /// The line `actions check` prints for this entry: "intent@line[ when slot=value,…] → target
+    /// (policy)".
+    public var checkLine: String {
+        let cond = when.isEmpty ? "" : " when " + when.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        let what: String
+        switch target {
+        case let .exec(argv): what = "exec " + argv.joined(separator: " ")
+        case .emitJSON: what = "emit json"
+        case let .socket(p): what = "socket \(p)"
+        case .none: what = "nothing"
+        }
+        var policy: [String] = []
+        if minConfidence > 0 { policy.append("min_confidence \(minConfidence)") }
+        if cooldownSeconds > 0 { policy.append("cooldown \(cooldownSeconds) s") }
+        return "\(name)\(cond) → \(what)\(policy.isEmpty ? "" : " (" + policy.joined(separator: ", ") + ")")"
+    }
+}

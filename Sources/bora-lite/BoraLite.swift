@@ -15,7 +15,7 @@
 //                               as `bora intent`; `context check FILE.yaml` (Intent.swift)
 //   bora-lite listen --context F --actions F [--model NAME|PATH] --device NAME | --file AUDIO
 //                               [--audit DIR] [--json]   the voice loop, as `bora listen`;
-//                               `audit init|verify DIR` (Listen.swift)
+//                               `actions check`, `audit init|verify DIR` (Listen.swift)
 //   bora-lite models verify [NAME...]   sha256 against the catalog, as `bora models verify` (Models.swift)
 //   bora-lite devices | record --seconds S [--device NAME] OUT.wav|.opus   ALSA capture, as `bora
 //                               devices` / `bora record` (Audio.swift)
@@ -210,7 +210,7 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
     var args: [String] = []
     for i in 0..<Int(argc) { args.append(argv[i].map { String(cString: $0) } ?? "") }
     do throws(Failure) {
-        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad|intent|context|listen|audit|models|devices|record … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
+        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad|intent|context|listen|actions|audit|models|devices|record … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
         switch args[1] {
         case "run":
             let parsed: Arguments
@@ -246,6 +246,11 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             let parsed: Arguments
             do { parsed = try Arguments(args[2...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
             try listen(parsed)
+        case "actions":
+            guard args.count >= 3, args[2] == "check" else { throw Failure(message: "usage: bora-lite actions check --context FILE.yaml ACTIONS.yaml", code: 2) }
+            let parsed: Arguments
+            do { parsed = try Arguments(args[3...], flags: []) } catch { throw Failure(message: error.message, code: 2) }
+            try actionsCheck(parsed)
         case "audit":
             try auditCommand(Array(args[2...]))
         case "devices":
@@ -255,7 +260,7 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             do { parsed = try Arguments(args[2...], flags: ["--realtime"]) } catch { throw Failure(message: error.message, code: 2) }
             try record(parsed)
         default:
-            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, intent, context check, listen, audit init|verify, models verify, devices, record", code: 2)
+            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, intent, context check, listen, actions check, audit init|verify, models verify, devices, record", code: 2)
         }
         return 0
     } catch {

@@ -5,6 +5,7 @@
 //                    (--device NAME [--max-seconds S] | --file AUDIO) [--pace realtime|fast|NUMx]
 //                    [--target NAME] [--action-user USER] [--audit DIR] [--end-ms MS] [--sensitivity S]
 //                    [--beam N] [-t THREADS] [--json]
+//   bora-lite actions check --context FILE.yaml ACTIONS.yaml
 //   bora-lite audit init DIR
 //   bora-lite audit verify DIR [--key KEY | --key-file FILE] [--json]
 //
@@ -173,6 +174,24 @@ func listen(_ args: Arguments) throws(Failure) {
     emit(2, "bora-lite listen: " + summary.statusLine(overruns: overruns) + "\n")
     if json { emit(1, summary.jsonEvent(overruns: overruns).serialized() + "\n") }
     if summary.auditErrors > 0 { throw Failure(message: "\(summary.auditErrors) audit write failure(s)", code: 1) }
+}
+
+/// `actions check --context FILE.yaml ACTIONS.yaml`: as `bora actions check`.
+func actionsCheck(_ args: Arguments) throws(Failure) {
+    guard args.positional.count == 1, let contextPath = args.values["--context"] else {
+        throw Failure(message: "usage: bora-lite actions check --context FILE.yaml ACTIONS.yaml", code: 2)
+    }
+    let context = try loadContext(contextPath)
+    let actions: ActionsFile
+    do { actions = try ActionsFile.load(path: args.positional[0]) } catch { throw Failure(message: error.description, code: 3) }
+    let problems = actions.problems(against: context)
+    if !problems.isEmpty {
+        for p in problems.dropLast() { emit(2, "bora-lite: \(p.description)\n") }
+        throw Failure(message: problems.last!.description, code: 3)
+    }
+    var out = ""
+    for e in actions.entries { out += e.checkLine + "\n" }
+    emit(1, out + "ok: \(actions.entries.count) action\(actions.entries.count == 1 ? "" : "s")\(actions.dryRun ? " (dry run)" : "")\n")
 }
 
 func auditCommand(_ args: [String]) throws(Failure) {

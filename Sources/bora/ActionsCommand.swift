@@ -34,20 +34,7 @@ struct ActionsCommand: ParsableCommand {
                 for p in problems { FileHandle.standardError.write(Data("bora: \(p.description)\n".utf8)) }
                 throw ExitCode(3)
             }
-            for e in actions.entries {
-                let cond = e.when.isEmpty ? "" : " when " + e.when.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-                let target: String
-                switch e.target {
-                case let .exec(argv): target = "exec " + argv.joined(separator: " ")
-                case .emitJSON: target = "emit json"
-                case let .socket(p): target = "socket \(p)"
-                case .none: target = "nothing"
-                }
-                var policy: [String] = []
-                if e.minConfidence > 0 { policy.append("min_confidence \(e.minConfidence)") }
-                if e.cooldownSeconds > 0 { policy.append("cooldown \(e.cooldownSeconds) s") }
-                print("\(e.name)\(cond) → \(target)\(policy.isEmpty ? "" : " (" + policy.joined(separator: ", ") + ")")")
-            }
+            for e in actions.entries { print(e.checkLine) }
             print("ok: \(actions.entries.count) action\(actions.entries.count == 1 ? "" : "s")\(actions.dryRun ? " (dry run)" : "")")
         }
     }
