@@ -68,14 +68,15 @@ func makeSeeds(_ out: String) throws {
         if !sealed { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let log = try AuditLog(directory: dir, maxBytes: maxBytes)
         for i in 0..<records {
-            var record: [String: Any] = ["id": "u\(i)", "time": "2025-01-01T00:00:0\(i % 10)Z", "transcript": "turn on the lights in the kitchen",
-                                         "understood": true, "intent": "changeLightState", "slots": ["state": "on", "location": "kitchen"],
-                                         "confidence": 0.9, "decision": i == records - 1 && leaveExecuting ? "executing" : "executed",
-                                         "reason": "", "argv": ["/usr/bin/logger", "-t", "bora", "on"], "exit_code": 0]
+            var record: [String: JSONValue] = ["id": .string("u\(i)"), "time": .string("2025-01-01T00:00:0\(i % 10)Z"),
+                                               "transcript": "turn on the lights in the kitchen",
+                                               "understood": true, "intent": "changeLightState", "slots": ["state": "on", "location": "kitchen"],
+                                               "confidence": 0.9, "decision": .string(i == records - 1 && leaveExecuting ? "executing" : "executed"),
+                                               "reason": "", "argv": ["/usr/bin/logger", "-t", "bora", "on"], "exit_code": 0]
             if clip && i == 0 {
                 let samples = (0..<1600).map { Float(sin(Double($0) * 0.05)) * 0.3 }
                 let c = try samples.withUnsafeBufferPointer { try log.writeClip(id: "u0", samples: $0) }
-                record["clip"] = c.path; record["clip_sha256"] = c.sha256
+                record["clip"] = .string(c.path); record["clip_sha256"] = .string(c.sha256)
             }
             _ = try log.append(record)
         }
