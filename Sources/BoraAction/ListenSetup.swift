@@ -3,6 +3,12 @@
 import BoraCore
 import BoraIntent
 import BoraSpeech
+import Synchronization
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
+import Glibc
+#endif
 
 /// The files a listen loop was started with and how to rebuild its configuration from them.
 /// `reload` is what a SIGHUP runs (on BackgroundReload's thread): it builds the whole new
@@ -90,5 +96,27 @@ extension ListenSummary {
         let lat = actionLatenciesMs.sorted()
         if !lat.isEmpty { o["action_latency_ms"] = .object(["p50": .double(lat[lat.count / 2]), "max": .double(lat.last!)]) }
         return .object(o)
+    }
+}
+
+/// The signals a listen front end handles: SIGINT/SIGTERM request a stop, SIGHUP a reload of the
+/// context and actions, SIGPIPE is ignored (a socket peer that went away is an action failure, not
+/// the end of bora). The handlers only store an atomic flag (async-signal-safe).
+public enum ListenSignals {
+    /// Set by SIGINT/SIGTERM.
+    public static let stopRequested = Atomic<Bool>(false)
+    /// Set by SIGHUP; the loop's `pendingReload` exchanges it back to false.
+    public static let reloadRequested = Atomic<Bool>(false)
+
+    /// Installs the handlers (process-wide).
+    public static func install() {
+        signal(SIGINT) { _ in ListenSignals.stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in ListenSignals.stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGHUP) { _ in ListenSignals.reloadRequested.store(true, ordering: .relaxed) }
+        #if hasFeature(Embedded)
+        bora_ignore_signal(SIGPIPE)   // SIG_IGN does not import there
+        #else
+        signal(SIGPIPE, SIG_IGN)
+        #endif
     }
 }

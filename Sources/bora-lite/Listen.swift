@@ -23,27 +23,12 @@ import BoraCore
 import BoraIntent
 import BoraModels
 import BoraSpeech
-import Synchronization
 #if hasFeature(Embedded)
 import CBoraLibc
 #elseif canImport(Glibc)
 import Glibc
 #endif
 
-/// Signal flags, set by async-signal-safe handlers (an atomic store, nothing else).
-private let stopRequested = Atomic<Bool>(false)
-private let reloadRequested = Atomic<Bool>(false)
-
-private func installSignalHandlers() {
-    signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
-    signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
-    signal(SIGHUP) { _ in reloadRequested.store(true, ordering: .relaxed) }
-    #if hasFeature(Embedded)
-    bora_ignore_signal(SIGPIPE)   // SIG_IGN does not import there
-    #else
-    signal(SIGPIPE, SIG_IGN)
-    #endif
-}
 
 /// `--pace`: realtime (1), fast (nil: as fast as read) or NUMx.
 func paceMultiplier(_ text: String) throws(Failure) -> Double? {
@@ -138,13 +123,13 @@ func listen(_ args: Arguments) throws(Failure) {
                           stdoutLine: { emit(1, $0 + "\n") }, statusLine: { emit(2, $0 + "\n") })
     loop.jsonEvents = json
     loop.defaultActionUser = actionUser
-    loop.shouldStop = { stopRequested.load(ordering: .relaxed) }
+    loop.shouldStop = { ListenSignals.stopRequested.load(ordering: .relaxed) }
     let files = ListenConfigFiles(contextPath: contextPath, actionsPath: actionsPath, limits: limits, session: session,
                                   sensitivity: sensitivity, beam: beam,
                                   contextText: ListenConfigFiles.text(of: contextPath, limits: limits) ?? "")
     let reloads = BackgroundReload { files.reload { emit(2, "bora-lite: " + $0 + "\n") } }
-    loop.pendingReload = { reloads.poll(requested: reloadRequested.exchange(false, ordering: .relaxed)) }
-    installSignalHandlers()
+    loop.pendingReload = { reloads.poll(requested: ListenSignals.reloadRequested.exchange(false, ordering: .relaxed)) }
+    ListenSignals.install()
 
     let source: any SampleSource
     var capture: AudioCapture?

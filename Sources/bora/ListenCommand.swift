@@ -6,18 +6,7 @@ import BoraIntent
 import BoraModels
 import BoraSpeech
 import Foundation
-import Synchronization
 
-/// Signal flags set by async-signal-safe handlers (an atomic store, nothing else).
-private let stopRequested = Atomic<Bool>(false)
-private let reloadRequested = Atomic<Bool>(false)
-
-private func installListenSignalHandlers() {
-    signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
-    signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
-    signal(SIGHUP) { _ in reloadRequested.store(true, ordering: .relaxed) }
-    signal(SIGPIPE, SIG_IGN)
-}
 
 /// Writes one line to stdout in a single `write` (lines from several threads never interleave).
 @Sendable private func writeLine(_ fd: Int32, _ line: String) {
@@ -142,14 +131,14 @@ struct ListenCommand: ParsableCommand {
                               stdoutLine: { writeLine(1, $0) }, statusLine: { writeLine(2, $0) })
         loop.jsonEvents = json
         loop.defaultActionUser = actionUser
-        loop.shouldStop = { stopRequested.load(ordering: .relaxed) }
+        loop.shouldStop = { ListenSignals.stopRequested.load(ordering: .relaxed) }
         let files = ListenConfigFiles(contextPath: context, actionsPath: actions, limits: limits, session: session,
                                       sensitivity: sensitivity, beam: beam,
                                       contextText: ListenConfigFiles.text(of: context, limits: limits) ?? "")
         // Reloads compile on their own thread under the same limits; the loop keeps listening.
         let reloads = BackgroundReload { files.reload { writeLine(2, "bora: " + $0) } }
-        loop.pendingReload = { reloads.poll(requested: reloadRequested.exchange(false, ordering: .relaxed)) }
-        installListenSignalHandlers()
+        loop.pendingReload = { reloads.poll(requested: ListenSignals.reloadRequested.exchange(false, ordering: .relaxed)) }
+        ListenSignals.install()
 
         let source: any SampleSource
         var capture: AudioCapture?
