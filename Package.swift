@@ -45,9 +45,9 @@ let package = Package(
         .target(name: "BoraIntent", dependencies: ["BoraCore", "BoraText", "BoraSpeech"]),
         // Benchmark plumbing for `bora bench` and `bora run --json`: timing statistics, allocation
         // counting, process metrics, the LLM/VAD/kernel workloads, child processes (host only).
-        .target(name: "BoraBench", dependencies: ["BoraCore", "BoraGGUF", "BoraLM", "BoraAudio", "CBoraKernels", "CBoraAllocCount"]),
+        .target(name: "BoraBench", dependencies: ["BoraCore", "BoraGGUF", "BoraLM", "BoraAudio", "BoraSpeech", "BoraText", "CBoraKernels", "CBoraAllocCount"]),
         // The front end that also builds as Embedded Swift for aarch64 (tools/arm/build).
-        .executableTarget(name: "bora-lite", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "BoraIntent", "BoraAction", "BoraModels"]),
+        .executableTarget(name: "bora-lite", dependencies: ["BoraCore", "BoraGGUF", "BoraText", "BoraLM", "BoraAudio", "BoraSpeech", "BoraIntent", "BoraAction", "BoraModels", "BoraBench"]),
         .executableTarget(
             name: "bora",
             dependencies: [

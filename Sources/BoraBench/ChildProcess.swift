@@ -4,12 +4,6 @@ import Foundation
 import Glibc
 #endif
 
-/// A benchmark that cannot run (a runtime failure): the description says why.
-public struct BenchError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
-}
-
 /// Asks the kernel to drop `path`'s cached pages (clean pages of a file nobody maps go at once).
 public func dropFromPageCache(_ path: String) {
     let fd = open(path, O_RDONLY | O_CLOEXEC)

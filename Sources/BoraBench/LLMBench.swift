@@ -21,20 +21,26 @@ public struct LLMBenchResult {
 /// pool of `threads`: the prompt test evaluates `promptTokens` tokens of a fixed sequence in one
 /// call; the decode test evaluates `decodeTokens` tokens one at a time, each the greedy pick from
 /// the previous logits. Both start from a KV cache holding `depth` tokens (filled once, before
-/// timing). Each test runs once to warm up, then `runs` timed times. Throws the loaders' errors.
+/// timing). Each test runs once to warm up, then `runs` timed times. Throws `BenchError`: bad
+/// input when the file is not a usable model, a runtime failure when the session cannot be made.
 public func benchmarkLLM(path: String, kernels: KernelSet, threads: Int, promptTokens: Int, decodeTokens: Int,
-                         depth: Int, runs: Int) throws -> LLMBenchResult {
+                         depth: Int, runs: Int) throws(BenchError) -> LLMBenchResult {
     let t0 = monotonicSeconds()
-    let file = try GGUFFile(path: path)
-    let llama = try LlamaModel(file: file, kernels: kernels)
-    let session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
+    let file: GGUFFile, llama: LlamaModel, session: LlamaSession
+    do { file = try GGUFFile(path: path) } catch { throw BenchError(error.description, badInput: true) }
+    do { llama = try LlamaModel(file: file, kernels: kernels) } catch { throw BenchError(error.description, badInput: true) }
+    do throws(LlamaError) {
+        session = try LlamaSession(model: llama, matmul: Matmul(kernels: kernels, pool: ThreadPool(threads: threads)),
                                    contextLength: depth + promptTokens + decodeTokens)
+    } catch { throw BenchError(error.description) }
     let loadSeconds = monotonicSeconds() - t0
     let vocab = llama.config.vocabSize
     let sequence = { (count: Int, salt: Int) in (0..<count).map { Int32(($0 * 7919 + salt) % (vocab - 100) + 50) } }
     let prompt = sequence(promptTokens, 13)
     // The cache both tests start from, filled once (llama-bench restores a saved state).
-    if depth > 0 { _ = try session.evaluate(sequence(depth, 101)) }
+    if depth > 0 {
+        do throws(LlamaError) { _ = try session.evaluate(sequence(depth, 101)) } catch { throw BenchError(error.description) }
+    }
     let sampler = Sampler(options: .greedy, vocabSize: vocab, kernels: kernels)
     var generated = [Int32](repeating: 0, count: decodeTokens)
     let (promptStats, _) = measure(runs: runs) {

@@ -1,12 +1,24 @@
 import BoraCore
 import CBoraAllocCount
-import Foundation
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
 import Glibc
 #endif
 
+/// A benchmark that cannot run: the description says why; `badInput` marks a bad input file
+/// (exit 3), otherwise it is a runtime failure (exit 1).
+public struct BenchError: Error, CustomStringConvertible {
+    public let description: String
+    public let badInput: Bool
+    public init(_ message: String, badInput: Bool = false) { description = message; self.badInput = badInput }
+}
+
+/// A small proc file's text (/proc/self/status, /proc/cpuinfo), or nil.
+private func procText(_ path: String) -> String? { try? readTextFile(path, maxBytes: 1 << 20) }
+
 /// Summary statistics of repeated timings, in seconds.
-public struct TimingStats: Codable, Sendable {
+public struct TimingStats: Sendable {
     public let runs: Int
     public let median: Double
     public let p90: Double
@@ -48,13 +60,17 @@ public func measure(runs: Int, warmup: Int = 1, _ body: () -> Void) -> (TimingSt
 /// Peak resident set size of this process, bytes.
 public func peakRSSBytes() -> Int {
     var usage = rusage()
+    #if hasFeature(Embedded)
+    getrusage(__rusage_who_t(rawValue: 0), &usage)   // RUSAGE_SELF (an enum parameter under _GNU_SOURCE)
+    #else
     getrusage(RUSAGE_SELF.rawValue, &usage)
+    #endif
     return Int(usage.ru_maxrss) * 1024
 }
 
 /// Resident set size now (VmRSS), bytes; 0 when /proc is unavailable.
 public func currentRSSBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    guard let status = procText("/proc/self/status"),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
           let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
     return kb * 1024
@@ -62,10 +78,10 @@ public func currentRSSBytes() -> Int {
 
 /// "AMD EPYC …" from /proc/cpuinfo, or the architecture name.
 public func cpuModelName() -> String {
-    if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
+    if let text = procText("/proc/cpuinfo") {
         for line in text.split(separator: "\n") where line.hasPrefix("model name") || line.hasPrefix("Model") {
             if let colon = line.firstIndex(of: ":") {
-                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                return String(line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
             }
         }
     }
@@ -79,8 +95,8 @@ public func cpuModelName() -> String {
 /// Seconds since this process started (Linux: /proc/self/stat start time, 10 ms resolution;
 /// elsewhere nil), so "time to first token" includes process launch and model loading.
 public func processAgeSeconds() -> Double? {
-    guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-          let uptimeText = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
+    guard let stat = procText("/proc/self/stat"),
+          let uptimeText = procText("/proc/uptime"),
           let uptime = Double(uptimeText.split(separator: " ").first ?? ""),
           let close = stat.lastIndex(of: ")") else { return nil }
     // Fields after "(comm)": state is field 3; starttime is field 22.
@@ -91,7 +107,7 @@ public func processAgeSeconds() -> Double? {
 
 /// "anon X MiB, file Y MiB" from /proc/self/status (RssAnon, RssFile): heap and arenas vs mapped model pages.
 public func memoryBreakdown() -> String {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return "" }
+    guard let status = procText("/proc/self/status") else { return "" }
     func kb(_ key: String) -> Int {
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return 0 }
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
@@ -112,5 +128,8 @@ public struct LogitsHash {
         for i in 0..<(count / 2) { value = (value ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x100_0000_01b3 }
     }
     /// The hash as 16 lowercase hex digits.
-    public var hex: String { String(format: "%016llx", value) }
+    public var hex: String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
 }

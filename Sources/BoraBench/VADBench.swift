@@ -1,16 +1,20 @@
 import BoraAudio
 import BoraCore
 import CBoraAllocCount
-import Foundation
+#if hasFeature(Embedded)
+import CBoraLibc
+#elseif canImport(Glibc)
+import Glibc
+#endif
 
 /// Per-frame timings of `detector` over `runs` passes of `audio` (one untimed warm-up pass
 /// first; `reset()` before each timed pass), heap allocations per frame over the timed passes,
 /// and the frames per pass. Throws the detector's error, or `BenchError` if it returns NaN.
-public func timeVAD(_ detector: any VoiceActivityDetector, audio: [Float], runs: Int) throws -> (TimingStats, Double, Int) {
+public func timeVAD(_ detector: any VoiceActivityDetector, audio: [Float], runs: Int) throws(BenchError) -> (TimingStats, Double, Int) {
     let n = detector.frameSamples, frames = audio.count / n
     var samples = [Double](repeating: 0, count: frames * runs)
     var sink: Float = 0
-    try audio.withUnsafeBufferPointer { all in
+    do throws(VADError) { try audio.withUnsafeBufferPointer { (all) throws(VADError) in
         for k in 0..<frames { sink += try detector.probability(frame: UnsafeBufferPointer(rebasing: all[k * n..<(k + 1) * n])) }
         bora_alloc_count_reset()
         bora_alloc_count_enable(1)
@@ -23,7 +27,7 @@ public func timeVAD(_ detector: any VoiceActivityDetector, audio: [Float], runs:
             }
         }
         bora_alloc_count_enable(0)
-    }
+    } } catch { throw BenchError(error.description, badInput: true) }
     if sink.isNaN { throw BenchError("VAD produced NaN") }
     return (TimingStats(samples), Double(bora_alloc_count_allocations()) / Double(frames * runs), frames)
 }

@@ -4,23 +4,25 @@
 // BoraLM) with a small argument reader instead of swift-argument-parser, which Embedded Swift
 // cannot build. Both builds running the same front end is what makes x86 and ARM comparable.
 //
-//   bora-lite run MODEL.gguf -p PROMPT [-n 32] [-t THREADS] [-c 2048] [--chat] [--json]
+//   bora-lite run MODEL -p|--prompt PROMPT [-n 32] [-t THREADS] [-c 2048] [--temp 0] [--chat] [--json]
 //   bora-lite top1 MODEL.gguf --ids FILE [-t THREADS]   teacher-forced: one batch of the ids in
 //                               FILE (comma-separated), then per position the top-1 id and its
 //                               margin over the second, ×10⁴ (one JSON object)
 //   bora-lite kernels           the kernel set this CPU selects (BORA_KERNELS forces one)
-//   bora-lite transcribe MODEL.gguf AUDIO... [--json]   Whisper, as `bora transcribe` (Speech.swift)
-//   bora-lite vad MODEL.gguf AUDIO... [--json]          Silero VAD segments, as `bora vad` (Speech.swift)
+//   bora-lite transcribe [--model NAME|PATH] AUDIO... [--json]   Whisper, as `bora transcribe` (Speech.swift)
+//   bora-lite vad [--model NAME|PATH] AUDIO... [--json]          Silero VAD segments, as `bora vad` (Speech.swift)
 //   bora-lite intent --context FILE.yaml [--model NAME|PATH] [--json] AUDIO...   speech to intent,
 //                               as `bora intent`; `context check FILE.yaml` (Intent.swift)
 //   bora-lite listen --context F --actions F [--model NAME|PATH] --device NAME | --file AUDIO
 //                               [--audit DIR] [--json]   the voice loop, as `bora listen`;
 //                               `actions check`, `audit init|verify DIR` (Listen.swift)
 //   bora-lite models verify [NAME...]   sha256 against the catalog, as `bora models verify` (Models.swift)
+//   bora-lite bench kernels|llm|vad|asr …   the suites of `bora bench`, same flags and JSON (Bench.swift)
 //   bora-lite devices | record --seconds S [--device NAME] OUT.wav|.opus   ALSA capture, as `bora
 //                               devices` / `bora record` (Audio.swift)
 //
-// `run` is greedy (temperature 0), as `bora run --temp 0`; --json prints {"kernel_set", "model",
+// MODEL arguments take a catalog name or a GGUF path. The ARM build is installed as `bora`:
+// messages begin with argv[0]'s name. `run` is greedy (temperature 0), as `bora run --temp 0`; --json prints {"kernel_set", "model",
 // "prompt_tokens", "text", "tokens"}. Exit codes as the host's: 0 ok, 1 runtime failure, 2 usage, 3 bad input file.
 import BoraCore
 import BoraGGUF
@@ -31,6 +33,9 @@ import CBoraLibc
 #elseif canImport(Glibc)
 import Glibc
 #endif
+
+/// The name messages begin with: argv[0]'s last component ("bora" for the ARM binary, "bora-lite" on the host).
+nonisolated(unsafe) var programName = "bora"
 
 /// Writes `text` to a descriptor in whole (1 = stdout, 2 = stderr).
 func emit(_ fd: Int32, _ text: String) {
@@ -120,13 +125,13 @@ func readIds(_ path: String) throws(Failure) -> [Int32] {
 /// Teacher-forced top-1: all ids in one batch (as llama.cpp's reference evaluates them).
 func top1(_ args: Arguments) throws(Failure) {
     guard args.positional.count == 1, let idsPath = args.values["--ids"] else {
-        throw Failure(message: "usage: bora-lite top1 MODEL.gguf --ids FILE [-t THREADS]", code: 2)
+        throw Failure(message: "usage: \(programName) top1 MODEL.gguf --ids FILE [-t THREADS]", code: 2)
     }
     let threads: Int
     do { threads = try args.int("-t", default: ThreadPool.defaultThreadCount, range: 1...256) } catch { throw Failure(message: error.message, code: 2) }
     let ids = try readIds(idsPath)
     let kernels = try kernelSet()
-    let (_, model, _, session) = try load(args.positional[0], kernels: kernels, threads: threads,
+    let (_, model, _, session) = try load(try modelPath(args.positional[0]), kernels: kernels, threads: threads,
                                           context: ids.count, maxBatch: 64)   // as the llama.cpp agreement tests
     let vocab = model.config.vocabSize
     let all = UnsafeMutablePointer<Float>.allocate(capacity: ids.count * vocab)
@@ -148,8 +153,11 @@ func top1(_ args: Arguments) throws(Failure) {
 }
 
 func run(_ args: Arguments) throws(Failure) {
-    guard args.positional.count == 1, let prompt = args.values["-p"] else {
-        throw Failure(message: "usage: bora-lite run MODEL.gguf -p PROMPT [-n N] [-t THREADS] [-c CONTEXT] [--chat] [--json]", code: 2)
+    guard args.positional.count == 1, let prompt = args.values["-p"] ?? args.values["--prompt"] else {
+        throw Failure(message: "usage: \(programName) run MODEL -p PROMPT [-n N] [-t THREADS] [-c CONTEXT] [--temp 0] [--chat] [--json]", code: 2)
+    }
+    if let temp = args.values["--temp"], Double(temp) != 0 {
+        throw Failure(message: "this build decodes greedily only: pass --temp 0 or leave it out (sampling is in the host's bora run)", code: 2)
     }
     let n: Int, threads: Int, context: Int
     do {
@@ -158,7 +166,7 @@ func run(_ args: Arguments) throws(Failure) {
         context = try args.int("-c", default: 2048, range: 1...1_000_000)
     } catch { throw Failure(message: error.message, code: 2) }
     let kernels = try kernelSet()
-    let path = args.positional[0]
+    let path = try modelPath(args.positional[0])
     do {
         let (file, model, tokenizer, session) = try load(path, kernels: kernels, threads: threads, context: context)
         var text = prompt
@@ -205,12 +213,53 @@ func run(_ args: Arguments) throws(Failure) {
     }
 }
 
+/// Each command's synopsis and what it does, for `--help` (all of them) and `COMMAND --help`.
+/// MODEL, --model, --vad-model and --models take a catalog name or a GGUF path.
+let commandHelp: [(name: String, synopsis: String, summary: String)] = [
+    ("run", "run MODEL -p|--prompt PROMPT [-n 32] [-t THREADS] [-c 2048] [--temp 0] [--chat] [--json]",
+     "generate text greedily from a llama-family GGUF (as `bora run --temp 0`)"),
+    ("top1", "top1 MODEL --ids FILE [-t THREADS]", "teacher-forced top-1 ids and margins over comma-separated token ids (one JSON object)"),
+    ("kernels", "kernels", "the kernel set this CPU selects (BORA_KERNELS forces one)"),
+    ("transcribe", "transcribe [--model whisper-tiny.en] [-t THREADS] [--beam 1] [--full-window] [--json] [--margins] AUDIO...",
+     "Whisper transcription of WAV / Ogg Opus files"),
+    ("vad", "vad [--model silero-vad] [--json] AUDIO...", "Silero VAD speech segments"),
+    ("intent", "intent --context FILE.yaml [--model NAME] [--vad-model NAME] [--no-trim] [--sensitivity S] [--beam N] [-t THREADS] [--json] AUDIO...",
+     "speech to intent over a context"),
+    ("context", "context check FILE.yaml [--model NAME] [--no-compile] [--json]", "check a context file and count its commands"),
+    ("listen", "listen --context FILE.yaml --actions FILE.yaml [--target BOARD] (--device NAME | --file AUDIO) [--model NAME] [--vad-model NAME] "
+        + "[--pace realtime|fast|NUMx] [--max-seconds S] [--audit DIR] [--action-user USER] [--json]",
+     "the voice loop: capture, VAD, intent, policy-checked actions, audit trail (SIGHUP reloads, SIGTERM stops)"),
+    ("actions", "actions check --context FILE.yaml ACTIONS.yaml", "check an actions file against its context"),
+    ("audit", "audit init DIR | audit verify DIR [--key KEY | --key-file FILE] [--json]", "seal a new audit directory, or verify one"),
+    ("models", "models verify [NAME...]", "sha256 of the model files against Models/catalog.json"),
+    ("bench", "bench kernels|llm|vad|asr [--runs N] [--threads 1,4] [--quick] [--json] …",
+     "the suites of `bora bench` (timings under emulation mean nothing)"),
+    ("devices", "devices", "ALSA capture cards and PCM names"),
+    ("record", "record --seconds S [--device NAME] [--realtime] [--bitrate BPS] OUT.wav|OUT.opus", "capture audio to a file"),
+]
+
+/// The help text: every command, or just `command`'s.
+func helpText(_ command: String? = nil) -> String {
+    if let command, let entry = commandHelp.first(where: { $0.name == command }) {
+        return "usage: \(programName) \(entry.synopsis)\n  \(entry.summary)\n"
+    }
+    var text = "\(programName) \(BoraVersion.string): offline inference on this board (the Embedded build of Bora's runtime).\n"
+        + "MODEL, --model, --vad-model and --models take a catalog name or a GGUF path.\n"
+        + "Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 bad input file.\n\ncommands:\n"
+    for entry in commandHelp { text += "  \(programName) \(entry.synopsis)\n      \(entry.summary)\n" }
+    return text
+}
+
 /// The program: returns the exit code.
 func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
     var args: [String] = []
     for i in 0..<Int(argc) { args.append(argv[i].map { String(cString: $0) } ?? "") }
+    if let name = args.first?.split(separator: "/").last { programName = String(name) }
     do throws(Failure) {
-        guard args.count >= 2 else { throw Failure(message: "usage: bora-lite run|top1|kernels|transcribe|vad|intent|context|listen|actions|audit|models|devices|record … (see the top of Sources/bora-lite/BoraLite.swift)", code: 2) }
+        guard args.count >= 2 else { emit(2, helpText()); return 2 }
+        if ["--help", "-h", "help"].contains(args[1]) { emit(1, helpText(args.count > 2 ? args[2] : nil)); return 0 }
+        if args[1] == "--version" { emit(1, BoraVersion.string + "\n"); return 0 }
+        if args.dropFirst(2).contains(where: { $0 == "--help" || $0 == "-h" }) { emit(1, helpText(args[1])); return 0 }
         switch args[1] {
         case "run":
             let parsed: Arguments
@@ -235,24 +284,26 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             do { parsed = try Arguments(args[2...], flags: ["--json", "--no-trim"]) } catch { throw Failure(message: error.message, code: 2) }
             try intent(parsed)
         case "context":
-            guard args.count >= 3, args[2] == "check" else { throw Failure(message: "usage: bora-lite context check FILE.yaml [--model WHISPER.gguf] [--json]", code: 2) }
+            guard args.count >= 3, args[2] == "check" else { throw Failure(message: "usage: \(programName) context check FILE.yaml [--model WHISPER.gguf] [--json]", code: 2) }
             let parsed: Arguments
             do { parsed = try Arguments(args[3...], flags: ["--json", "--no-compile"]) } catch { throw Failure(message: error.message, code: 2) }
             try contextCheck(parsed)
         case "models":
-            guard args.count >= 3, args[2] == "verify" else { throw Failure(message: "usage: bora-lite models verify [NAME...]", code: 2) }
+            guard args.count >= 3, args[2] == "verify" else { throw Failure(message: "usage: \(programName) models verify [NAME...]", code: 2) }
             try modelsVerify(Array(args[3...]))
         case "listen":
             let parsed: Arguments
             do { parsed = try Arguments(args[2...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
             try listen(parsed)
         case "actions":
-            guard args.count >= 3, args[2] == "check" else { throw Failure(message: "usage: bora-lite actions check --context FILE.yaml ACTIONS.yaml", code: 2) }
+            guard args.count >= 3, args[2] == "check" else { throw Failure(message: "usage: \(programName) actions check --context FILE.yaml ACTIONS.yaml", code: 2) }
             let parsed: Arguments
             do { parsed = try Arguments(args[3...], flags: []) } catch { throw Failure(message: error.message, code: 2) }
             try actionsCheck(parsed)
         case "audit":
             try auditCommand(Array(args[2...]))
+        case "bench":
+            try bench(args[2...])
         case "devices":
             devices()
         case "record":
@@ -260,11 +311,11 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             do { parsed = try Arguments(args[2...], flags: ["--realtime"]) } catch { throw Failure(message: error.message, code: 2) }
             try record(parsed)
         default:
-            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, intent, context check, listen, actions check, audit init|verify, models verify, devices, record", code: 2)
+            throw Failure(message: "unknown command '\(args[1])'; commands: run, top1, kernels, transcribe, vad, intent, context check, listen, actions check, audit init|verify, models verify, bench, devices, record", code: 2)
         }
         return 0
     } catch {
-        emit(2, "bora-lite: \(error.message)\n")
+        emit(2, "\(programName): \(error.message)\n")
         return error.code
     }
 }

@@ -23,6 +23,7 @@ import BoraCore
 import BoraIntent
 import BoraModels
 import BoraSpeech
+import Synchronization
 #if hasFeature(Embedded)
 import CBoraLibc
 #elseif canImport(Glibc)
@@ -44,7 +45,7 @@ func paceMultiplier(_ text: String) throws(Failure) -> Double? {
 }
 
 func listen(_ args: Arguments) throws(Failure) {
-    let usage = "usage: bora-lite listen --context FILE.yaml --actions FILE.yaml [--model NAME|PATH] [--vad-model NAME|PATH] (--device NAME | --file AUDIO) [--pace realtime|fast|NUMx] [--max-seconds S] [--audit DIR] [--json]"
+    let usage = "usage: \(programName) listen --context FILE.yaml --actions FILE.yaml [--model NAME|PATH] [--vad-model NAME|PATH] (--device NAME | --file AUDIO) [--pace realtime|fast|NUMx] [--max-seconds S] [--audit DIR] [--json]"
     guard args.positional.isEmpty, let contextPath = args.values["--context"], let actionsPath = args.values["--actions"] else {
         throw Failure(message: usage, code: 2)
     }
@@ -86,7 +87,7 @@ func listen(_ args: Arguments) throws(Failure) {
     if let dir = args.values["--audit"] {
         do { audit = try AuditLog(directory: dir) } catch { throw Failure(message: error.description, code: 3) }
         if let audit, !audit.isSealed {
-            emit(2, "bora-lite: audit trail \(audit.directory) is not sealed: edits that recompute its hash chain cannot be detected; seal a new directory with `bora-lite audit init DIR`\n")
+            emit(2, "\(programName): audit trail \(audit.directory) is not sealed: edits that recompute its hash chain cannot be detected; seal a new directory with `\(programName) audit init DIR`\n")
         }
     }
     let limits = ContextLimits.standard
@@ -127,7 +128,7 @@ func listen(_ args: Arguments) throws(Failure) {
     let files = ListenConfigFiles(contextPath: contextPath, actionsPath: actionsPath, limits: limits, session: session,
                                   sensitivity: sensitivity, beam: beam,
                                   contextText: ListenConfigFiles.text(of: contextPath, limits: limits) ?? "")
-    let reloads = BackgroundReload { files.reload { emit(2, "bora-lite: " + $0 + "\n") } }
+    let reloads = BackgroundReload { files.reload { emit(2, "\(programName): " + $0 + "\n") } }
     loop.pendingReload = { reloads.poll(requested: ListenSignals.reloadRequested.exchange(false, ordering: .relaxed)) }
     ListenSignals.install()
 
@@ -156,7 +157,7 @@ func listen(_ args: Arguments) throws(Failure) {
     do { summary = try loop.run(source: source) } catch { throw Failure(message: error.description, code: 1) }
     capture?.stop()
     let overruns = capture?.stats.overruns ?? 0
-    emit(2, "bora-lite listen: " + summary.statusLine(overruns: overruns) + "\n")
+    emit(2, "\(programName) listen: " + summary.statusLine(overruns: overruns) + "\n")
     if json { emit(1, summary.jsonEvent(overruns: overruns).serialized() + "\n") }
     if summary.auditErrors > 0 { throw Failure(message: "\(summary.auditErrors) audit write failure(s)", code: 1) }
 }
@@ -164,14 +165,14 @@ func listen(_ args: Arguments) throws(Failure) {
 /// `actions check --context FILE.yaml ACTIONS.yaml`: as `bora actions check`.
 func actionsCheck(_ args: Arguments) throws(Failure) {
     guard args.positional.count == 1, let contextPath = args.values["--context"] else {
-        throw Failure(message: "usage: bora-lite actions check --context FILE.yaml ACTIONS.yaml", code: 2)
+        throw Failure(message: "usage: \(programName) actions check --context FILE.yaml ACTIONS.yaml", code: 2)
     }
     let context = try loadContext(contextPath)
     let actions: ActionsFile
     do { actions = try ActionsFile.load(path: args.positional[0]) } catch { throw Failure(message: error.description, code: 3) }
     let problems = actions.problems(against: context)
     if !problems.isEmpty {
-        for p in problems.dropLast() { emit(2, "bora-lite: \(p.description)\n") }
+        for p in problems.dropLast() { emit(2, "\(programName): \(p.description)\n") }
         throw Failure(message: problems.last!.description, code: 3)
     }
     var out = ""
@@ -180,7 +181,7 @@ func actionsCheck(_ args: Arguments) throws(Failure) {
 }
 
 func auditCommand(_ args: [String]) throws(Failure) {
-    let usage = "usage: bora-lite audit init DIR | bora-lite audit verify DIR [--key KEY | --key-file FILE] [--json]"
+    let usage = "usage: \(programName) audit init DIR | \(programName) audit verify DIR [--key KEY | --key-file FILE] [--json]"
     guard args.count >= 2 else { throw Failure(message: usage, code: 2) }
     let parsed: Arguments
     do { parsed = try Arguments(args[1...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
@@ -191,7 +192,7 @@ func auditCommand(_ args: [String]) throws(Failure) {
         let key: [UInt8]
         do { key = try AuditSeal.initialize(directory: directory) } catch { throw Failure(message: error.description, code: 3) }
         emit(1, Hex.encode(key) + "\n")
-        emit(2, "bora-lite audit: sealed \(directory) (key id \(AuditSeal.keyId(key))).\n"
+        emit(2, "\(programName) audit: sealed \(directory) (key id \(AuditSeal.keyId(key))).\n"
              + "The line above is the verification key. Store it away from this device; it is not kept here\n"
              + "and cannot be shown again. Check the trail with: bora-lite audit verify \(directory) --key KEY\n")
     case "verify":

@@ -1,6 +1,6 @@
 // bora-lite's speech commands (both builds; see BoraLite.swift):
 //
-//   bora-lite transcribe MODEL.gguf AUDIO... [-t THREADS] [--beam N] [--full-window] [--json] [--margins]
+//   bora-lite transcribe [--model whisper-tiny.en] AUDIO... [-t THREADS] [--beam N] [--full-window] [--json] [--margins]
 //
 // The same library calls as `bora transcribe` (AudioDecoder.load, WhisperSession.transcribe with
 // variable-length encoding unless --full-window). One line per file ("FILE: text" when several),
@@ -15,8 +15,8 @@ import BoraCore
 import BoraSpeech
 
 func transcribe(_ args: Arguments) throws(Failure) {
-    guard args.positional.count >= 2 else {
-        throw Failure(message: "usage: bora-lite transcribe MODEL.gguf AUDIO... [-t THREADS] [--beam N] [--full-window] [--json] [--margins]", code: 2)
+    guard !args.positional.isEmpty else {
+        throw Failure(message: "usage: \(programName) transcribe [--model NAME|PATH] AUDIO... [-t THREADS] [--beam N] [--full-window] [--json] [--margins]", code: 2)
     }
     let beam: Int, threads: Int
     do {
@@ -24,8 +24,9 @@ func transcribe(_ args: Arguments) throws(Failure) {
         threads = try args.int("-t", default: ThreadPool.defaultThreadCount, range: 1...256)
     } catch { throw Failure(message: error.message, code: 2) }
     let kernels = try kernelSet()
+    let model = try modelPath(args.values["--model"] ?? "whisper-tiny.en")
     let session: WhisperSession
-    do { session = try WhisperSession(path: args.positional[0], kernels: kernels, threads: threads, maxBeam: beam) } catch {
+    do { session = try WhisperSession(path: model, kernels: kernels, threads: threads, maxBeam: beam) } catch {
         throw Failure(message: error.description, code: 3)
     }
     let margins = args.flags.contains("--margins")
@@ -34,7 +35,7 @@ func transcribe(_ args: Arguments) throws(Failure) {
     options.beam = beam
     options.fullWindow = args.flags.contains("--full-window")
     let json = args.flags.contains("--json")
-    let files = args.positional.dropFirst()
+    let files = args.positional
     var failed = false
     for file in files {
         do throws(Failure) {
@@ -59,25 +60,26 @@ func transcribe(_ args: Arguments) throws(Failure) {
         } catch {
             failed = true
             if json { emit(1, "{\"error\":\(error.message.jsonQuoted),\"file\":\(file.jsonQuoted)}\n") }
-            emit(2, "bora-lite: \(file): \(error.message)\n")
+            emit(2, "\(programName): \(file): \(error.message)\n")
         }
     }
     if failed { throw Failure(message: "some files could not be transcribed (above)", code: 3) }
 }
 
-/// `bora-lite vad MODEL.gguf AUDIO... [--json]`: the speech segments of each file, as `bora vad`
+/// `bora-lite vad [--model silero-vad] AUDIO... [--json]`: the speech segments of each file, as `bora vad`
 /// finds them (Silero VAD, default endpointer). --json: one object per file, {"file",
 /// "duration_ms", "segments": [{"start_ms", "end_ms", "mean_probability"}]}.
 func vad(_ args: Arguments) throws(Failure) {
-    guard args.positional.count >= 2 else { throw Failure(message: "usage: bora-lite vad MODEL.gguf AUDIO... [--json]", code: 2) }
+    guard !args.positional.isEmpty else { throw Failure(message: "usage: \(programName) vad [--model NAME|PATH] AUDIO... [--json]", code: 2) }
     let kernels = try kernelSet()
+    let model = try modelPath(args.values["--model"] ?? "silero-vad")
     let segmenter: SpeechSegmenter
-    do { segmenter = try SpeechSegmenter(detector: try SileroVAD(path: args.positional[0], kernels: kernels)) } catch {
+    do { segmenter = try SpeechSegmenter(detector: try SileroVAD(path: model, kernels: kernels)) } catch {
         throw Failure(message: error.description, code: 3)
     }
     let json = args.flags.contains("--json")
     var failed = false
-    for file in args.positional.dropFirst() {
+    for file in args.positional {
         do throws(Failure) {
             let clip: AudioClip
             do { clip = try AudioDecoder.load(path: file) } catch { throw Failure(message: error.description, code: 3) }
@@ -96,7 +98,7 @@ func vad(_ args: Arguments) throws(Failure) {
         } catch {
             failed = true
             if json { emit(1, "{\"error\":\(error.message.jsonQuoted),\"file\":\(file.jsonQuoted)}\n") }
-            emit(2, "bora-lite: \(file): \(error.message)\n")
+            emit(2, "\(programName): \(file): \(error.message)\n")
         }
     }
     if failed { throw Failure(message: "some files could not be read (above)", code: 3) }

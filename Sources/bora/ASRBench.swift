@@ -43,43 +43,14 @@ struct ASRBench: ParsableCommand {
                 throw BoraRuntimeError("\(f) is missing; run tools/speech/fetch (or pass AUDIO files)")
             }
         }
-        let clips = try files.map { try AudioDecoder.load(path: $0) }
-        var rows: [[String: Any]] = []
+        let clips = try files.map { (name: $0, clip: try AudioDecoder.load(path: $0)) }
+        var rows: [JSONValue] = []
+        let json = options.json
         for name in models.split(separator: ",").map(String.init) {
             let session = try loadWhisperSession(name, threads: threads, maxBeam: 1)
-            for mode in modeList {
-                var opts = TranscribeOptions()
-                opts.fullWindow = mode == "full"
-                for (file, clip) in zip(files, clips) {
-                    var timings = Transcript()
-                    let (stats, allocations) = clip.samples.withUnsafeBufferPointer { buffer in
-                        measure(runs: runs) {
-                            _ = session.transcribeWindow(buffer, firstFrame: 0, options: opts, globalMax: nil, timings: &timings)
-                        }
-                    }
-                    let text = session.model.tokenizer.decode(Array(session.lastTokens)).trimmingCharacters(in: .whitespaces)
-                    let count = Double(runs + 1)
-                    let row: [String: Any] = [
-                        "model": name, "mode": mode, "file": (file as NSString).lastPathComponent, "threads": threads,
-                        "kernel_set": session.matmul.kernels.name, "audio_seconds": clip.duration,
-                        "latency_ms": ["median": stats.median * 1e3, "p90": stats.p90 * 1e3, "min": stats.min * 1e3, "max": stats.max * 1e3],
-                        "rtf": stats.median / clip.duration, "allocations_per_utterance": allocations,
-                        "mel_ms": timings.melMilliseconds / count, "encode_ms": timings.encodeMilliseconds / count,
-                        "decode_ms": timings.decodeMilliseconds / count, "peak_rss_bytes": peakRSSBytes(), "text": text,
-                    ]
-                    rows.append(row)
-                    if !options.json {
-                        print(String(format: "%@  %@  %@ (%.1f s)  %dT  median %.1f ms  p90 %.1f  min %.1f  RTF %.3f  mel %.1f enc %.1f dec %.1f ms  allocs/utt %.1f  peak RSS %d MiB  \"%@\"",
-                                     name, mode, (file as NSString).lastPathComponent, clip.duration, threads,
-                                     stats.median * 1e3, stats.p90 * 1e3, stats.min * 1e3, stats.median / clip.duration,
-                                     timings.melMilliseconds / count, timings.encodeMilliseconds / count, timings.decodeMilliseconds / count,
-                                     allocations, peakRSSBytes() >> 20, text))
-                    }
-                }
-            }
+            rows += benchmarkASR(session: session, modelName: name, fullWindowModes: modeList.map { $0 == "full" },
+                                 files: clips, runs: runs, threads: threads) { line in if !json { print(line) } }
         }
-        if options.json {
-            try printJSON(["suite": "asr", "cpu": cpuModelName(), "runs": runs, "alloc_counting": bora_alloc_count_supported() != 0, "results": rows])
-        }
+        if json { print(asrBenchDocument(runs: runs, results: rows).serialized(escapingSlashes: false)) }
     }
 }

@@ -21,15 +21,8 @@ struct BenchOptions: ParsableArguments {
     @Flag(help: "Smaller buffers and fewer runs (about a minute).") var quick = false
 
     func threadCounts() throws -> [Int] {
-        if let threads {
-            let counts = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 && $0 <= 256 }) else {
-                throw ValidationError("--threads takes positive counts like 1,2")
-            }
-            return counts
-        }
-        let all = ThreadPool.defaultThreadCount
-        return all > 1 ? [1, all] : [1]
+        guard let counts = benchThreadCounts(threads) else { throw ValidationError("--threads takes positive counts like 1,2") }
+        return counts
     }
 }
 
@@ -55,100 +48,17 @@ struct KernelsBench: ParsableCommand {
         let kernels = try kernelSetFromEnvironment()
         let threadCounts = try options.threadCounts()
         let runs = options.runs ?? (options.quick ? 5 : 15)
-        let bandwidthBytes = (options.quick ? 256 : 512) << 20
-        let bigBytesTarget = (options.quick ? 128 : 256) << 20
-        let progress = !options.json
-        func note(_ s: String) { if progress { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
-
-        note("kernel set: \(kernels.name) · CPU: \(cpuModelName()) · runs: \(runs)")
-        // 1. Read bandwidth.
-        let bandwidth = measureReadBandwidth(bytes: bandwidthBytes, threadCounts: threadCounts, runs: runs) { t, gbs in
-            note(String(format: "read bandwidth, %d thread(s): %.1f GB/s", t, gbs))
-        }
-        let bestBandwidth = bandwidth.values.max()!
-
-        // 2. GEMV / GEMM per type and shape.
-        var rows: [[String: Any]] = []
         let types = try self.types.split(separator: ",").map { name -> QuantType in
             guard let t = QuantType(name: String(name)), t.activationType != nil else {
                 throw ValidationError("unknown or unsupported weight type '\(name)' in --types")
             }
             return t
         }
-        // A type runs twice where the set multiplies it from the x8 repack: GGUF layout, then repacked.
-        let variants = types.filter { kernels.supports($0) }.flatMap { type in
-            kernels.prefersRepacked(type) ? [(type, false), (type, true)] : [(type, false)]
+        let json = options.json
+        let (document, summary) = benchmarkKernels(kernels: kernels, types: types, threadCounts: threadCounts, runs: runs,
+                                                   quick: options.quick) { line in
+            if !json { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
-        for (type, repack) in variants {
-            let typeLabel = repack ? "\(type) x8" : type.description
-            let bigCols = 4096
-            let bigRows = (bigBytesTarget / type.byteCount(elements: bigCols)!) / 16 * 16
-            // K-quant rows need multiples of 256 columns: SmolLM2's 576 becomes 512 for Q4_K.
-            let hidden = type.blockSize == 256 ? 512 : 576
-            let shapes: [(String, Int, Int)] = [("\(hidden)x1536", hidden, 1536), ("1536x\(hidden)", 1536, hidden),
-                                                ("\(hidden)x49152", hidden, 49152), ("\(bigCols)x\(bigRows) (> LLC)", bigCols, bigRows)]
-            for (label, cols, outRows) in shapes {
-                let weight = RandomWeights(type: type, cols: cols, rows: outRows)
-                defer { weight.free() }
-                let repacked = RepackedWeights(kernels: kernels, enabled: true)
-                let view = repack ? repacked.repack(weight.view) : weight.view
-                let vectorsForGEMM = 64
-                let x = UnsafeMutablePointer<Float>.allocate(capacity: cols * vectorsForGEMM)
-                defer { x.deallocate() }
-                for i in 0..<(cols * vectorsForGEMM) { x[i] = Float(i % 97) / 97 - 0.5 }
-                let y = UnsafeMutablePointer<Float>.allocate(capacity: outRows * vectorsForGEMM)
-                defer { y.deallocate() }
-                let scratch = UnsafeMutableRawPointer.allocate(
-                    byteCount: Matmul.scratchBytes(type: type, cols: cols, vectors: vectorsForGEMM), alignment: 64)
-                defer { scratch.deallocate() }
-                for t in threadCounts {
-                    let matmul = Matmul(kernels: kernels, pool: ThreadPool(threads: t))
-                    let bytes = Double(view.byteCount)
-                    // Small matrices run many times per sample so timer resolution does not matter.
-                    let repeatsPerSample = max(1, Int(8e6 / bytes))
-                    let (gemv, allocs) = measure(runs: runs) {
-                        for _ in 0..<repeatsPerSample {
-                            matmul.multiply(y, weight: view, x: x, vectors: 1, scratch: scratch)
-                        }
-                    }
-                    let gemvGBs = bytes * Double(repeatsPerSample) / gemv.median / 1e9
-                    var row: [String: Any] = [
-                        "type": type.description, "layout": repack ? "x8" : "gguf", "shape": label, "cols": cols, "rows": outRows, "threads": t,
-                        "weight_bytes": Int(bytes), "gemv_median_s": gemv.median / Double(repeatsPerSample),
-                        "gemv_min_s": gemv.min / Double(repeatsPerSample), "gemv_p90_s": gemv.p90 / Double(repeatsPerSample),
-                        "gemv_gb_s": gemvGBs, "bandwidth_fraction": gemvGBs / bestBandwidth,
-                        "allocations_per_gemv": allocs / Double(repeatsPerSample),
-                    ]
-                    if repack { row["repack_ms"] = repacked.milliseconds }
-                    var line = String(format: "%-8@ %-22@ %dT  GEMV %7.3f ms  %6.1f GB/s  %5.1f%% of bw  allocs/call %.0f",
-                                      typeLabel, label, t, gemv.median / Double(repeatsPerSample) * 1e3,
-                                      gemvGBs, gemvGBs / bestBandwidth * 100, allocs / Double(repeatsPerSample))
-                    if !label.contains("LLC") {  // GEMM on the huge matrix would take minutes
-                        let (gemm, gemmAllocs) = measure(runs: max(3, runs / 3)) {
-                            matmul.multiply(y, weight: view, x: x, vectors: vectorsForGEMM, scratch: scratch)
-                        }
-                        let gemmGBs = bytes * Double(vectorsForGEMM) / gemm.median / 1e9
-                        row["gemm64_median_s"] = gemm.median
-                        row["gemm64_weight_gb_s_x_vectors"] = gemmGBs
-                        row["gemm64_vs_gemv"] = gemmGBs / gemvGBs
-                        row["allocations_per_gemm"] = gemmAllocs
-                        line += String(format: "  GEMM64 %7.2f ms  %.1fx GEMV", gemm.median * 1e3, gemmGBs / gemvGBs)
-                    }
-                    rows.append(row)
-                    note(line)
-                }
-            }
-        }
-        if options.json {
-            try printJSON([
-                "suite": "kernels", "kernel_set": kernels.name, "cpu": cpuModelName(),
-                "threads": threadCounts, "runs": runs,
-                "read_bandwidth_gb_s": Dictionary(uniqueKeysWithValues: bandwidth.map { ("\($0.key)", $0.value) }),
-                "alloc_counting": bora_alloc_count_supported() != 0,
-                "peak_rss_bytes": peakRSSBytes(), "results": rows,
-            ])
-        } else {
-            print("kernel set \(kernels.name); best read bandwidth \(String(format: "%.1f", bestBandwidth)) GB/s; peak RSS \(peakRSSBytes() >> 20) MiB; allocation counting \(bora_alloc_count_supported() != 0 ? "on" : "unavailable")")
-        }
+        print(json ? document.serialized(escapingSlashes: false) : summary)
     }
 }

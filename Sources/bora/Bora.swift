@@ -1,4 +1,5 @@
 import ArgumentParser
+import BoraBench
 import BoraCore
 import Foundation
 import Logging
@@ -28,6 +29,9 @@ struct Bora: ParsableCommand {
         } catch let error as BoraInputError {
             FileHandle.standardError.write(Data("bora: \(error.description)\n".utf8))
             Foundation.exit(3)
+        } catch let error as BenchError {
+            FileHandle.standardError.write(Data("bora: \(error.description)\n".utf8))
+            Foundation.exit(error.badInput ? 3 : 1)
         } catch let error as BoraRuntimeError {
             FileHandle.standardError.write(Data("bora: \(error.description)\n".utf8))
             Foundation.exit(1)

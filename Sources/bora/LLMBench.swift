@@ -36,31 +36,11 @@ struct LLMBench: ParsableCommand {
         let kernels = try kernelSetFromEnvironment()
         let path = try ModelLocator.resolve(model)
         let runs = options.runs ?? (options.quick ? 3 : 5)
-        var rows: [[String: Any]] = []
-        for threads in try options.threadCounts() {
-            let r = try benchmarkLLM(path: path, kernels: kernels, threads: threads, promptTokens: promptTokens,
-                                     decodeTokens: decodeTokens, depth: depth, runs: runs)
-            let (promptStats, decodeStats, loadSeconds) = (r.prompt, r.decode, r.loadSeconds)
-            let row: [String: Any] = [
-                "model": path, "threads": threads, "kernel_set": kernels.name, "load_ms": loadSeconds * 1e3,
-                "repack_ms": r.repackMilliseconds, "prompt_tokens": promptTokens, "prompt_tokens_per_s": Double(promptTokens) / promptStats.median,
-                "prompt_spread_tokens_per_s": [Double(promptTokens) / promptStats.max, Double(promptTokens) / promptStats.min],
-                "depth": depth, "decode_tokens": decodeTokens, "decode_tokens_per_s": Double(decodeTokens) / decodeStats.median,
-                "decode_spread_tokens_per_s": [Double(decodeTokens) / decodeStats.max, Double(decodeTokens) / decodeStats.min],
-                "allocations_per_decoded_token": r.allocationsPerDecodedToken, "peak_rss_bytes": peakRSSBytes(),
-                "model_bytes": r.modelBytes, "arena_bytes": r.arenaBytes,
-            ]
-            rows.append(row)
-            if !options.json {
-                print(String(format: "%@  %dT  %@  load %.0f ms  depth %d  prompt %d: %.1f t/s  decode %d: %.1f t/s  allocs/token %.2f  peak RSS %d MiB (model %d MiB, arena %d MiB)",
-                             (path as NSString).lastPathComponent, threads, kernels.name, loadSeconds * 1e3,
-                             depth, promptTokens, Double(promptTokens) / promptStats.median, decodeTokens,
-                             Double(decodeTokens) / decodeStats.median, r.allocationsPerDecodedToken,
-                             peakRSSBytes() >> 20, r.modelBytes >> 20, r.arenaBytes >> 20))
-            }
+        let json = options.json
+        let document = try benchmarkLLMSuite(path: path, kernels: kernels, threadCounts: try options.threadCounts(),
+                                             promptTokens: promptTokens, decodeTokens: decodeTokens, depth: depth, runs: runs) { line in
+            if !json { print(line) }
         }
-        if options.json {
-            try printJSON(["suite": "llm", "cpu": cpuModelName(), "runs": runs, "alloc_counting": bora_alloc_count_supported() != 0, "results": rows])
-        }
+        if json { print(document.serialized(escapingSlashes: false)) }
     }
 }

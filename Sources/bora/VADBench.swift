@@ -27,31 +27,8 @@ struct VADBench: ParsableCommand {
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
         let kernels = try kernelSetFromEnvironment()
         let path = try ModelLocator.resolve(model)
-        let t0 = monotonicSeconds()
-        let silero = try SileroVAD(path: path, kernels: kernels)
-        let loadMs = (monotonicSeconds() - t0) * 1e3
-        let audio = syntheticVADAudio(seconds: 10)
-        var rows: [[String: Any]] = []
-        for (name, detector) in [("silero", silero as any VoiceActivityDetector), ("energy", try EnergyVAD())] {
-            let (stats, allocations, frames) = try timeVAD(detector, audio: audio, runs: runs)
-            let row: [String: Any] = [
-                "detector": name, "kernel_set": kernels.name, "threads": 1, "frames": frames,
-                "us_per_frame_median": stats.median * 1e6, "us_per_frame_p90": stats.p90 * 1e6,
-                "us_per_frame_min": stats.min * 1e6, "real_time_fraction": stats.median / 0.032,
-                "allocations_per_frame": allocations,
-            ]
-            rows.append(row)
-            if !json {
-                print(String(format: "%@  1T  %@  %d frames  median %.1f µs  p90 %.1f µs  min %.1f µs  (%.3f%% of real time)  allocs/frame %.2f",
-                             name, kernels.name, frames, stats.median * 1e6, stats.p90 * 1e6, stats.min * 1e6,
-                             stats.median / 0.032 * 100, allocations))
-            }
-        }
-        if json {
-            try printJSON(["suite": "vad", "cpu": cpuModelName(), "runs": runs, "model": path, "load_ms": loadMs,
-                           "alloc_counting": bora_alloc_count_supported() != 0, "results": rows])
-        } else {
-            print(String(format: "model %@ loaded in %.1f ms", path, loadMs))
-        }
+        let json = self.json
+        let document = try benchmarkVADSuite(path: path, kernels: kernels, runs: runs) { line in if !json { print(line) } }
+        if json { print(document.serialized(escapingSlashes: false)) }
     }
 }
