@@ -2,7 +2,7 @@
 """Writes the generated seed inputs of tools/fuzz (deterministic; standard library only, plus
 `opusenc` from opus-tools for the Ogg Opus seeds, skipped when absent).
 
-    python3 tools/fuzz/make_seeds.py tools/fuzz/seeds
+    python3 tools/fuzz/make_seeds.py tools/fuzz/seeds [json]   (json: only the JSON seeds)
 
 gguf/    (written to Tests/Fixtures/fuzz-seeds/gguf: model files live with the fixtures) tiny GGUFs
          written here byte by byte (every value type, nested arrays, a GPT-2 BPE and a
@@ -13,6 +13,8 @@ audio/   WAV in every sample format Bora reads (u8, s16, s24, s32, f32, f64, ext
 context/ the example contexts of Models/contexts, each intent alone, and small contexts for each
          grammar feature
 actions/ Models/actions/smart_lights.yaml and one file per actions-file feature
+json/    every input of Tests/Fixtures/json/cases.txt and Models/catalog.json
+The yaml harness's seeds are Tests/Fixtures/yaml (PyYAML's goldens and their inputs).
 The audit seeds are written by the audit harness itself (AuditLog): tools/fuzz/fuzz seeds.
 """
 import math
@@ -253,8 +255,24 @@ def actions_seeds(d):
         (d / name).write_text(text)
 
 
+def json_seeds(out):
+    """Every input of Tests/Fixtures/json/cases.txt (valid and refused), one file each, plus the
+    catalog as a large real document."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for i, line in enumerate((ROOT / "Tests/Fixtures/json/cases.txt").read_text().splitlines()):
+        fields = line.split(" ")
+        if len(fields) >= 2:
+            (out / f"case-{i:03d}.json").write_bytes(bytes.fromhex(fields[1]))
+    shutil.copy(ROOT / "Models/catalog.json", out / "catalog.json")
+
+
 def main():
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "tools/fuzz/seeds")
+    if len(sys.argv) > 2 and sys.argv[2] == "json":   # just the JSON seeds
+        json_seeds(out / "json")
+        return
+    json_seeds(out / "json")
     gguf_seeds(ROOT / "Tests/Fixtures/fuzz-seeds/gguf")
     audio_seeds(out / "audio")
     context_seeds(out / "context")
