@@ -211,9 +211,7 @@ public func benchmarkASR(session: WhisperSession, modelName: String, fullWindowM
                     _ = session.transcribeWindow(buffer, firstFrame: 0, options: options, globalMax: nil, timings: &timings)
                 }
             }
-            var text = Substring(session.model.tokenizer.decode(Array(session.lastTokens)))
-            while text.first == " " { text = text.dropFirst() }
-            while text.last == " " { text = text.dropLast() }
+            let text = trimmed(session.model.tokenizer.decode(Array(session.lastTokens)))
             let count = Double(runs + 1)
             let (mel, enc, dec) = (timings.melMilliseconds / count, timings.encodeMilliseconds / count, timings.decodeMilliseconds / count)
             rows.append([
@@ -223,7 +221,7 @@ public func benchmarkASR(session: WhisperSession, modelName: String, fullWindowM
                                "min": .double(stats.min * 1e3), "max": .double(stats.max * 1e3)],
                 "rtf": .double(stats.median / clip.duration), "allocations_per_utterance": .double(allocations),
                 "mel_ms": .double(mel), "encode_ms": .double(enc), "decode_ms": .double(dec),
-                "peak_rss_bytes": .int(peakRSSBytes()), "text": .string(String(text)),
+                "peak_rss_bytes": .int(peakRSSBytes()), "text": .string(text),
             ])
             note("\(modelName)  \(mode)  \(baseName(file)) (\(fixed(clip.duration, 1)) s)  \(threads)T  median \(fixed(stats.median * 1e3, 1)) ms  "
                  + "p90 \(fixed(stats.p90 * 1e3, 1))  min \(fixed(stats.min * 1e3, 1))  RTF \(fixed(stats.median / clip.duration, 3))  "

@@ -56,7 +56,7 @@ func fixed2(_ x: Double) -> String {
 }
 
 func record(_ args: Arguments) throws(Failure) {
-    let usage = "usage: \(programName) record --seconds S [--device NAME] [--realtime] [--bitrate BPS] OUT.wav|OUT.opus|OUT.ogg"
+    let usage = usageLine("record")
     guard args.positional.count == 1, let secondsText = args.values["--seconds"] else { throw Failure(message: usage, code: 2) }
     guard let seconds = decimal(secondsText), seconds > 0, seconds <= 86_400 else {
         throw Failure(message: "--seconds must be a number in (0, 86400]", code: 2)

@@ -13,8 +13,7 @@ import BoraCore
 import BoraSpeech
 
 func bench(_ argv: ArraySlice<String>) throws(Failure) {
-    let suites = "bench kernels | llm [MODEL] | vad | asr [AUDIO…]"
-    guard let suite = argv.first else { throw Failure(message: "usage: \(programName) \(suites) (see Sources/bora-lite/Bench.swift)", code: 2) }
+    guard let suite = argv.first else { throw Failure(message: usageLine("bench"), code: 2) }
     let args: Arguments
     do { args = try Arguments(argv.dropFirst(), flags: ["--json", "--quick"]) } catch { throw Failure(message: error.message, code: 2) }
     let json = args.flags.contains("--json"), quick = args.flags.contains("--quick")

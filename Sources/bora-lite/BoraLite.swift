@@ -125,7 +125,7 @@ func readIds(_ path: String) throws(Failure) -> [Int32] {
 /// Teacher-forced top-1: all ids in one batch (as llama.cpp's reference evaluates them).
 func top1(_ args: Arguments) throws(Failure) {
     guard args.positional.count == 1, let idsPath = args.values["--ids"] else {
-        throw Failure(message: "usage: \(programName) top1 MODEL.gguf --ids FILE [-t THREADS]", code: 2)
+        throw Failure(message: usageLine("top1"), code: 2)
     }
     let threads: Int
     do { threads = try args.int("-t", default: ThreadPool.defaultThreadCount, range: 1...256) } catch { throw Failure(message: error.message, code: 2) }
@@ -154,7 +154,7 @@ func top1(_ args: Arguments) throws(Failure) {
 
 func run(_ args: Arguments) throws(Failure) {
     guard args.positional.count == 1, let prompt = args.values["-p"] ?? args.values["--prompt"] else {
-        throw Failure(message: "usage: \(programName) run MODEL -p PROMPT [-n N] [-t THREADS] [-c CONTEXT] [--temp 0] [--chat] [--json]", code: 2)
+        throw Failure(message: usageLine("run"), code: 2)
     }
     if let temp = args.values["--temp"], Double(temp) != 0 {
         throw Failure(message: "this build decodes greedily only: pass --temp 0 or leave it out (sampling is in the host's bora run)", code: 2)
@@ -227,7 +227,7 @@ let commandHelp: [(name: String, synopsis: String, summary: String)] = [
      "speech to intent over a context"),
     ("context", "context check FILE.yaml [--model NAME] [--no-compile] [--json]", "check a context file and count its commands"),
     ("listen", "listen --context FILE.yaml --actions FILE.yaml [--target BOARD] (--device NAME | --file AUDIO) [--model NAME] [--vad-model NAME] "
-        + "[--pace realtime|fast|NUMx] [--max-seconds S] [--audit DIR] [--action-user USER] [--json]",
+        + "[--pace realtime|fast|NUMx] [--max-seconds S] [--end-ms MS] [--sensitivity S] [--beam N] [-t THREADS] [--audit DIR] [--action-user USER] [--json]",
      "the voice loop: capture, VAD, intent, policy-checked actions, audit trail (SIGHUP reloads, SIGTERM stops)"),
     ("actions", "actions check --context FILE.yaml ACTIONS.yaml", "check an actions file against its context"),
     ("audit", "audit init DIR | audit verify DIR [--key KEY | --key-file FILE] [--json]", "seal a new audit directory, or verify one"),
@@ -235,13 +235,18 @@ let commandHelp: [(name: String, synopsis: String, summary: String)] = [
     ("bench", "bench kernels|llm|vad|asr [--runs N] [--threads 1,4] [--quick] [--json] …",
      "the suites of `bora bench` (timings under emulation mean nothing)"),
     ("devices", "devices", "ALSA capture cards and PCM names"),
-    ("record", "record --seconds S [--device NAME] [--realtime] [--bitrate BPS] OUT.wav|OUT.opus", "capture audio to a file"),
+    ("record", "record --seconds S [--device NAME] [--realtime] [--bitrate BPS] OUT.wav|OUT.opus|OUT.ogg", "capture audio to a file"),
 ]
+
+/// "usage: bora SYNOPSIS" for `command` (one of `commandHelp`'s names): the message of a usage error.
+func usageLine(_ command: String) -> String {
+    "usage: \(programName) " + (commandHelp.first { $0.name == command }?.synopsis ?? command)
+}
 
 /// The help text: every command, or just `command`'s.
 func helpText(_ command: String? = nil) -> String {
     if let command, let entry = commandHelp.first(where: { $0.name == command }) {
-        return "usage: \(programName) \(entry.synopsis)\n  \(entry.summary)\n"
+        return usageLine(command) + "\n  \(entry.summary)\n"
     }
     var text = "\(programName) \(BoraVersion.string): offline inference on this board (the Embedded build of Bora's runtime).\n"
         + "MODEL, --model, --vad-model and --models take a catalog name or a GGUF path.\n"
@@ -284,19 +289,19 @@ func boraLite(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
             do { parsed = try Arguments(args[2...], flags: ["--json", "--no-trim"]) } catch { throw Failure(message: error.message, code: 2) }
             try intent(parsed)
         case "context":
-            guard args.count >= 3, args[2] == "check" else { throw Failure(message: "usage: \(programName) context check FILE.yaml [--model WHISPER.gguf] [--json]", code: 2) }
+            guard args.count >= 3, args[2] == "check" else { throw Failure(message: usageLine("context"), code: 2) }
             let parsed: Arguments
             do { parsed = try Arguments(args[3...], flags: ["--json", "--no-compile"]) } catch { throw Failure(message: error.message, code: 2) }
             try contextCheck(parsed)
         case "models":
-            guard args.count >= 3, args[2] == "verify" else { throw Failure(message: "usage: \(programName) models verify [NAME...]", code: 2) }
+            guard args.count >= 3, args[2] == "verify" else { throw Failure(message: usageLine("models"), code: 2) }
             try modelsVerify(Array(args[3...]))
         case "listen":
             let parsed: Arguments
             do { parsed = try Arguments(args[2...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
             try listen(parsed)
         case "actions":
-            guard args.count >= 3, args[2] == "check" else { throw Failure(message: "usage: \(programName) actions check --context FILE.yaml ACTIONS.yaml", code: 2) }
+            guard args.count >= 3, args[2] == "check" else { throw Failure(message: usageLine("actions"), code: 2) }
             let parsed: Arguments
             do { parsed = try Arguments(args[3...], flags: []) } catch { throw Failure(message: error.message, code: 2) }
             try actionsCheck(parsed)

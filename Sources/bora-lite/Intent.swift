@@ -42,7 +42,7 @@ func compile(_ context: Context, _ tokenizer: Tokenizer) throws(Failure) -> Comp
 }
 
 func intent(_ args: Arguments) throws(Failure) {
-    let usage = "usage: \(programName) intent --context FILE.yaml [--model NAME|PATH] [--vad-model NAME|PATH] [--no-trim] [--sensitivity S] [--beam N] [-t THREADS] [--json] AUDIO..."
+    let usage = usageLine("intent")
     guard args.positional.count >= 1, let contextPath = args.values["--context"] else { throw Failure(message: usage, code: 2) }
     let beam: Int, threads: Int
     do {
@@ -119,7 +119,7 @@ func intent(_ args: Arguments) throws(Failure) {
 
 func contextCheck(_ args: Arguments) throws(Failure) {
     guard args.positional.count == 1 else {
-        throw Failure(message: "usage: \(programName) context check FILE.yaml [--model NAME|PATH] [--no-compile] [--json]", code: 2)
+        throw Failure(message: usageLine("context"), code: 2)
     }
     let path = args.positional[0]
     let context = try loadContext(path)

@@ -30,7 +30,6 @@ import CBoraLibc
 import Glibc
 #endif
 
-
 /// `--pace`: realtime (1), fast (nil: as fast as read) or NUMx.
 func paceMultiplier(_ text: String) throws(Failure) -> Double? {
     switch text {
@@ -45,7 +44,7 @@ func paceMultiplier(_ text: String) throws(Failure) -> Double? {
 }
 
 func listen(_ args: Arguments) throws(Failure) {
-    let usage = "usage: \(programName) listen --context FILE.yaml --actions FILE.yaml [--model NAME|PATH] [--vad-model NAME|PATH] (--device NAME | --file AUDIO) [--pace realtime|fast|NUMx] [--max-seconds S] [--audit DIR] [--json]"
+    let usage = usageLine("listen")
     guard args.positional.isEmpty, let contextPath = args.values["--context"], let actionsPath = args.values["--actions"] else {
         throw Failure(message: usage, code: 2)
     }
@@ -165,7 +164,7 @@ func listen(_ args: Arguments) throws(Failure) {
 /// `actions check --context FILE.yaml ACTIONS.yaml`: as `bora actions check`.
 func actionsCheck(_ args: Arguments) throws(Failure) {
     guard args.positional.count == 1, let contextPath = args.values["--context"] else {
-        throw Failure(message: "usage: \(programName) actions check --context FILE.yaml ACTIONS.yaml", code: 2)
+        throw Failure(message: usageLine("actions"), code: 2)
     }
     let context = try loadContext(contextPath)
     let actions: ActionsFile
@@ -181,7 +180,7 @@ func actionsCheck(_ args: Arguments) throws(Failure) {
 }
 
 func auditCommand(_ args: [String]) throws(Failure) {
-    let usage = "usage: \(programName) audit init DIR | \(programName) audit verify DIR [--key KEY | --key-file FILE] [--json]"
+    let usage = usageLine("audit")
     guard args.count >= 2 else { throw Failure(message: usage, code: 2) }
     let parsed: Arguments
     do { parsed = try Arguments(args[1...], flags: ["--json"]) } catch { throw Failure(message: error.message, code: 2) }
@@ -194,7 +193,7 @@ func auditCommand(_ args: [String]) throws(Failure) {
         emit(1, Hex.encode(key) + "\n")
         emit(2, "\(programName) audit: sealed \(directory) (key id \(AuditSeal.keyId(key))).\n"
              + "The line above is the verification key. Store it away from this device; it is not kept here\n"
-             + "and cannot be shown again. Check the trail with: bora-lite audit verify \(directory) --key KEY\n")
+             + "and cannot be shown again. Check the trail with: \(programName) audit verify \(directory) --key KEY\n")
     case "verify":
         var key: [UInt8]?
         do throws(AuditError) {

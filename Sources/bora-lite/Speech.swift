@@ -16,7 +16,7 @@ import BoraSpeech
 
 func transcribe(_ args: Arguments) throws(Failure) {
     guard !args.positional.isEmpty else {
-        throw Failure(message: "usage: \(programName) transcribe [--model NAME|PATH] AUDIO... [-t THREADS] [--beam N] [--full-window] [--json] [--margins]", code: 2)
+        throw Failure(message: usageLine("transcribe"), code: 2)
     }
     let beam: Int, threads: Int
     do {
@@ -70,7 +70,7 @@ func transcribe(_ args: Arguments) throws(Failure) {
 /// finds them (Silero VAD, default endpointer). --json: one object per file, {"file",
 /// "duration_ms", "segments": [{"start_ms", "end_ms", "mean_probability"}]}.
 func vad(_ args: Arguments) throws(Failure) {
-    guard !args.positional.isEmpty else { throw Failure(message: "usage: \(programName) vad [--model NAME|PATH] AUDIO... [--json]", code: 2) }
+    guard !args.positional.isEmpty else { throw Failure(message: usageLine("vad"), code: 2) }
     let kernels = try kernelSet()
     let model = try modelPath(args.values["--model"] ?? "silero-vad")
     let segmenter: SpeechSegmenter

@@ -3,7 +3,6 @@ import BoraAudio
 import BoraBench
 import BoraCore
 import BoraSpeech
-import CBoraAllocCount
 import Foundation
 
 /// `bora bench asr`: Whisper transcription latency, real-time factor, heap allocations per

@@ -1,6 +1,5 @@
 import ArgumentParser
 import BoraCore
-import CBoraAllocCount
 import BoraBench
 import Foundation
 

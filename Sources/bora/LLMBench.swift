@@ -2,8 +2,6 @@ import BoraModels
 import ArgumentParser
 import BoraCore
 import BoraBench
-import CBoraAllocCount
-import Foundation
 
 /// `bora bench llm`: prompt and decode throughput of a llama-family GGUF.
 struct LLMBench: ParsableCommand {

@@ -7,7 +7,6 @@ import BoraModels
 import BoraSpeech
 import Foundation
 
-
 /// Writes one line to stdout in a single `write` (lines from several threads never interleave).
 @Sendable private func writeLine(_ fd: Int32, _ line: String) {
     try? writeAll(fd, Array((line + "\n").utf8))

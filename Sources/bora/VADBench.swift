@@ -1,10 +1,7 @@
 import BoraModels
 import ArgumentParser
-import BoraAudio
 import BoraBench
 import BoraCore
-import CBoraAllocCount
-import Foundation
 
 /// `bora bench vad`: cost of one 32 ms frame, single-threaded.
 struct VADBench: ParsableCommand {
